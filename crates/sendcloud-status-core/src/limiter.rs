@@ -1,0 +1,139 @@
+//! Client-side rate limiting: a GCRA limiter that answers "go" or "wait
+//! until", shared by every request of a client.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// The documented account limit: 3000 calls per minute.
+pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 3000;
+
+/// A request rate: `per_minute` sustained, with bursts of up to `burst`
+/// requests back to back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    per_minute: u32,
+    burst: u32,
+}
+
+impl RateLimit {
+    /// A rate of `per_minute` requests per minute (at least 1), burst 1.
+    pub fn per_minute(per_minute: u32) -> Result<Self> {
+        if per_minute == 0 {
+            return Err(Error::validation("rate_limit_per_minute", "must be at least 1"));
+        }
+        Ok(RateLimit { per_minute, burst: 1 })
+    }
+
+    /// Allows `burst` requests back to back (at least 1).
+    pub fn with_burst(mut self, burst: u32) -> Self {
+        self.burst = burst.max(1);
+        self
+    }
+
+    /// Requests per minute.
+    pub fn requests_per_minute(&self) -> u32 {
+        self.per_minute
+    }
+
+    /// The spacing between requests at the sustained rate.
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs(60) / self.per_minute
+    }
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit { per_minute: DEFAULT_REQUESTS_PER_MINUTE, burst: 1 }
+    }
+}
+
+/// Generic cell rate algorithm: one timestamp of state, no timers.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use sendcloud_status_core::{RateLimit, RateLimiter};
+/// let mut lim = RateLimiter::new(Some(RateLimit::per_minute(600).unwrap()));
+/// let t0 = Instant::now();
+/// assert!(lim.try_acquire(t0).is_ok());
+/// assert_eq!(lim.try_acquire(t0), Err(t0 + Duration::from_millis(100)));
+/// ```
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    limit: Option<RateLimit>,
+    /// Theoretical arrival time of the next request.
+    tat: Option<Instant>,
+}
+
+impl RateLimiter {
+    /// A limiter; `None` never waits.
+    pub fn new(limit: Option<RateLimit>) -> Self {
+        RateLimiter { limit, tat: None }
+    }
+
+    /// Wraps the limiter for sharing between threads and exports.
+    pub fn shared(self) -> SharedLimiter {
+        Arc::new(Mutex::new(self))
+    }
+
+    /// Takes a slot now, or says when one will be free.
+    pub fn try_acquire(&mut self, now: Instant) -> std::result::Result<(), Instant> {
+        let Some(limit) = self.limit else { return Ok(()) };
+        let interval = limit.interval();
+        let tolerance = interval * (limit.burst - 1);
+        let tat = self.tat.map_or(now, |t| t.max(now));
+        if tat > now + tolerance {
+            return Err(tat - tolerance);
+        }
+        self.tat = Some(tat + interval);
+        Ok(())
+    }
+
+    /// Holds every request back until `until` (after a rate-limit answer:
+    /// the server is telling us the account is over its limit).
+    pub fn pause_until(&mut self, until: Instant) {
+        self.tat = Some(self.tat.map_or(until, |t| t.max(until)));
+    }
+}
+
+/// A limiter shared by the requests of one client.
+pub type SharedLimiter = Arc<Mutex<RateLimiter>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sustained_rate_and_burst() {
+        let t0 = Instant::now();
+        let mut lim = RateLimiter::new(Some(RateLimit::per_minute(60).unwrap().with_burst(3)));
+        for _ in 0..3 {
+            assert!(lim.try_acquire(t0).is_ok());
+        }
+        let wait = lim.try_acquire(t0).unwrap_err();
+        assert_eq!(wait, t0 + Duration::from_secs(1));
+        assert!(lim.try_acquire(wait).is_ok());
+        // Over a long run the rate converges to 1/s.
+        let mut now = wait;
+        let mut sent = 0;
+        while now < wait + Duration::from_secs(100) {
+            match lim.try_acquire(now) {
+                Ok(()) => sent += 1,
+                Err(t) => now = t,
+            }
+        }
+        assert!((99..=101).contains(&sent), "{sent}");
+    }
+
+    #[test]
+    fn unlimited_never_waits_and_pause_holds() {
+        let t0 = Instant::now();
+        let mut lim = RateLimiter::new(None);
+        assert!((0..10_000).all(|_| lim.try_acquire(t0).is_ok()));
+        let mut lim = RateLimiter::new(Some(RateLimit::default()));
+        lim.pause_until(t0 + Duration::from_secs(2));
+        assert_eq!(lim.try_acquire(t0), Err(t0 + Duration::from_secs(2)));
+        assert!(RateLimit::per_minute(0).is_err());
+    }
+}

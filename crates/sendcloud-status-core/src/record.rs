@@ -1,0 +1,215 @@
+//! What a decoded page holds: [`Record`]s (one per email) and the [`Page`]
+//! around them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use crate::cursor::Cursor;
+use crate::status::{BounceClass, Category, SubStatus};
+
+/// A time as the server wrote it (`yyyy-MM-dd HH:mm:ss`, server-local) and,
+/// when it parses, that time with the server's UTC offset attached.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServerTime {
+    raw: String,
+    datetime: Option<DateTime<FixedOffset>>,
+}
+
+impl ServerTime {
+    /// Parses a server time in the given offset; unparsable text is kept raw.
+    pub fn parse(raw: String, offset: FixedOffset) -> ServerTime {
+        let datetime = parse_naive(&raw).and_then(|n| offset.from_local_datetime(&n).single());
+        ServerTime { raw, datetime }
+    }
+
+    /// The text exactly as received.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// The time with the server's offset, if the text parsed.
+    pub fn datetime(&self) -> Option<DateTime<FixedOffset>> {
+        self.datetime
+    }
+
+    /// The server-local calendar day, if the text parsed.
+    pub fn date(&self) -> Option<NaiveDate> {
+        self.datetime.map(|d| d.date_naive())
+    }
+
+    /// RFC 3339 with the offset when parsed, else the raw text.
+    pub fn to_rfc3339_or_raw(&self) -> String {
+        self.datetime.map_or_else(|| self.raw.clone(), |d| d.to_rfc3339())
+    }
+}
+
+impl fmt::Display for ServerTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339_or_raw())
+    }
+}
+
+/// `yyyy-MM-dd HH:mm:ss` (the documented form) on a fast path; a `T`
+/// separator and fractional seconds are accepted too.
+fn parse_naive(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b.get(r.clone())?.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+    };
+    if b.len() == 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (b[10] == b' ' || b[10] == b'T')
+        && b[13] == b':'
+        && b[16] == b':'
+    {
+        let date = NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)?;
+        return date.and_hms_opt(digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    }
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|fmt| NaiveDateTime::parse_from_str(s.trim(), fmt).ok())
+}
+
+/// One email's delivery status.
+///
+/// Every field the server may omit is an `Option`; fields this crate does
+/// not know are kept in [`Record::extra`], never dropped.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Record {
+    /// `emailId`: the id the send API returned (holds `$`, `@`, `.`).
+    pub email_id: Option<String>,
+    /// `status` as the server wrote it (display text, not a code).
+    pub status: Option<String>,
+    /// The category derived from the sub-status, then the status text.
+    pub category: Category,
+    /// `subStatus`, when the row has one.
+    pub sub_status: Option<SubStatus>,
+    /// `subStatusDesc` from the server, else the documented English text.
+    pub sub_status_description: Option<String>,
+    /// `apiUser` that sent the email.
+    pub api_user: Option<String>,
+    /// `recipients`: the recipient address.
+    pub recipient: Option<String>,
+    /// `requestTime`: when the send was requested.
+    pub request_time: Option<ServerTime>,
+    /// `modifiedTime`: when the status last changed.
+    pub modified_time: Option<ServerTime>,
+    /// `sendLog`: the receiving server's answer.
+    pub send_log: Option<String>,
+    /// Row fields this crate does not model, and values of known fields
+    /// whose type was unexpected, as JSON.
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl Record {
+    /// A permanent failure (invalid email, 4xx): the address should be
+    /// removed.
+    pub fn is_hard_bounce(&self) -> bool {
+        self.category == Category::Invalid
+    }
+
+    /// A temporary failure (soft bounce, 5xx): retry later.
+    pub fn is_soft_bounce(&self) -> bool {
+        self.category == Category::SoftBounce
+    }
+
+    /// Whether the recipient should no longer be mailed: a permanent
+    /// failure, including an unsubscribe or a blacklisting.
+    pub fn should_suppress(&self) -> bool {
+        self.is_hard_bounce() || self.sub_status.and_then(SubStatus::class) == Some(BounceClass::Permanent)
+    }
+}
+
+/// The JSON form shared by the CLI and the bindings: `email_id`, `status`,
+/// `category`, `sub_status`, `sub_status_description`, `api_user`,
+/// `recipient`, `request_time`, `modified_time` (RFC 3339 with the server
+/// offset), `send_log`, and `extra` when non-empty.
+impl Serialize for Record {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("email_id", &self.email_id)?;
+        m.serialize_entry("status", &self.status)?;
+        m.serialize_entry("category", self.category.name())?;
+        m.serialize_entry("sub_status", &self.sub_status.map(SubStatus::code))?;
+        m.serialize_entry("sub_status_description", &self.sub_status_description)?;
+        m.serialize_entry("api_user", &self.api_user)?;
+        m.serialize_entry("recipient", &self.recipient)?;
+        m.serialize_entry("request_time", &self.request_time.as_ref().map(ServerTime::to_rfc3339_or_raw))?;
+        m.serialize_entry("modified_time", &self.modified_time.as_ref().map(ServerTime::to_rfc3339_or_raw))?;
+        m.serialize_entry("send_log", &self.send_log)?;
+        if !self.extra.is_empty() {
+            m.serialize_entry("extra", &self.extra)?;
+        }
+        m.end()
+    }
+}
+
+/// Where a page sits in an export: which window, which email-id chunk,
+/// which offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Position {
+    /// Index of the date window (0 for unsplit queries).
+    pub window: u32,
+    /// Index of the `emailIds` chunk (0 without ids).
+    pub chunk: u32,
+    /// The `start` offset of the page.
+    pub offset: u32,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Page {
+    /// `info.total`: rows matching this request's window and chunk, when
+    /// the server said.
+    pub total: Option<u64>,
+    /// The records of the page. In an export: after de-duplication and the
+    /// `max_records` cut.
+    pub records: Vec<Record>,
+    /// Where the page sits.
+    pub position: Position,
+    /// The inclusive date range of the window the page belongs to, when
+    /// known (`None` for a `days` query sent as is).
+    pub window: Option<(NaiveDate, NaiveDate)>,
+    /// Rows the server returned for this page, before de-duplication.
+    pub rows_received: usize,
+    /// For pages of an export: the cursor of this page's first row, and the
+    /// row index of each record (rows skipped as duplicates have none).
+    pub(crate) resume: Option<(Cursor, Vec<u32>)>,
+}
+
+impl Page {
+    /// A cursor that resumes the export at `records[i]` (delivering it
+    /// and everything after it again), for callers that stop mid-page.
+    /// `None` for pages not produced by an export, or `i` past the end.
+    pub fn cursor_at(&self, i: usize) -> Option<Cursor> {
+        let (start, rows) = self.resume.as_ref()?;
+        let row = *rows.get(i)?;
+        Some(Cursor { offset: start.offset + row, ..*start })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_time_parses_documented_and_tolerated_forms() {
+        let off = FixedOffset::east_opt(8 * 3600).unwrap();
+        let t = ServerTime::parse("2016-10-18 09:31:59".into(), off);
+        assert_eq!(t.to_rfc3339_or_raw(), "2016-10-18T09:31:59+08:00");
+        assert_eq!(t.date(), NaiveDate::from_ymd_opt(2016, 10, 18));
+        let t = ServerTime::parse("2016-10-18T09:31:59.250".into(), off);
+        assert!(t.datetime().is_some());
+        for bad in ["", "2016-13-18 09:31:59", "yesterday", "2016-10-18 25:00:00"] {
+            let t = ServerTime::parse(bad.into(), off);
+            assert_eq!(t.datetime(), None, "{bad}");
+            assert_eq!(t.raw(), bad);
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! A faithful local simulator of the SendCloud / Aurora SendCloud `data/emailStatus` API.
+//!
+//! [`Sandbox::start`] serves a deterministic, generated account on `127.0.0.1` (any free port)
+//! at `/api/data/emailStatus` and `/apiv2/data/emailStatus`, over GET and form POST, with the
+//! vendor's envelopes, error codes, rate limit and quirks (string `total`, display-text
+//! `status`, optional lower-case `statuscode`, `info` as a string, …), plus seeded faults. Its
+//! [`Dataset`] is the ground truth: [`Dataset::query`] returns what the server pages for a
+//! [`Filter`], in the same order. The sandbox is an independent oracle: it shares no code
+//! with the client crates.
+//!
+//! ```
+//! use sendcloud_status_sandbox::{Filter, Sandbox, SandboxConfig, DEMO_API_KEY, DEMO_API_USER};
+//!
+//! let sandbox = Sandbox::start(SandboxConfig::default().with_records(2_000)).unwrap();
+//! let url = format!("{}data/emailStatus", sandbox.base_url());
+//! let body = ureq::post(&url)
+//!     .send_form([("apiUser", DEMO_API_USER), ("apiKey", DEMO_API_KEY), ("days", "1"), ("limit", "5")])
+//!     .unwrap()
+//!     .body_mut()
+//!     .read_to_string()
+//!     .unwrap();
+//! let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+//!
+//! let today = sandbox.dataset().today();
+//! let truth = sandbox.dataset().query(&Filter::dates(today, today));
+//! assert_eq!(json["statusCode"], 200);
+//! assert_eq!(json["info"]["total"], truth.len().to_string()); // a string, as documented
+//! assert_eq!(json["info"]["voList"][0]["emailId"], truth[0].email_id.as_str());
+//! ```
+//!
+//! # Behaviour
+//!
+//! - Credentials are the parameters `apiUser`/`apiKey` ([`DEMO_API_USER`]/[`DEMO_API_KEY`]);
+//!   anything else answers 40005. Without `apiUserList` a query covers the calling apiUser
+//!   only; `apiUserList` may name any of [`Dataset::api_users`].
+//! - Checks run: route (HTTP 404/405 otherwise), credentials, rate limit, validation (codes in
+//!   the table of [`validate`](crate#error-codes)), query. API errors are HTTP 200 with
+//!   `result:false`.
+//! - Rows are ordered by `requestTime`, then `emailId`; `start`/`limit` page them (defaults
+//!   0/100). Results of a parameter set are cached (LRU), so deep paging is cheap.
+//! - Dates are server days (UTC+8). `days=N` is today and the N−1 days before;
+//!   a window spans at most [`SandboxConfig::max_window_days`] calendar days, inclusive.
+//! - `subStatus`: on bounce rows a number (or string, per [`SubStatusFormat`]) with a
+//!   `subStatusDesc`; omitted on delivered/sending rows; with [`SubStatusFormat::Null`] it is
+//!   `null` on every row.
+//!
+//! # Error codes
+//!
+//! Where the vendor leaves a case open, the sandbox picks (marked *sandbox*):
+//!
+//! | case | code |
+//! |---|---|
+//! | wrong or missing `apiUser`/`apiKey` | 40005 |
+//! | `start` empty / invalid | 40001 / 40002 |
+//! | `limit` empty / not 1..=100 | 40003 / 40004 |
+//! | `days` empty or not an integer > 0; neither `days` nor dates; `days` *and* dates (*sandbox*) | 40006 |
+//! | `startDate` missing (only `endDate`), empty or not `yyyy-MM-dd` | 40007 |
+//! | `endDate` missing (only `startDate`), empty or not `yyyy-MM-dd` | 40008 |
+//! | `startDate > endDate`, span over the window, `days` over the window (*sandbox*) | 40008 |
+//! | `emailIds` empty (*sandbox*) | 40009 |
+//! | `apiUserList` empty / names an unknown apiUser | 40010 / 40016 |
+//! | `email` empty / without `@` | 40011 / 40012 |
+//! | `status` empty or not 1, 4, 5, 18 (*sandbox*) | 40013 |
+//! | `labelId` empty, or `labelName` empty when sent alone (*sandbox*) | 40014 |
+//! | `labelId` not an integer / unknown | 40015 / 40103 |
+//! | `subStatus` empty or not integers (*sandbox*) | 40017 |
+//! | rate limited (verbatim documented body, lower-case key) | 50000 |
+//!
+//! # Rate limit
+//!
+//! GCRA at [`SandboxConfig::rate_limit_per_minute`] (default 3000) per account: a burst of
+//! `max(rate / 60, 10)` calls passes at once, then one call per `60 s / rate`. Only
+//! authenticated calls count; refused calls consume nothing. The answer is HTTP 200 with
+//! exactly `{"result": false, "statuscode": 50000, "message": "interface frequency limited", "info": {}}`.
+//!
+//! # Faults
+//!
+//! [`FaultConfig`] gives per-request probabilities; one seeded draw per request decides at most
+//! one fault (in the order rate-limited, 502, reset, truncated, slow):
+//!
+//! - *rate-limited*: the 50000 body above, whatever the limiter says;
+//! - *502*: HTTP 502 with an nginx-style HTML page;
+//! - *reset*: the connection is closed with no response byte;
+//! - *truncated*: the real answer's headers with its full `Content-Length`, half the body, then
+//!   the connection is closed;
+//! - *slow*: the normal answer after [`FaultConfig::slow_delay`].
+//!
+//! tiny_http cannot close a keep-alive connection itself, so the public port is a small byte
+//! relay in front of it that can (see the `relay` module); the client sees EOF, never a hang.
+//! [`SandboxConfig::latency`] is added to every answer. The apiKey's value is never logged,
+//! echoed or stored: the [request log](Sandbox::request_log) keeps parameter names, values
+//! with the key [`REDACTED`], and whether the key travelled in the URL.
+//!
+//! # Layout
+//!
+//! - `config` — [`SandboxConfig`], [`FaultConfig`], the fidelity switches.
+//! - `args` — [`SandboxArgs`], the same settings as clap flags.
+//! - `catalog` — apiUsers, labels, sub-status texts, address parts.
+//! - `dataset` — generation, compact records, [`Dataset::query`] (the plain-scan oracle).
+//! - `validate` — parameters → checked query or API error.
+//! - `query` — the server's search: binary-searched window, filters, LRU of results.
+//! - `render` — JSON (and HTML) bodies.
+//! - `limiter` — GCRA. `faults` — seeded fault draws. `reqlog` — the request log.
+//! - `relay` — the byte relay that owns the public socket. `server` — [`Sandbox`], workers,
+//!   the request handler.
+//! - `rng` — SplitMix64.
+
+mod args;
+mod catalog;
+mod config;
+mod dataset;
+mod faults;
+mod limiter;
+mod query;
+mod relay;
+mod render;
+mod reqlog;
+mod rng;
+mod server;
+mod validate;
+
+pub use args::SandboxArgs;
+pub use config::{
+    DEMO_API_KEY, DEMO_API_USER, FaultConfig, Language, SandboxConfig, StatusCodeKey, SubStatusFormat, server_today,
+};
+pub use dataset::{Dataset, Filter, GroundRecord};
+pub use faults::FaultKind;
+pub use reqlog::{LoggedRequest, REDACTED, REQUEST_LOG_CAPACITY};
+pub use server::Sandbox;

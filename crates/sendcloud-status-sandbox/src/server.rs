@@ -1,0 +1,338 @@
+//! The running sandbox: tiny_http behind the relay, a few workers, one handler per request.
+
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tiny_http::{Header, Method, Request, Response};
+
+use crate::config::{FaultConfig, SandboxConfig};
+use crate::dataset::Dataset;
+use crate::faults::{FaultKind, Faults};
+use crate::limiter::Limiter;
+use crate::query::QueryCache;
+use crate::relay::Relay;
+use crate::render::{BAD_GATEWAY_HTML, RATE_LIMITED_BODY, Style};
+use crate::reqlog::{LoggedRequest, REDACTED, RequestLog};
+use crate::validate::{self, Params};
+
+/// Request bodies beyond this are cut (the API only takes short forms).
+const MAX_BODY: u64 = 1 << 20;
+const JSON: &str = "application/json;charset=UTF-8";
+
+/// A running simulator on loopback. Dropping it stops the server, joins its threads and frees
+/// the port.
+pub struct Sandbox {
+    state: Arc<State>,
+    relay: Relay,
+    http: Arc<tiny_http::Server>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+struct State {
+    config: SandboxConfig,
+    dataset: Dataset,
+    style: Style,
+    cache: QueryCache,
+    limiter: Limiter,
+    faults: Faults,
+    log: RequestLog,
+    stop: Stop,
+    /// Ends a relayed connection (workers do not own the relay).
+    end_conn: RelayCtl,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State").field("config", &self.config).field("dataset", &self.dataset).finish_non_exhaustive()
+    }
+}
+
+/// Lets a worker end a relayed connection without owning the relay.
+type RelayCtl = Arc<dyn Fn(u16) + Send + Sync>;
+
+/// A stop flag whose sleeps wake up at shutdown.
+#[derive(Debug, Default)]
+struct Stop {
+    flag: Mutex<bool>,
+    cv: Condvar,
+    fast: AtomicBool,
+}
+
+impl Stop {
+    fn set(&self) {
+        *self.flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.fast.store(true, Ordering::SeqCst);
+        self.cv.notify_all();
+    }
+    fn is_set(&self) -> bool {
+        self.fast.load(Ordering::SeqCst)
+    }
+    fn sleep(&self, d: Duration) {
+        if d.is_zero() || self.fast.load(Ordering::SeqCst) {
+            return;
+        }
+        let g = self.flag.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self.cv.wait_timeout_while(g, d, |stopped| !*stopped);
+    }
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox").field("addr", &self.addr()).field("state", &self.state).finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Starts on `127.0.0.1` at a free port.
+    pub fn start(config: SandboxConfig) -> io::Result<Sandbox> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+    }
+
+    /// Starts on `addr` (port 0: any free port).
+    pub fn start_on(addr: SocketAddr, config: SandboxConfig) -> io::Result<Sandbox> {
+        let dataset = Dataset::new(config.records, config.seed, config.today, config.days_of_data)?;
+        let listener = TcpListener::bind(addr)?;
+        let http = tiny_http::Server::http("127.0.0.1:0").map_err(io::Error::other)?;
+        let backend =
+            http.server_addr().to_ip().ok_or_else(|| io::Error::other("tiny_http did not bind an IP address"))?;
+        let http = Arc::new(http);
+        let relay = Relay::start(listener, backend)?;
+        let state = Arc::new(State {
+            style: Style {
+                language: config.language,
+                key: config.status_code_key,
+                info_as_string: config.info_as_string,
+                sub_format: config.sub_status_format,
+            },
+            cache: QueryCache::default(),
+            limiter: Limiter::new(config.rate_limit_per_minute),
+            faults: Faults::new(config.faults.clone()),
+            log: RequestLog::default(),
+            stop: Stop::default(),
+            end_conn: relay.controller(),
+            dataset,
+            config,
+        });
+        let mut workers = Vec::new();
+        for n in 0..state.config.threads.max(1) {
+            let (s, h) = (Arc::clone(&state), Arc::clone(&http));
+            let spawned = std::thread::Builder::new().name(format!("sandbox-worker-{n}")).spawn(move || {
+                while let Ok(rq) = h.recv() {
+                    handle(&s, rq);
+                }
+            });
+            match spawned {
+                Ok(w) => workers.push(w),
+                Err(e) => {
+                    let partial = Sandbox { state, relay, http, workers };
+                    drop(partial);
+                    return Err(e);
+                }
+            }
+        }
+        let sandbox = Sandbox { state, relay, http, workers };
+        log::info!("sandbox listening on {}", sandbox.base_url());
+        Ok(sandbox)
+    }
+
+    /// `http://127.0.0.1:PORT/api/` — append `data/emailStatus`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api/", self.addr())
+    }
+    /// `http://127.0.0.1:PORT/apiv2/` — the sendcloud.net v2 path.
+    pub fn base_url_v2(&self) -> String {
+        format!("http://{}/apiv2/", self.addr())
+    }
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.relay.addr()
+    }
+    /// The configuration it was started with (faults as at start).
+    pub fn config(&self) -> &SandboxConfig {
+        &self.state.config
+    }
+    /// Every request so far (the latest [`REQUEST_LOG_CAPACITY`](crate::REQUEST_LOG_CAPACITY)).
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        self.state.log.snapshot()
+    }
+    /// Empties the request log.
+    pub fn clear_log(&self) {
+        self.state.log.clear();
+    }
+    /// The ground truth it serves.
+    pub fn dataset(&self) -> &Dataset {
+        &self.state.dataset
+    }
+    /// Replaces the fault configuration; the seeded draw sequence restarts.
+    pub fn set_faults(&self, faults: FaultConfig) {
+        self.state.faults.set(faults);
+    }
+    /// Replaces the rate limit (`None`: off) and forgets past calls.
+    pub fn set_rate_limit(&self, per_minute: Option<u32>) {
+        self.state.limiter.set_rate(per_minute);
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.state.stop.set();
+        self.relay.stop();
+        for _ in 0..self.workers.len() {
+            self.http.unblock();
+        }
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+/// One request, start to finish.
+fn handle(s: &State, mut rq: Request) {
+    let received = Instant::now();
+    let (fault, slow_delay) = s.faults.draw();
+    let method = rq.method().to_string();
+    let url = rq.url().to_string();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let url_params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let key_in_url = url_params.iter().any(|(k, _)| k == "apiKey");
+    let mut params = url_params;
+    if is_form(&rq) {
+        let mut body = Vec::new();
+        let _ = rq.as_reader().take(MAX_BODY).read_to_end(&mut body);
+        params.extend(form_urlencoded::parse(&body).into_owned());
+    }
+    let params = Params(params);
+    let port = rq.remote_addr().map(SocketAddr::port);
+
+    s.stop.sleep(s.config.latency);
+    if fault == Some(FaultKind::Slow) {
+        s.stop.sleep(slow_delay);
+    }
+    if s.stop.is_set() {
+        // Shutting down mid-delay: answer nothing, the relay is closing the connection anyway.
+        drop(rq.into_writer());
+        return;
+    }
+
+    // Decide the answer, log it, then send it: whoever has the response can already see its
+    // log entry.
+    let outcome = match fault {
+        Some(FaultKind::RateLimited) => Outcome::Json(50000, 200, RATE_LIMITED_BODY.to_string()),
+        Some(FaultKind::Http502) => Outcome::BadGateway,
+        Some(FaultKind::Reset) => Outcome::Reset,
+        Some(FaultKind::Truncated) => {
+            let (_, status, body) = answer(s, &method, path, &params);
+            Outcome::Truncated(status, body)
+        }
+        None | Some(FaultKind::Slow) => {
+            let (code, status, body) = answer(s, &method, path, &params);
+            Outcome::Json(code, status, body)
+        }
+    };
+    let (status_code, http_status) = match &outcome {
+        Outcome::Json(code, status, _) => (*code, *status),
+        Outcome::BadGateway => (0, 502),
+        Outcome::Reset => (0, 0),
+        Outcome::Truncated(status, _) => (0, *status),
+    };
+    let redacted = params
+        .0
+        .into_iter()
+        .map(|(k, v)| if k == "apiKey" { (k, REDACTED.to_string()) } else { (k, v) })
+        .collect::<Vec<_>>();
+    s.log.push(LoggedRequest {
+        method,
+        path: path.to_string(),
+        param_names: redacted.iter().map(|(k, _)| k.clone()).collect(),
+        params: redacted,
+        key_in_url,
+        status_code,
+        http_status,
+        fault,
+        received,
+    });
+
+    match outcome {
+        Outcome::Json(_, status, body) => {
+            let _ = rq.respond(json(status, body));
+        }
+        Outcome::BadGateway => {
+            let html = content_type("text/html");
+            let _ = rq.respond(Response::from_string(BAD_GATEWAY_HTML).with_status_code(502).with_header(html));
+        }
+        Outcome::Reset => {
+            drop(rq.into_writer()); // nothing written; no 500 from tiny_http's Drop either
+            end_connection(s, port);
+        }
+        Outcome::Truncated(status, body) => {
+            let full = body.len();
+            let mut half = body.into_bytes();
+            half.truncate(full / 2);
+            let resp = Response::new(status.into(), vec![content_type(JSON)], io::Cursor::new(half), Some(full), None);
+            let _ = rq.respond(resp);
+            end_connection(s, port);
+        }
+    }
+}
+
+/// What a request gets.
+enum Outcome {
+    /// `(statusCode, HTTP status, body)`.
+    Json(i64, u16, String),
+    BadGateway,
+    Reset,
+    /// HTTP status and the full body, of which half is sent.
+    Truncated(u16, String),
+}
+
+/// Route, authenticate, rate-limit, validate, query: `(statusCode, HTTP status, body)`.
+fn answer(s: &State, method: &str, path: &str, params: &Params) -> (i64, u16, String) {
+    if path != "/api/data/emailStatus" && path != "/apiv2/data/emailStatus" {
+        return (404, 404, s.style.error(404, "not found", "接口不存在"));
+    }
+    if method != "GET" && method != "POST" {
+        return (405, 405, s.style.error(405, "method not allowed", "请求方法不支持"));
+    }
+    if let Err(e) = validate::authenticate(params) {
+        return (e.code, 200, s.style.error(e.code, &e.en, &e.zh));
+    }
+    if !s.limiter.admit(Instant::now()) {
+        return (50000, 200, RATE_LIMITED_BODY.to_string());
+    }
+    let q = match validate::validate(params, s.dataset.today(), s.config.max_window_days) {
+        Ok(q) => q,
+        Err(e) => return (e.code, 200, s.style.error(e.code, &e.en, &e.zh)),
+    };
+    let hits = s.cache.run(&s.dataset, &q);
+    let page = hits.page(q.start, q.limit);
+    (200, 200, s.style.success(&s.dataset, hits.len(), &page))
+}
+
+/// Asks the relay to close this request's connection once tiny_http has flushed it.
+fn end_connection(s: &State, port: Option<u16>) {
+    if let Some(port) = port {
+        (s.end_conn)(port);
+    }
+}
+
+fn is_form(rq: &Request) -> bool {
+    if *rq.method() == Method::Get || *rq.method() == Method::Head {
+        return false;
+    }
+    match rq.headers().iter().find(|h| h.field.equiv("Content-Type")) {
+        None => true,
+        Some(h) => h.value.as_str().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"),
+    }
+}
+
+fn content_type(v: &str) -> Header {
+    Header::from_bytes(&b"Content-Type"[..], v.as_bytes()).expect("static header")
+}
+
+fn json(status: u16, body: String) -> Response<io::Cursor<Vec<u8>>> {
+    Response::from_string(body).with_status_code(status).with_header(content_type(JSON))
+}

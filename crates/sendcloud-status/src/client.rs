@@ -1,0 +1,191 @@
+//! [`Client`]: one page, or an export of every record, over the core's
+//! state machine.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::NaiveDate;
+use sendcloud_status_core::{
+    Cursor, Decoder, Encoder, Endpoint, Export, ExportConfig, Page, Query, Result, RetryPolicy, SharedLimiter,
+};
+
+use crate::builder::ClientBuilder;
+use crate::driver::{Pages, Records};
+use crate::transport::Transport;
+
+/// A blocking client. Cheap to clone; clones share the connection pool and
+/// the rate limiter, so every request of a program counts against one
+/// limit.
+///
+/// ```no_run
+/// use sendcloud_status::{Client, Query, Status};
+/// let client = Client::from_env()?;       // SENDCLOUD_API_USER / SENDCLOUD_API_KEY
+/// let query = Query::builder().days(7).status(Status::Invalid).build()?;
+/// for record in client.records(query)? {
+///     let record = record?;
+///     println!("{:?} {:?}", record.recipient, record.sub_status_description);
+/// }
+/// # Ok::<(), sendcloud_status::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) transport: Transport,
+    pub(crate) encoder: Encoder,
+    pub(crate) decoder: Decoder,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) limiter: SharedLimiter,
+    pub(crate) parallelism: usize,
+    pub(crate) email_id_chunk: usize,
+    pub(crate) jitter_seed: u64,
+}
+
+static EXPORT_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", self.inner.encoder.endpoint())
+            .field("credentials", self.inner.encoder.credentials())
+            .field("method", &self.inner.encoder.method())
+            .field("parallelism", &self.inner.parallelism)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts a builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from `SENDCLOUD_*` environment variables only.
+    pub fn from_env() -> Result<Client> {
+        ClientBuilder::default().build()
+    }
+
+    pub(crate) fn from_inner(inner: Inner) -> Client {
+        Client { inner: Arc::new(inner) }
+    }
+
+    /// The endpoint requests go to.
+    pub fn endpoint(&self) -> &Endpoint {
+        self.inner.encoder.endpoint()
+    }
+
+    /// The `apiUser` (the key is never exposed by the client).
+    pub fn api_user(&self) -> &str {
+        self.inner.encoder.credentials().api_user()
+    }
+
+    /// "Today" on the server's calendar (its UTC offset), which anchors
+    /// `days` windows.
+    pub fn server_today(&self) -> NaiveDate {
+        chrono::Utc::now().with_timezone(&self.inner.decoder.offset()).date_naive()
+    }
+
+    /// Fetches exactly the page `query` describes (its window, `start` and
+    /// `limit`), with retries and rate limiting. The window must fit the
+    /// endpoint's maximum; use [`Client::records`] for longer ones.
+    pub fn page(&self, query: &Query) -> Result<Page> {
+        let export = Export::single_page(self.export_config(None, 1), query.clone())?;
+        let mut pages = Pages::new(self.inner.clone(), export, 1);
+        match pages.next() {
+            Some(page) => page,
+            None => unreachable!("a single-page export always yields a page or an error"),
+        }
+    }
+
+    /// Every record matching `query`, across pages, windows and id chunks,
+    /// fetched lazily. Shorthand for `client.export(query).records()`.
+    pub fn records(&self, query: Query) -> Result<Records> {
+        self.export(query).records()
+    }
+
+    /// Every page of the export of `query`, lazily.
+    pub fn pages(&self, query: Query) -> Result<Pages> {
+        self.export(query).pages()
+    }
+
+    /// An export with options: record limit, resume cursor, parallelism.
+    pub fn export(&self, query: Query) -> ExportRequest<'_> {
+        ExportRequest { client: self, query, max_records: None, cursor: None, parallelism: None, today: None }
+    }
+
+    fn export_config(&self, max_records: Option<u64>, parallelism: usize) -> ExportConfig {
+        let inner = &self.inner;
+        let n = EXPORT_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut config = ExportConfig::new(inner.encoder.clone());
+        config.decoder = inner.decoder;
+        config.retry = inner.retry.clone();
+        config.limiter = inner.limiter.clone();
+        config.jitter_seed = inner.jitter_seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        config.email_id_chunk = inner.email_id_chunk;
+        config.parallelism = parallelism;
+        config.max_records = max_records;
+        config
+    }
+}
+
+/// Options of one export; finish with [`ExportRequest::records`] or
+/// [`ExportRequest::pages`].
+#[derive(Debug)]
+#[must_use = "an export request does nothing until .records() or .pages()"]
+pub struct ExportRequest<'a> {
+    client: &'a Client,
+    query: Query,
+    max_records: Option<u64>,
+    cursor: Option<Cursor>,
+    parallelism: Option<usize>,
+    today: Option<NaiveDate>,
+}
+
+impl ExportRequest<'_> {
+    /// Stop after `n` records.
+    pub fn max_records(mut self, n: u64) -> Self {
+        self.max_records = Some(n);
+        self
+    }
+
+    /// Resume after the last record delivered when `cursor` was taken.
+    pub fn resume(mut self, cursor: Cursor) -> Self {
+        self.cursor = Some(cursor);
+        self
+    }
+
+    /// Resume from an optional cursor (no-op for `None`).
+    pub fn resume_from(mut self, cursor: Option<Cursor>) -> Self {
+        self.cursor = cursor;
+        self
+    }
+
+    /// Fetch up to `n` independent pages at once (threads), under the
+    /// client's shared limiter; the output is the same as sequential.
+    pub fn parallel(mut self, n: usize) -> Self {
+        self.parallelism = Some(n.max(1));
+        self
+    }
+
+    /// Anchor `days` windows on this server-local day instead of today.
+    pub fn today(mut self, today: NaiveDate) -> Self {
+        self.today = Some(today);
+        self
+    }
+
+    /// The pages, lazily.
+    pub fn pages(self) -> Result<Pages> {
+        let parallelism = self.parallelism.unwrap_or(self.client.inner.parallelism);
+        let config = self.client.export_config(self.max_records, parallelism);
+        let today = self.today.unwrap_or_else(|| self.client.server_today());
+        let export = Export::new(config, self.query, today, self.cursor.as_ref())?;
+        Ok(Pages::new(self.client.inner.clone(), export, parallelism))
+    }
+
+    /// The records, lazily.
+    pub fn records(self) -> Result<Records> {
+        Ok(Records::new(self.pages()?))
+    }
+}

@@ -1,0 +1,70 @@
+//! A blocking client for the SendCloud / Aurora SendCloud `data/emailStatus`
+//! API: what happened to the emails you sent — delivered, invalid, soft
+//! bounce, sending — with bounce sub-statuses, over any time range.
+//!
+//! This crate is the I/O half: one readable loop around the sans-IO
+//! [`sendcloud_status_core`] export machine, on a `ureq` agent (rustls,
+//! keep-alive). Everything protocol-shaped — validation, encoding, lenient
+//! decoding, window splitting, pagination, de-duplication, retries, the rate
+//! limiter, cursors — lives in the core and is re-exported here.
+//!
+//! # Layout
+//!
+//! - `builder`: [`ClientBuilder`], settings and environment fallbacks.
+//! - `client`: [`Client`] (`page`, `records`, `pages`, `export`) and
+//!   [`ExportRequest`] (max records, resume, parallelism).
+//! - `driver`: the loop that polls the export machine; the [`Pages`] and
+//!   [`Records`] iterators; the worker pool of parallel exports.
+//! - `transport`: the ureq agent; error mapping onto retryable kinds.
+//!
+//! # Examples
+//!
+//! Every bounce of the last week, as a lazy iterator (windows longer than
+//! the region's 3-day maximum are split, pages are followed, faults retried):
+//!
+//! ```no_run
+//! use sendcloud_status::{Client, Query};
+//! let client = Client::builder().credentials("api_user", "api_key").build()?;
+//! let query = Query::builder().days(7).build()?;
+//! for record in client.records(query)? {
+//!     let record = record?;
+//!     if record.should_suppress() {
+//!         println!("{}", record.recipient.unwrap_or_default());
+//!     }
+//! }
+//! # Ok::<(), sendcloud_status::Error>(())
+//! ```
+//!
+//! Stop and resume later with a cursor:
+//!
+//! ```no_run
+//! # use sendcloud_status::{Client, Cursor, Query};
+//! # let client = Client::from_env()?;
+//! let query = Query::builder().date_strings("2024-05-01", "2024-05-20").build()?;
+//! let mut records = client.export(query.clone()).max_records(1000).records()?;
+//! for r in records.by_ref() { let _ = r?; }
+//! let saved: String = records.cursor().map(|c| c.to_string()).unwrap_or_default();
+//! // … later, even in another process:
+//! let cursor: Cursor = saved.parse()?;
+//! let rest = client.export(query).resume(cursor).records()?;
+//! # Ok::<(), sendcloud_status::Error>(())
+//! ```
+//!
+//! Logging goes through the `log` crate (`debug` per request, `trace` for
+//! bodies) with the key redacted.
+
+mod builder;
+mod client;
+mod driver;
+mod transport;
+
+pub use builder::{ClientBuilder, ENV_API_KEY, ENV_API_USER, ENV_BASE_URL, ENV_REGION};
+pub use client::{Client, ExportRequest};
+pub use driver::{Pages, Records};
+
+pub use sendcloud_status_core as core;
+pub use sendcloud_status_core::{
+    BounceClass, Category, Cursor, Endpoint, Error, ErrorKind, ExportStats, Language, Method, Page, Position, Query,
+    QueryBuilder, RateLimit, Record, Region, Result, RetryAdvice, RetryPolicy, RetrySchedule, ServerTime, Status,
+    SubStatus, Window, chrono,
+};

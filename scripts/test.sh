@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The project's one test command: what CI runs and what you run before a push.
+# Usage: scripts/test.sh            (everything)
+#        SKIP_LINT=1 scripts/test.sh (tests only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [ -z "${SKIP_LINT:-}" ]; then
+  step "rustfmt"
+  cargo fmt --all -- --check
+
+  step "clippy (all targets, warnings are errors)"
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+
+  step "docs (warnings are errors)"
+  RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --locked
+
+  step "the core stays sans-IO (no HTTP client, no sockets crate, no RNG)"
+  if cargo tree -p sendcloud-status-core -e normal --prefix none --locked \
+      | grep -Ei '^(ureq|hyper|reqwest|tokio|mio|socket2|rand|getrandom|tiny_http) '; then
+    echo "sendcloud-status-core must not depend on networking or RNG crates" >&2
+    exit 1
+  fi
+fi
+
+step "Rust tests (unit, integration against the loopback sandbox, doc tests, vectors)"
+cargo test --workspace --locked
