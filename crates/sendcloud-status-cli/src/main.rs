@@ -1,0 +1,3 @@
+//! The `sendcloud-status` command (being built).
+
+fn main() {}
