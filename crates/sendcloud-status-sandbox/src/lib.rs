@@ -91,8 +91,19 @@
 //! echoed or stored: the [request log](Sandbox::request_log) keeps parameter names, values
 //! with the key [`REDACTED`], and whether the key travelled in the URL.
 //!
+//! # Control endpoints (tests in other languages)
+//!
+//! On the same port, outside the API paths, and untouched by faults, latency, the rate limit
+//! and the log: `GET /_sandbox/info` (today, size, apiUsers, labels), `GET /_sandbox/truth?…`
+//! (the ground-truth email ids for API filter parameters, any window length),
+//! `GET /_sandbox/requests` (the request log as JSON), `POST /_sandbox/clear` (empty the log),
+//! `POST /_sandbox/faults` (JSON `{"seed", "rate_limited", "http_502", "reset", "truncated",
+//! "slow", "slow_ms"}`).
+//!
 //! # Layout
 //!
+//! - `control` — test-only endpoints under `/_sandbox/` (ground truth, request log, faults)
+//!   for tests in other languages.
 //! - `config` — [`SandboxConfig`], [`FaultConfig`], the fidelity switches.
 //! - `args` — [`SandboxArgs`], the same settings as clap flags.
 //! - `catalog` — apiUsers, labels, sub-status texts, address parts.
@@ -108,6 +119,7 @@
 mod args;
 mod catalog;
 mod config;
+mod control;
 mod dataset;
 mod faults;
 mod limiter;

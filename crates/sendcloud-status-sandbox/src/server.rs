@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tiny_http::{Header, Method, Request, Response};
 
 use crate::config::{FaultConfig, SandboxConfig};
+use crate::control;
 use crate::dataset::Dataset;
 use crate::faults::{FaultKind, Faults};
 use crate::limiter::Limiter;
@@ -192,6 +193,15 @@ impl Drop for Sandbox {
 
 /// One request, start to finish.
 fn handle(s: &State, mut rq: Request) {
+    if rq.url().starts_with(control::PREFIX) {
+        let effect = control::handle(rq, &s.dataset, s.config.max_window_days, || s.log.snapshot());
+        match effect {
+            control::Effect::None => {}
+            control::Effect::ClearLog => s.log.clear(),
+            control::Effect::SetFaults(f) => s.faults.set(f),
+        }
+        return;
+    }
     let received = Instant::now();
     let (fault, slow_delay) = s.faults.draw();
     let method = rq.method().to_string();
