@@ -11,7 +11,6 @@ use std::fmt;
 use chrono::FixedOffset;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::{Record, ServerTime};
@@ -67,13 +66,16 @@ impl Decoder {
     /// assert_eq!(err.kind(), ErrorKind::RateLimited);
     /// ```
     pub fn decode(&self, http_status: u16, body: &[u8]) -> Result<PageBody> {
-        let envelope: Envelope<'_> = match serde_json::from_slice(body) {
+        // One pass over the bytes: `info` is decoded where it stands, whatever
+        // the order of the envelope's keys.
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let seed = EnvelopeSeed { offset: self.offset };
+        let envelope = match seed.deserialize(&mut de).and_then(|e| de.end().map(|()| e)) {
             Ok(e) => e,
-            Err(e) => return Err(classify_unparsed(http_status, body, &e)),
+            Err(e) => return Err(self.classify_malformed(http_status, body, &e)),
         };
         let code = envelope.status_code.and_then(|s| s.as_i64());
-        let success = envelope.result.unwrap_or(code == Some(200)) && code.is_none_or(|c| c == 200);
-        if !success {
+        if !is_success(envelope.result, code) {
             let message = envelope.message.and_then(Scalar::into_string).unwrap_or_default();
             return Err(classify(http_status, code, &message));
         }
@@ -81,12 +83,32 @@ impl Decoder {
             // A success envelope under an error status: trust the status.
             return Err(classify(http_status, None, "success body under an HTTP error status"));
         }
-        let info = match envelope.info {
-            None => InfoBody::default(),
-            Some(raw) => parse_info(raw, self.offset).map_err(|e| decode_error(http_status, &e))?,
-        };
+        let info = envelope.info.unwrap_or_default();
         Ok(PageBody { total: info.total, list_size: info.list_size, records: info.records })
     }
+
+    /// The body did not decode as a whole. It may still be a readable error
+    /// envelope with an odd `info`, which must be classified by its code.
+    fn classify_malformed(&self, http_status: u16, body: &[u8], e: &serde_json::Error) -> Error {
+        match serde_json::from_slice::<BareEnvelope>(body) {
+            Ok(bare) => {
+                let code = bare.status_code.and_then(|s| s.as_i64());
+                if is_success(bare.result, code) {
+                    decode_error(http_status, e)
+                } else {
+                    let message = bare.message.and_then(Scalar::into_string).unwrap_or_default();
+                    classify(http_status, code, &message)
+                }
+            }
+            Err(_) => classify_unparsed(http_status, body, e),
+        }
+    }
+}
+
+/// `result:false` is an error even with code 200; a missing `result` defers
+/// to the code.
+fn is_success(result: Option<bool>, code: Option<i64>) -> bool {
+    result.unwrap_or(code == Some(200)) && code.is_none_or(|c| c == 200)
 }
 
 fn decode_error(http_status: u16, e: &serde_json::Error) -> Error {
@@ -159,16 +181,94 @@ fn classify_unparsed(http_status: u16, body: &[u8], e: &serde_json::Error) -> Er
     classify(http_status, None, "")
 }
 
+/// The envelope without `info`, to classify bodies whose `info` is broken.
 #[derive(Deserialize)]
-struct Envelope<'a> {
+struct BareEnvelope {
     #[serde(default, deserialize_with = "lenient_bool")]
     result: Option<bool>,
     #[serde(default, rename = "statusCode", alias = "statuscode")]
     status_code: Option<Scalar>,
     #[serde(default)]
     message: Option<Scalar>,
-    #[serde(default, borrow)]
-    info: Option<&'a RawValue>,
+}
+
+struct Envelope {
+    result: Option<bool>,
+    status_code: Option<Scalar>,
+    message: Option<Scalar>,
+    info: Option<InfoBody>,
+}
+
+struct EnvelopeSeed {
+    offset: FixedOffset,
+}
+
+impl<'de> DeserializeSeed<'de> for EnvelopeSeed {
+    type Value = Envelope;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Envelope, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EnvelopeSeed {
+    type Value = Envelope;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a response envelope object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
+        let mut env = Envelope { result: None, status_code: None, message: None, info: None };
+        while let Some(key) = map.next_key::<EnvelopeKey>()? {
+            match key {
+                EnvelopeKey::Result => env.result = map.next_value_seed(LenientBool)?,
+                EnvelopeKey::StatusCode => env.status_code = Some(map.next_value()?),
+                EnvelopeKey::Message => env.message = Some(map.next_value()?),
+                EnvelopeKey::Info => env.info = Some(map.next_value_seed(InfoSeed { offset: self.offset })?),
+                EnvelopeKey::Other => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(env)
+    }
+}
+
+enum EnvelopeKey {
+    Result,
+    StatusCode,
+    Message,
+    Info,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for EnvelopeKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = EnvelopeKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E>(self, k: &str) -> Result<EnvelopeKey, E> {
+                Ok(match k {
+                    "result" => EnvelopeKey::Result,
+                    "statusCode" | "statuscode" => EnvelopeKey::StatusCode,
+                    "message" => EnvelopeKey::Message,
+                    "info" => EnvelopeKey::Info,
+                    _ => EnvelopeKey::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+struct LenientBool;
+
+impl<'de> DeserializeSeed<'de> for LenientBool {
+    type Value = Option<bool>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<bool>, D::Error> {
+        lenient_bool(d)
+    }
 }
 
 fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
@@ -191,19 +291,6 @@ struct InfoBody {
     records: Vec<Record>,
 }
 
-/// `info` may be an object, a JSON-encoded string of one, `null` or `{}`.
-fn parse_info(raw: &RawValue, offset: FixedOffset) -> serde_json::Result<InfoBody> {
-    let text = raw.get().trim_start();
-    if text.starts_with('"') {
-        let inner: String = serde_json::from_str(text)?;
-        if inner.trim().is_empty() {
-            return Ok(InfoBody::default());
-        }
-        return InfoSeed { offset }.deserialize(&mut serde_json::Deserializer::from_str(&inner));
-    }
-    InfoSeed { offset }.deserialize(&mut serde_json::Deserializer::from_str(text))
-}
-
 struct InfoSeed {
     offset: FixedOffset,
 }
@@ -218,13 +305,40 @@ impl<'de> DeserializeSeed<'de> for InfoSeed {
 impl<'de> Visitor<'de> for InfoSeed {
     type Value = InfoBody;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an info object or null")
+        f.write_str("an info object, a JSON string of one, or null")
     }
     fn visit_unit<E>(self) -> Result<InfoBody, E> {
         Ok(InfoBody::default())
     }
     fn visit_none<E>(self) -> Result<InfoBody, E> {
         Ok(InfoBody::default())
+    }
+    // Any other shape carries no rows: an empty page, not an error.
+    fn visit_bool<E>(self, _: bool) -> Result<InfoBody, E> {
+        Ok(InfoBody::default())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<InfoBody, E> {
+        Ok(InfoBody::default())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<InfoBody, E> {
+        Ok(InfoBody::default())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<InfoBody, E> {
+        Ok(InfoBody::default())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<InfoBody, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(InfoBody::default())
+    }
+    /// `info` sent as a JSON-encoded string.
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<InfoBody, E> {
+        if s.trim().is_empty() {
+            return Ok(InfoBody::default());
+        }
+        let mut de = serde_json::Deserializer::from_str(s);
+        let info = self.deserialize(&mut de).map_err(E::custom)?;
+        de.end().map_err(E::custom)?;
+        Ok(info)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<InfoBody, A::Error> {
         let mut info = InfoBody::default();
