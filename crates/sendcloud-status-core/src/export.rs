@@ -286,9 +286,13 @@ impl Export {
     }
 
     /// Where to resume after the records emitted so far; `None` once every
-    /// page was emitted.
+    /// page was emitted (and always for [`Export::single_page`]).
+    ///
+    /// A resumed export does not remember the ids emitted before the
+    /// cursor: a record that the server lists in two windows can come out
+    /// once before and once after the resume point.
     pub fn cursor(&self) -> Option<Cursor> {
-        if self.exhausted {
+        if self.exhausted || self.single_page {
             return None;
         }
         Some(self.cursor_at(self.emit))
@@ -395,7 +399,10 @@ impl Export {
             }
             self.emit = (unit + 1, 0);
         } else {
-            self.emit = (unit, offset + rows as u32);
+            // Pages were requested at multiples of `limit`; a server that
+            // sends more rows than asked must not move emission off that
+            // grid (the overlap is removed by de-duplication).
+            self.emit = (unit, offset + self.limit());
         }
         if hit_max {
             self.finished = true;
@@ -428,6 +435,11 @@ impl Export {
             None if in_flight < parallelism && self.slots.len() < 2 * parallelism => self.next_new_page(),
             None => None,
         };
+        if let Some(e) = &self.failed {
+            // `next_new_page` hit the page cap: report it, do not fall
+            // through to `Done` (which would end the export silently).
+            return Err(e.clone());
+        }
         if let Some(key) = key {
             let wait = self.config.limiter.lock().map_or(Ok(()), |mut l| l.try_acquire(now));
             match wait {
@@ -467,7 +479,7 @@ impl Export {
             if u64::from(unit.next_offset) < unit.allowed_below {
                 if unit.pages >= cap {
                     self.failed = Some(Error::new(
-                        ErrorKind::Decode,
+                        ErrorKind::Api,
                         format!("stopped after {cap} pages of one window: the server keeps paging"),
                     ));
                     return None;

@@ -67,7 +67,8 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// A limiter; `None` never waits.
+    /// A limiter; `None` sets no client-side rate (it waits only after
+    /// [`RateLimiter::pause_until`]).
     pub fn new(limit: Option<RateLimit>) -> Self {
         RateLimiter { limit, tat: None }
     }
@@ -79,7 +80,14 @@ impl RateLimiter {
 
     /// Takes a slot now, or says when one will be free.
     pub fn try_acquire(&mut self, now: Instant) -> std::result::Result<(), Instant> {
-        let Some(limit) = self.limit else { return Ok(()) };
+        let Some(limit) = self.limit else {
+            // No client-side rate, but a pause after a rate-limit answer
+            // still holds (see `pause_until`).
+            return match self.tat {
+                Some(t) if t > now => Err(t),
+                _ => Ok(()),
+            };
+        };
         let interval = limit.interval();
         let tolerance = interval * (limit.burst - 1);
         let tat = self.tat.map_or(now, |t| t.max(now));

@@ -221,7 +221,8 @@ impl QueryBuilder {
         self
     }
 
-    /// The first offset (default 0).
+    /// The first offset (default 0). In an export it applies to the first
+    /// window (and id chunk) only; later windows start at 0.
     pub fn start(mut self, start: impl Into<i64>) -> Self {
         self.start = Some(start.into());
         self

@@ -1,0 +1,225 @@
+//! Benchmarks against the loopback sandbox, printed as JSON lines for
+//! `scripts/bench.sh` to put into `BENCHMARKS.md`.
+//!
+//! - `ceiling`: export N records with the server limited to L requests per
+//!   minute and a fixed latency; report the request rate as a fraction of
+//!   L/60, the share of `50000` answers, and lost/duplicate records —
+//!   sequential and parallel.
+//! - `soak`: exports with injected faults over several seeds; every record
+//!   exactly once, every time.
+#![allow(clippy::print_stdout)]
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use sendcloud_status::chrono::NaiveDate;
+use sendcloud_status::{Client, Query, RetryPolicy};
+use sendcloud_status_sandbox::{DEMO_API_KEY, DEMO_API_USER, FaultConfig, Filter, Sandbox, SandboxConfig};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(about = "sendcloud-status benchmarks on the loopback sandbox")]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Throughput against the server's rate limit.
+    Ceiling {
+        /// Records to export (the sandbox holds about twice as many: half belong to other apiUsers).
+        #[arg(long, default_value_t = 50_000)]
+        records: u64,
+        /// The server's limit, requests per minute; the client paces at the same rate.
+        #[arg(long, default_value_t = 6000)]
+        limit: u32,
+        /// Added server latency, milliseconds.
+        #[arg(long, default_value_t = 40)]
+        latency_ms: u64,
+        /// Parallelism values to measure.
+        #[arg(long, value_delimiter = ',', default_value = "1,4,8")]
+        parallel: Vec<usize>,
+    },
+    /// Exports under injected faults, several seeds.
+    Soak {
+        /// Records to export per run.
+        #[arg(long, default_value_t = 100_000)]
+        records: u64,
+        /// Seeds to run.
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+        /// Parallel requests.
+        #[arg(long, default_value_t = 8)]
+        parallel: usize,
+    },
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    match Cli::parse().bench {
+        Bench::Ceiling { records, limit, latency_ms, parallel } => ceiling(records, limit, latency_ms, &parallel),
+        Bench::Soak { records, seeds, parallel } => soak(records, seeds, parallel),
+    }
+}
+
+const TODAY: (i32, u32, u32) = (2024, 5, 20);
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(TODAY.0, TODAY.1, TODAY.2).expect("valid date")
+}
+
+/// A sandbox whose demo apiUser owns about `records` records over 30 days,
+/// and the query covering all of them.
+fn sandbox(records: u64, config: SandboxConfig) -> Result<(Sandbox, Query, Vec<String>), Box<dyn std::error::Error>> {
+    // The demo apiUser owns about half of the generated account.
+    let sb = Sandbox::start(config.with_records(records * 2).with_today(today()).with_days_of_data(30))?;
+    let from = today() - sendcloud_status::chrono::Days::new(29);
+    let truth: Vec<String> =
+        sb.dataset().query(&Filter::dates(from, today())).into_iter().map(|g| g.email_id).collect();
+    let query = Query::builder().dates(from, today()).build()?;
+    Ok((sb, query, truth))
+}
+
+struct Run {
+    seconds: f64,
+    requests: u64,
+    retries: u64,
+    rate_limited_seen: u64,
+    lost: usize,
+    duplicated: usize,
+    error: Option<String>,
+}
+
+fn run(client: &Client, query: &Query, truth: &[String], parallel: usize) -> Run {
+    let started = Instant::now();
+    let mut records = match client.export(query.clone()).today(today()).parallel(parallel).records() {
+        Ok(r) => r,
+        Err(e) => {
+            return Run {
+                seconds: 0.0,
+                requests: 0,
+                retries: 0,
+                rate_limited_seen: 0,
+                lost: truth.len(),
+                duplicated: 0,
+                error: Some(e.to_string()),
+            };
+        }
+    };
+    let mut seen: HashSet<String> = HashSet::with_capacity(truth.len());
+    let mut duplicated = 0;
+    let mut error = None;
+    for r in records.by_ref() {
+        match r {
+            Ok(r) => {
+                if !seen.insert(r.email_id.unwrap_or_default()) {
+                    duplicated += 1;
+                }
+            }
+            Err(e) => {
+                error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let stats = records.stats();
+    let lost = truth.iter().filter(|id| !seen.contains(*id)).count();
+    Run {
+        seconds,
+        requests: stats.requests,
+        retries: stats.retries,
+        rate_limited_seen: stats.rate_limited,
+        lost,
+        duplicated,
+        error,
+    }
+}
+
+fn client(
+    sb: &Sandbox,
+    per_minute: Option<u32>,
+    retry: RetryPolicy,
+    timeout: Duration,
+) -> sendcloud_status::Result<Client> {
+    Client::builder()
+        .ignore_env()
+        .credentials(DEMO_API_USER, DEMO_API_KEY)
+        .base_url(sb.base_url())
+        .rate_limit_per_minute(per_minute)
+        .retry_policy(retry)
+        .timeout(timeout)
+        .jitter_seed(7)
+        .build()
+}
+
+fn ceiling(records: u64, limit: u32, latency_ms: u64, parallel: &[usize]) -> Result<(), Box<dyn std::error::Error>> {
+    for &p in parallel {
+        // A fresh server per run: its limiter starts from rest, like an idle account.
+        let (sb, query, truth) = sandbox(
+            records,
+            SandboxConfig::default()
+                .with_rate_limit(Some(limit))
+                .with_latency(Duration::from_millis(latency_ms))
+                .with_threads(p.max(4) + 2),
+        )?;
+        let c = client(&sb, Some(limit), RetryPolicy::default(), Duration::from_secs(30))?;
+        let r = run(&c, &query, &truth, p);
+        let answered_50000 = sb.request_log().iter().filter(|l| l.status_code == 50000).count();
+        let rate = r.requests as f64 / r.seconds;
+        let ceiling = f64::from(limit) / 60.0;
+        println!(
+            "{}",
+            json!({
+                "bench": "ceiling", "parallel": p, "records": truth.len(), "limit_per_minute": limit,
+                "latency_ms": latency_ms, "seconds": r.seconds, "requests": r.requests,
+                "requests_per_second": rate, "ceiling_per_second": ceiling, "fraction_of_ceiling": rate / ceiling,
+                "answered_50000": answered_50000, "throttled_share": answered_50000 as f64 / r.requests.max(1) as f64,
+                "retries": r.retries, "rate_limited_seen_by_client": r.rate_limited_seen,
+                "lost": r.lost, "duplicated": r.duplicated, "error": r.error,
+            })
+        );
+    }
+    Ok(())
+}
+
+fn soak(records: u64, seeds: u64, parallel: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let slow = Duration::from_millis(1500);
+    let timeout = Duration::from_millis(500);
+    let (sb, query, truth) =
+        sandbox(records, SandboxConfig::default().with_rate_limit(None).with_threads(parallel + 4))?;
+    let retry = RetryPolicy {
+        max_attempts: 12,
+        base_delay: Duration::from_millis(20),
+        rate_limit_base_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(2),
+        deadline: Duration::from_secs(60),
+    };
+    for seed in 1..=seeds {
+        sb.set_faults(
+            FaultConfig::none()
+                .with_seed(seed)
+                .with_rate_limited(0.05)
+                .with_http_502(0.02)
+                .with_reset(0.01)
+                .with_truncated(0.01)
+                .with_slow(0.01, slow),
+        );
+        sb.clear_log();
+        let c = client(&sb, None, retry.clone(), timeout)?;
+        let r = run(&c, &query, &truth, parallel);
+        let log = sb.request_log();
+        let faults = log.iter().filter(|l| l.fault.is_some()).count();
+        println!(
+            "{}",
+            json!({
+                "bench": "soak", "seed": seed, "parallel": parallel, "records": truth.len(), "seconds": r.seconds,
+                "requests": r.requests, "faults_injected": faults, "retries": r.retries,
+                "lost": r.lost, "duplicated": r.duplicated, "exact": r.lost == 0 && r.duplicated == 0 && r.error.is_none(),
+                "error": r.error,
+            })
+        );
+    }
+    Ok(())
+}
