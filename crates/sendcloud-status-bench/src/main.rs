@@ -7,7 +7,11 @@
 //!   sequential and parallel.
 //! - `soak`: exports with injected faults over several seeds; every record
 //!   exactly once, every time.
+//! - `fuzz`: a time-boxed random fuzzer over the decoder and the export
+//!   machine; executions and crashes.
 #![allow(clippy::print_stdout)]
+
+mod fuzz;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -54,12 +58,32 @@ enum Bench {
         #[arg(long, default_value_t = 8)]
         parallel: usize,
     },
+    /// Random fuzzing of the decoder and the export machine for a time budget.
+    Fuzz {
+        /// Seconds to run.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// PRNG seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().bench {
         Bench::Ceiling { records, limit, latency_ms, parallel } => ceiling(records, limit, latency_ms, &parallel),
         Bench::Soak { records, seeds, parallel } => soak(records, seeds, parallel),
+        Bench::Fuzz { seconds, seed } => {
+            let r = fuzz::run(Duration::from_secs(seconds), seed);
+            println!(
+                "{}",
+                json!({
+                    "bench": "fuzz", "seconds": r.seconds, "decode_execs": r.decode_execs,
+                    "export_execs": r.export_execs, "crashes": r.crashes, "hangs": r.hangs,
+                })
+            );
+            Ok(())
+        }
     }
 }
 
