@@ -63,7 +63,7 @@ pub fn run(budget: Duration, seed: u64) -> Report {
 
 fn mutate(rng: &mut Jitter) -> Vec<u8> {
     let mut r = || rng.next_u64();
-    if r() % 10 == 0 {
+    if r().is_multiple_of(10) {
         let n = (r() % 256) as usize;
         return (0..n).map(|_| r() as u8).collect();
     }
@@ -100,7 +100,7 @@ fn drive_export(rng: &mut Jitter) -> bool {
     config.parallelism = 1 + (rng.next_u64() % 4) as usize;
     config.retry = RetryPolicy { max_attempts: 1 + (rng.next_u64() % 5) as u32, ..RetryPolicy::default() };
     config.limiter = RateLimiter::new(Some(RateLimit::per_minute(3000).expect("valid"))).shared();
-    config.max_records = (rng.next_u64() % 3 == 0).then(|| rng.next_u64() % 50);
+    config.max_records = (rng.next_u64().is_multiple_of(3)).then(|| rng.next_u64() % 50);
     config.jitter_seed = rng.next_u64();
     let days = 1 + (rng.next_u64() % 10) as u32;
     let limit = 1 + (rng.next_u64() % 5) as u32;
@@ -118,7 +118,7 @@ fn drive_export(rng: &mut Jitter) -> bool {
             Ok(Action::AwaitResponse) => must_answer = true,
             Ok(_) => {}
         }
-        if !in_flight.is_empty() && (must_answer || rng.next_u64() % 2 == 0) {
+        if !in_flight.is_empty() && (must_answer || rng.next_u64().is_multiple_of(2)) {
             let id = in_flight.remove((rng.next_u64() % in_flight.len() as u64) as usize);
             now += Duration::from_millis(rng.next_u64() % 50);
             match rng.next_u64() % 8 {
