@@ -97,7 +97,7 @@ impl Sandbox {
     pub fn start_on(addr: SocketAddr, config: SandboxConfig) -> io::Result<Sandbox> {
         let dataset = Dataset::new(config.records, config.seed, config.today, config.days_of_data)?;
         let listener = TcpListener::bind(addr)?;
-        let http = tiny_http::Server::http("127.0.0.1:0").map_err(io::Error::other)?;
+        let http = tiny_http::Server::from_listener(backend_listener()?, None).map_err(io::Error::other)?;
         let backend =
             http.server_addr().to_ip().ok_or_else(|| io::Error::other("tiny_http did not bind an IP address"))?;
         let http = Arc::new(http);
@@ -189,6 +189,19 @@ impl Drop for Sandbox {
             let _ = w.join();
         }
     }
+}
+
+/// tiny_http's loopback listener, with `TCP_NODELAY` set so that the
+/// connections it accepts inherit it: tiny_http writes headers and body
+/// separately, and with Nagle on, every keep-alive answer after the first
+/// waits ~40 ms for the relay's delayed ACK.
+fn backend_listener() -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_tcp_nodelay(true)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    socket.listen(128)?;
+    Ok(socket.into())
 }
 
 /// One request, start to finish.
