@@ -27,3 +27,6 @@ fi
 
 step "Rust tests (unit, integration against the loopback sandbox, doc tests, vectors)"
 cargo test --workspace --locked
+
+step "Node package (napi addon, tsc, node --test)"
+scripts/test-node.sh

@@ -229,13 +229,13 @@ impl ClientBuilder {
         })?;
         let credentials = Credentials::new(api_user, api_key)?;
 
-        let endpoint = match (self.base_url.clone().or_else(|| env(ENV_BASE_URL)), self.region) {
-            (Some(url), _) => Endpoint::custom(&url)?,
-            (None, Some(region)) => Endpoint::preset(region),
-            (None, None) => match env(ENV_REGION) {
-                Some(name) => Endpoint::preset(name.parse()?),
-                None => Endpoint::default(),
-            },
+        // Explicit settings win over the environment; a base URL wins over a region.
+        let endpoint = match (&self.base_url, self.region, env(ENV_BASE_URL), env(ENV_REGION)) {
+            (Some(url), _, _, _) => Endpoint::custom(url)?,
+            (None, Some(region), _, _) => Endpoint::preset(region),
+            (None, None, Some(url), _) => Endpoint::custom(&url)?,
+            (None, None, None, Some(name)) => Endpoint::preset(name.parse()?),
+            (None, None, None, None) => Endpoint::default(),
         };
         let endpoint = match self.max_window_days {
             Some(days) => endpoint.with_max_window_days(days)?,

@@ -1,0 +1,221 @@
+//! The `NativeClient` class: one `sendcloud_status::Client`, its methods
+//! returning Promises of work done on the libuv pool, and the export stream
+//! (`NativeRecords`, handing out `NativeBatch`es page by page).
+
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use sendcloud_status::core::report::{Summary, Suppressions};
+use sendcloud_status::{Client, Cursor, ExportRequest, Method, Page, Pages, Records};
+
+use crate::convert::{EmailRecord, EndpointInfo, PageResult, Stats, SummaryResult, SuppressionEntry};
+use crate::error::{guard, js_error};
+use crate::options::{ClientOptions, CoreResult, QueryOptions};
+use crate::task::{Failure, Job};
+
+/// Runs a synchronous check or build, throwing its error as a JS error.
+pub(crate) fn checked<T>(env: &Env, f: impl FnOnce() -> CoreResult<T>) -> Result<T> {
+    guard(f)?.map_err(|e| js_error(env, &e))
+}
+
+/// A client: settings, connection pool and rate limiter. Its `Debug` (and
+/// the JS wrapper's inspection) never shows the key.
+#[napi]
+#[derive(Debug)]
+pub struct NativeClient {
+    client: Client,
+    method: Method,
+}
+
+#[napi]
+impl NativeClient {
+    /// Builds a client; settings left unset fall back to `SENDCLOUD_*`
+    /// environment variables.
+    #[napi(constructor)]
+    pub fn new(env: Env, options: Option<ClientOptions>) -> Result<Self> {
+        let options = options.unwrap_or_default();
+        checked(&env, || Ok(NativeClient { method: options.method()?, client: options.build()? }))
+    }
+
+    /// The `apiUser`.
+    #[napi(getter)]
+    pub fn api_user(&self) -> String {
+        self.client.api_user().to_owned()
+    }
+
+    /// Where requests go.
+    #[napi(getter)]
+    pub fn endpoint(&self) -> EndpointInfo {
+        EndpointInfo::from(self.client.endpoint())
+    }
+
+    /// `POST` or `GET`.
+    #[napi(getter)]
+    pub fn method(&self) -> String {
+        self.method.as_str().to_owned()
+    }
+
+    /// Today on the server's calendar, `yyyy-MM-dd`.
+    #[napi]
+    pub fn server_today(&self) -> String {
+        self.client.server_today().to_string()
+    }
+
+    /// Exactly the page the query describes.
+    #[napi(ts_return_type = "Promise<PageResult>")]
+    pub fn page(&self, env: Env, options: QueryOptions) -> Result<AsyncTask<Job<PageResult>>> {
+        let query = checked(&env, || options.query())?;
+        let client = self.client.clone();
+        Ok(Job::spawn(move || Ok(PageResult::from(client.page(&query)?))))
+    }
+
+    /// Every matching record, page by page.
+    #[napi]
+    pub fn records(&self, env: Env, options: QueryOptions) -> Result<NativeRecords> {
+        let pages = checked(&env, || self.pages(&options))?;
+        let initial_cursor = pages.cursor();
+        Ok(NativeRecords { pages: Arc::new(Mutex::new(pages)), initial_cursor })
+    }
+
+    /// The deliverability summary of every matching record.
+    #[napi(ts_return_type = "Promise<SummaryResult>")]
+    pub fn summary(&self, env: Env, options: QueryOptions) -> Result<AsyncTask<Job<SummaryResult>>> {
+        let records = checked(&env, || self.records_iter(&options))?;
+        Ok(Job::spawn(move || {
+            let mut summary = Summary::default();
+            for record in records {
+                summary.add(&record?);
+            }
+            Ok(SummaryResult::from(&summary))
+        }))
+    }
+
+    /// The addresses to stop mailing among every matching record.
+    #[napi(ts_return_type = "Promise<SuppressionEntry[]>")]
+    pub fn suppressions(&self, env: Env, options: QueryOptions) -> Result<AsyncTask<Job<Vec<SuppressionEntry>>>> {
+        let (records, threshold) = checked(&env, || Ok((self.records_iter(&options)?, options.soft_bounces()?)))?;
+        Ok(Job::spawn(move || {
+            let mut list = match threshold {
+                Some(n) => Suppressions::new().with_soft_bounce_threshold(n),
+                None => Suppressions::new(),
+            };
+            for record in records {
+                list.add(&record?);
+            }
+            Ok(list.entries().into_iter().map(SuppressionEntry::from).collect())
+        }))
+    }
+}
+
+impl NativeClient {
+    /// The export the options describe: filters, `maxRecords`, `cursor`, `parallel`.
+    fn export(&self, options: &QueryOptions) -> CoreResult<ExportRequest<'_>> {
+        let mut export = self.client.export(options.query()?).resume_from(options.cursor()?);
+        if let Some(n) = options.max_records()? {
+            export = export.max_records(n);
+        }
+        if let Some(n) = options.parallel()? {
+            export = export.parallel(n);
+        }
+        Ok(export)
+    }
+
+    fn pages(&self, options: &QueryOptions) -> CoreResult<Pages> {
+        self.export(options)?.pages()
+    }
+
+    fn records_iter(&self, options: &QueryOptions) -> CoreResult<Records> {
+        self.export(options)?.records()
+    }
+}
+
+/// An export in progress. Each `nextBatch()` fetches the next page on the
+/// libuv pool; the JS wrapper hands the records out one by one.
+#[napi]
+#[derive(Debug)]
+pub struct NativeRecords {
+    pages: Arc<Mutex<Pages>>,
+    initial_cursor: Option<Cursor>,
+}
+
+#[napi]
+impl NativeRecords {
+    /// The cursor before any record was handed out.
+    #[napi(getter)]
+    pub fn initial_cursor(&self) -> Option<String> {
+        self.initial_cursor.map(|c| c.to_string())
+    }
+
+    /// The next page (an empty, `done` batch after the last one).
+    #[napi(ts_return_type = "Promise<NativeBatch>")]
+    pub fn next_batch(&self) -> AsyncTask<Job<NativeBatch>> {
+        let pages = self.pages.clone();
+        Job::spawn(move || {
+            let mut pages =
+                pages.lock().map_err(|_| Failure::Internal("the export stopped after an internal error".into()))?;
+            let next = pages.next().transpose()?;
+            let after = pages.cursor();
+            let stats = Stats::from(pages.stats());
+            Ok(match next {
+                Some(mut page) => {
+                    let records: Vec<EmailRecord> =
+                        std::mem::take(&mut page.records).into_iter().map(EmailRecord::from).collect();
+                    NativeBatch { len: records.len(), records: Some(records), page: Some(page), after, stats }
+                }
+                None => NativeBatch { len: 0, records: Some(Vec::new()), page: None, after, stats },
+            })
+        })
+    }
+}
+
+/// One page of an export, and the cursors into it.
+#[napi]
+#[derive(Debug)]
+pub struct NativeBatch {
+    len: usize,
+    records: Option<Vec<EmailRecord>>,
+    /// The page without its records (kept for its cursors); `None` at the end.
+    page: Option<Page>,
+    after: Option<Cursor>,
+    stats: Stats,
+}
+
+#[napi]
+impl NativeBatch {
+    /// No page: the export has ended.
+    #[napi(getter)]
+    pub fn done(&self) -> bool {
+        self.page.is_none()
+    }
+
+    /// Records in the batch.
+    #[napi(getter)]
+    pub fn length(&self) -> u32 {
+        u32::try_from(self.len).unwrap_or(u32::MAX)
+    }
+
+    /// Export counters after this page.
+    #[napi(getter)]
+    pub fn stats(&self) -> Stats {
+        self.stats.clone()
+    }
+
+    /// The records (moved out: a second call returns none).
+    #[napi]
+    pub fn take_records(&mut self) -> Vec<EmailRecord> {
+        self.records.take().unwrap_or_default()
+    }
+
+    /// The cursor that resumes at record `index` of this batch; for
+    /// `index >= length`, the one after the batch (`null` once complete).
+    #[napi]
+    pub fn cursor_at(&self, index: u32) -> Option<String> {
+        let i = index as usize;
+        let cursor = match &self.page {
+            Some(page) if i < self.len => page.cursor_at(i).or(self.after),
+            _ => self.after,
+        };
+        cursor.map(|c| c.to_string())
+    }
+}

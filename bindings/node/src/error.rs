@@ -1,0 +1,114 @@
+//! Core errors → JS `Error` objects carrying `code`, `apiCode`, `field`,
+//! `httpStatus` and `retryable`; the JS wrapper (`node/lib/errors.js`) turns
+//! them into `SendCloudError` subclasses. Panics are caught at every entry
+//! point and become plain internal errors: they never unwind into Node.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use napi::bindgen_prelude::*;
+use sendcloud_status::{Error as CoreError, ErrorKind};
+
+/// The `code` of a JS error for a core error kind. Stable strings: the JS
+/// API and its types promise exactly these eight.
+pub(crate) fn code_of(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Validation => "VALIDATION",
+        ErrorKind::Auth => "AUTH",
+        ErrorKind::RateLimited => "RATE_LIMITED",
+        ErrorKind::Quota => "QUOTA",
+        ErrorKind::Server => "SERVER",
+        ErrorKind::Transport => "TRANSPORT",
+        ErrorKind::Decode => "DECODE",
+        // `Api` and any kind the core adds later.
+        _ => "API",
+    }
+}
+
+/// The JS option name for a core field name: `start_date` → `startDate`,
+/// `api_users` → `apiUsers`; the builder's `timeout` is the `timeoutMs`
+/// option here.
+pub(crate) fn js_field(field: &str) -> String {
+    if field == "timeout" {
+        return "timeoutMs".to_owned();
+    }
+    let mut out = String::with_capacity(field.len());
+    let mut upper = false;
+    for c in field.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A JS error object for a core error, as a napi error that throws (or
+/// rejects with) exactly that object. The core's messages never hold the key.
+pub(crate) fn js_error(env: &Env, e: &CoreError) -> napi::Error {
+    build_js_error(env, e).unwrap_or_else(|fallback| fallback)
+}
+
+fn build_js_error(env: &Env, e: &CoreError) -> Result<napi::Error> {
+    let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, e.message()))?;
+    obj.set_named_property("name", "SendCloudError")?;
+    obj.set_named_property("code", code_of(e.kind()))?;
+    obj.set_named_property("apiCode", e.api_code().map(|c| c as f64))?;
+    obj.set_named_property("field", e.field().map(js_field))?;
+    obj.set_named_property("httpStatus", e.http_status().map(u32::from))?;
+    obj.set_named_property("retryable", e.is_retryable())?;
+    Ok(napi::Error::from(obj.to_unknown()))
+}
+
+/// A plain internal error (not a `SendCloudError`): a bug, never input.
+pub(crate) fn internal(message: impl std::fmt::Display) -> napi::Error {
+    napi::Error::new(Status::GenericFailure, format!("sendcloud-status: internal error: {message}"))
+}
+
+/// Runs `f`, turning a panic into an internal error.
+pub(crate) fn guard<T>(f: impl FnOnce() -> T) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| internal(format!("panic: {}", panic_text(&*payload))))
+}
+
+fn panic_text(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "unknown panic payload"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_camel_case_option_names() {
+        assert_eq!(js_field("start_date"), "startDate");
+        assert_eq!(js_field("api_users"), "apiUsers");
+        assert_eq!(js_field("max_window_days"), "maxWindowDays");
+        assert_eq!(js_field("timeout"), "timeoutMs");
+        assert_eq!(js_field("window"), "window");
+    }
+
+    #[test]
+    fn codes_are_stable() {
+        assert_eq!(code_of(ErrorKind::RateLimited), "RATE_LIMITED");
+        assert_eq!(code_of(ErrorKind::Api), "API");
+    }
+
+    #[test]
+    fn guard_catches_panics() {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let r = guard(|| -> u8 { panic!("boom") });
+        std::panic::set_hook(prev);
+        assert!(r.unwrap_err().reason.contains("boom"));
+    }
+}

@@ -1,0 +1,358 @@
+//! Options objects from JS, turned into the client's builder, a core
+//! [`Query`] and export settings. Every rule is the core's: this module only
+//! moves values across. JS numbers arrive as `f64` and must be integers, so
+//! `1.5` or `-1` become validation errors instead of being truncated or
+//! wrapped on the way in.
+
+use std::time::Duration;
+
+use napi_derive::napi;
+use sendcloud_status::chrono::FixedOffset;
+use sendcloud_status::core::{Credentials, Encoder, Endpoint};
+use sendcloud_status::{Client, ClientBuilder, Cursor, Error as CoreError, Method, Query, Region, Status};
+
+pub(crate) type CoreResult<T> = std::result::Result<T, CoreError>;
+
+/// An integer from a JS number (range checks are the core's).
+fn integer(field: &'static str, v: f64) -> CoreResult<i64> {
+    if !v.is_finite() || v.fract() != 0.0 {
+        return Err(CoreError::validation(field, format!("must be an integer, got {v}")));
+    }
+    Ok(v as i64)
+}
+
+/// An integer within `min..=max` (for settings the core takes as unsigned).
+fn bounded(field: &'static str, v: f64, min: i64, max: i64) -> CoreResult<i64> {
+    let n = integer(field, v)?;
+    if n < min || n > max {
+        return Err(CoreError::validation(field, format!("must be from {min} to {max}, got {v}")));
+    }
+    Ok(n)
+}
+
+fn millis(field: &'static str, v: f64) -> CoreResult<Duration> {
+    let ms = bounded(field, v, 1, 24 * 3600 * 1000)?;
+    Ok(Duration::from_millis(ms as u64))
+}
+
+/// `+08:00`, `-05:30`, `+0800`, `+08`, `Z` or `UTC`.
+pub(crate) fn utc_offset(s: &str) -> CoreResult<FixedOffset> {
+    let bad = || {
+        CoreError::validation("server_utc_offset", format!("{s:?} is not a UTC offset like \"+08:00\" or \"-05:30\""))
+    };
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("utc") {
+        return FixedOffset::east_opt(0).ok_or_else(bad);
+    }
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1, &t[1..]),
+        Some(b'-') => (-1, &t[1..]),
+        _ => return Err(bad()),
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) || rest.len() > 5 {
+        return Err(bad());
+    }
+    let hours: i32 = digits[..2].parse().map_err(|_| bad())?;
+    let minutes: i32 = if digits.len() == 4 { digits[2..].parse().map_err(|_| bad())? } else { 0 };
+    if hours > 23 || minutes > 59 {
+        return Err(bad());
+    }
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).ok_or_else(bad)
+}
+
+/// Settings of `new Client(options)`. Unset credentials, region and base
+/// URL fall back to `SENDCLOUD_API_USER`, `SENDCLOUD_API_KEY`,
+/// `SENDCLOUD_REGION` and `SENDCLOUD_BASE_URL`.
+#[napi(object, object_to_js = false)]
+#[derive(Default, Clone)]
+pub struct ClientOptions {
+    /// The `apiUser`.
+    pub api_user: Option<String>,
+    /// The `apiKey` (never printed).
+    pub api_key: Option<String>,
+    /// A region preset: `aurora-sg` (default), `aurora-us`, `aurora-hk`, `sendcloud-intl`, `sendcloud-cn`.
+    pub region: Option<String>,
+    /// A custom base URL (HTTPS, or plain HTTP on loopback); wins over `region`.
+    pub base_url: Option<String>,
+    /// The window maximum of a custom base URL (default 3).
+    pub max_window_days: Option<f64>,
+    /// `POST` (default) or `GET`.
+    pub method: Option<String>,
+    /// Whole-request timeout in milliseconds (default 30000).
+    pub timeout_ms: Option<f64>,
+    /// Connect timeout in milliseconds (default 10000).
+    pub connect_timeout_ms: Option<f64>,
+    /// Retries per request after the first attempt (default 7).
+    pub max_retries: Option<f64>,
+    /// Client-side rate limit (default 3000); 0 disables it.
+    pub rate_limit_per_minute: Option<f64>,
+    /// Requests in flight at once during exports (default 1).
+    pub parallel: Option<f64>,
+    /// The server's UTC offset, like `+08:00` (the default).
+    pub server_utc_offset: Option<String>,
+    /// Email ids per request for long `emailIds` lists (default 20).
+    pub email_id_chunk: Option<f64>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// An HTTP or SOCKS proxy URL (default: from `HTTPS_PROXY`/`ALL_PROXY`).
+    pub proxy: Option<String>,
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("api_user", &self.api_user)
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("region", &self.region)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientOptions {
+    /// The method these options ask for.
+    pub(crate) fn method(&self) -> CoreResult<Method> {
+        self.method.as_deref().map_or(Ok(Method::Post), str::parse)
+    }
+
+    /// Builds the client (environment fallbacks are the builder's).
+    pub(crate) fn build(&self) -> CoreResult<Client> {
+        let mut b: ClientBuilder = Client::builder().method(self.method()?);
+        if let Some(u) = &self.api_user {
+            b = b.api_user(u.as_str());
+        }
+        if let Some(k) = &self.api_key {
+            b = b.api_key(k.as_str());
+        }
+        if let Some(r) = &self.region {
+            b = b.region(r.parse::<Region>()?);
+        }
+        if let Some(u) = &self.base_url {
+            b = b.base_url(u.as_str());
+        }
+        if let Some(d) = self.max_window_days {
+            b = b.max_window_days(bounded("max_window_days", d, 0, i64::from(u32::MAX))? as u32);
+        }
+        if let Some(ms) = self.timeout_ms {
+            b = b.timeout(millis("timeout_ms", ms)?);
+        }
+        if let Some(ms) = self.connect_timeout_ms {
+            b = b.connect_timeout(millis("connect_timeout_ms", ms)?);
+        }
+        if let Some(n) = self.max_retries {
+            b = b.max_retries(bounded("max_retries", n, 0, 100)? as u32);
+        }
+        if let Some(n) = self.rate_limit_per_minute {
+            let n = bounded("rate_limit_per_minute", n, 0, i64::from(u32::MAX))? as u32;
+            b = b.rate_limit_per_minute((n > 0).then_some(n));
+        }
+        if let Some(n) = self.parallel {
+            b = b.parallelism(bounded("parallel", n, 1, 64)? as usize);
+        }
+        if let Some(o) = &self.server_utc_offset {
+            b = b.server_utc_offset(utc_offset(o)?);
+        }
+        if let Some(n) = self.email_id_chunk {
+            b = b.email_id_chunk(bounded("email_id_chunk", n, 1, 10_000)? as usize);
+        }
+        if let Some(ua) = &self.user_agent {
+            b = b.user_agent(ua.as_str());
+        }
+        if let Some(p) = &self.proxy {
+            b = b.proxy(p.as_str());
+        }
+        b.build()
+    }
+}
+
+/// Filters of a query plus the options of the methods that take them
+/// (`maxRecords`, `cursor`, `softBounces`). The JS wrapper rejects options a
+/// method does not take before they get here.
+#[napi(object, object_to_js = false)]
+#[derive(Debug, Default, Clone)]
+pub struct QueryOptions {
+    /// The last N days (`1` = today, server time).
+    pub days: Option<f64>,
+    /// First day, `yyyy-MM-dd` (with `endDate`).
+    pub start_date: Option<String>,
+    /// Last day, inclusive, `yyyy-MM-dd` (with `startDate`).
+    pub end_date: Option<String>,
+    /// One recipient address.
+    pub email: Option<String>,
+    /// Email ids returned by the send API.
+    pub email_ids: Option<Vec<String>>,
+    /// A label id.
+    pub label_id: Option<f64>,
+    /// A label name (fuzzy when sent without a label id).
+    pub label_name: Option<String>,
+    /// apiUsers of the account (`apiUserList`).
+    pub api_users: Option<Vec<String>>,
+    /// `delivered`, `invalid`, `soft_bounce` or `sending`.
+    pub status: Option<String>,
+    /// Sub-status codes (4xx, 5xx).
+    pub sub_status: Option<Vec<f64>>,
+    /// First offset (default 0).
+    pub start: Option<f64>,
+    /// Page size 1..=100 (default 100).
+    pub limit: Option<f64>,
+    /// Stop an export after this many records.
+    pub max_records: Option<f64>,
+    /// Resume an export from a saved cursor.
+    pub cursor: Option<String>,
+    /// Suppressions: also list addresses with at least this many soft bounces.
+    pub soft_bounces: Option<f64>,
+    /// Records: requests in flight at once for this export (default: the client's).
+    pub parallel: Option<f64>,
+}
+
+impl QueryOptions {
+    /// The validated query (every rule is `Query::builder()`'s).
+    pub(crate) fn query(&self) -> CoreResult<Query> {
+        let mut b = Query::builder();
+        if let Some(d) = self.days {
+            b = b.days(integer("days", d)?);
+        }
+        match (&self.start_date, &self.end_date) {
+            (Some(s), Some(e)) => b = b.date_strings(s, e),
+            (None, None) => {}
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(CoreError::validation("window", "give startDate and endDate together"));
+            }
+        }
+        if let Some(e) = &self.email {
+            b = b.email(e.as_str());
+        }
+        if let Some(ids) = &self.email_ids {
+            b = b.email_ids(ids.iter().map(String::as_str));
+        }
+        if let Some(id) = self.label_id {
+            b = b.label_id(integer("label_id", id)?);
+        }
+        if let Some(n) = &self.label_name {
+            b = b.label_name(n.as_str());
+        }
+        if let Some(users) = &self.api_users {
+            b = b.api_users(users.iter().map(String::as_str));
+        }
+        if let Some(s) = &self.status {
+            b = b.status(s.parse::<Status>()?);
+        }
+        if let Some(codes) = &self.sub_status {
+            let codes: Vec<i64> = codes.iter().map(|&c| integer("sub_status", c)).collect::<CoreResult<_>>()?;
+            b = b.sub_status(codes);
+        }
+        if let Some(s) = self.start {
+            b = b.start(integer("start", s)?);
+        }
+        if let Some(l) = self.limit {
+            b = b.limit(integer("limit", l)?);
+        }
+        b.build()
+    }
+
+    pub(crate) fn max_records(&self) -> CoreResult<Option<u64>> {
+        self.max_records.map(|n| bounded("max_records", n, 0, i64::MAX).map(|n| n as u64)).transpose()
+    }
+
+    pub(crate) fn cursor(&self) -> CoreResult<Option<Cursor>> {
+        self.cursor.as_deref().map(str::parse).transpose()
+    }
+
+    pub(crate) fn parallel(&self) -> CoreResult<Option<usize>> {
+        self.parallel.map(|n| bounded("parallel", n, 1, 64).map(|n| n as usize)).transpose()
+    }
+
+    pub(crate) fn soft_bounces(&self) -> CoreResult<Option<u64>> {
+        self.soft_bounces.map(|n| bounded("soft_bounces", n, 1, i64::MAX).map(|n| n as u64)).transpose()
+    }
+}
+
+/// Where `encodeRequest` sends: credentials, endpoint and method. Nothing
+/// falls back to the environment.
+#[napi(object, object_to_js = false)]
+#[derive(Default, Clone)]
+pub struct EncodeOptions {
+    /// The `apiUser`.
+    pub api_user: Option<String>,
+    /// The `apiKey`.
+    pub api_key: Option<String>,
+    /// A region preset.
+    pub region: Option<String>,
+    /// A custom base URL (wins over `region`).
+    pub base_url: Option<String>,
+    /// The window maximum of the endpoint.
+    pub max_window_days: Option<f64>,
+    /// `POST` (default) or `GET`.
+    pub method: Option<String>,
+}
+
+impl std::fmt::Debug for EncodeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncodeOptions")
+            .field("api_user", &self.api_user)
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("region", &self.region)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EncodeOptions {
+    pub(crate) fn encoder(&self) -> CoreResult<Encoder> {
+        let endpoint = match (&self.base_url, &self.region) {
+            (Some(url), _) => Endpoint::custom(url)?,
+            (None, Some(region)) => Endpoint::preset(region.parse()?),
+            (None, None) => Endpoint::default(),
+        };
+        let endpoint = match self.max_window_days {
+            Some(d) => endpoint.with_max_window_days(bounded("max_window_days", d, 0, i64::from(u32::MAX))? as u32)?,
+            None => endpoint,
+        };
+        let api_user = self.api_user.clone().ok_or_else(|| CoreError::validation("api_user", "missing"))?;
+        let api_key = self.api_key.clone().ok_or_else(|| CoreError::validation("api_key", "missing"))?;
+        let credentials = Credentials::new(api_user, api_key)?;
+        let method = self.method.as_deref().map_or(Ok(Method::Post), str::parse)?;
+        Ok(Encoder::new(endpoint, credentials).with_method(method))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets() {
+        let secs = |s: &str| utc_offset(s).map(|o| o.local_minus_utc());
+        assert_eq!(secs("+08:00").unwrap(), 8 * 3600);
+        assert_eq!(secs("-05:30").unwrap(), -(5 * 3600 + 30 * 60));
+        assert_eq!(secs("+0900").unwrap(), 9 * 3600);
+        assert_eq!(secs("+09").unwrap(), 9 * 3600);
+        assert_eq!(secs("Z").unwrap(), 0);
+        for bad in ["", "8", "+8", "+24:00", "+08:60", "+08:00:00", "08:00", "+0a:00"] {
+            assert_eq!(utc_offset(bad).unwrap_err().field(), Some("server_utc_offset"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbers_must_be_integers() {
+        let q = QueryOptions { days: Some(1.5), ..Default::default() };
+        assert_eq!(q.query().unwrap_err().field(), Some("days"));
+        let q = QueryOptions { days: Some(2.0), limit: Some(f64::NAN), ..Default::default() };
+        assert_eq!(q.query().unwrap_err().field(), Some("limit"));
+        let q = QueryOptions { days: Some(-1.0), ..Default::default() };
+        assert_eq!(q.query().unwrap_err().field(), Some("days"));
+    }
+
+    #[test]
+    fn half_a_date_range_is_a_window_error() {
+        let q = QueryOptions { start_date: Some("2024-01-01".into()), ..Default::default() };
+        assert_eq!(q.query().unwrap_err().field(), Some("window"));
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let o = ClientOptions { api_key: Some("s3cret".into()), ..Default::default() };
+        assert!(!format!("{o:?}").contains("s3cret"));
+    }
+}

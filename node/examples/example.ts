@@ -1,0 +1,62 @@
+// Bounces of the last week, a suppression list and a resumable export, typed
+// with the package's public types. Run from node/ after `npm run build`:
+//   npx tsc -p . && node examples/example.js     (or just type-check: npx tsc --noEmit -p .)
+// Uses SENDCLOUD_API_USER / SENDCLOUD_API_KEY (and SENDCLOUD_REGION or SENDCLOUD_BASE_URL).
+
+import {
+  Client,
+  SendCloudError,
+  ValidationError,
+  type EmailRecord,
+  type ErrorCode,
+  type Records,
+  type RecordsOptions,
+  type Summary,
+  type Suppression,
+} from 'sendcloud-status'
+
+async function main(): Promise<void> {
+  const client = new Client({ timeoutMs: 20_000, maxRetries: 5 }) // credentials from the environment
+  console.log(client) // Client { apiUser: '…', endpoint: '…', method: 'POST' } — never the key
+
+  // One page of today's hard bounces.
+  const page = await client.page({ days: 1, status: 'invalid', limit: 20 })
+  console.log(`${page.total ?? '?'} invalid emails today`)
+
+  // Every soft bounce of the week: windows are split and pages followed for you.
+  const options: RecordsOptions = { days: 7, status: 'soft_bounce', maxRecords: 1000 }
+  const records: Records = client.records(options)
+  for await (const record of records) {
+    const r: EmailRecord = record
+    const when: string = r.requestTime?.toISOString() ?? r.requestTimeRaw ?? 'unknown time'
+    console.log(when, r.recipient, r.subStatus, r.subStatusDescription)
+  }
+  // Save this to go on later (null when the export is complete).
+  const cursor: string | null = records.cursor
+  if (cursor !== null) {
+    const rest = await client.records({ ...options, maxRecords: undefined, cursor }).toArray()
+    console.log(`${rest.length} more`)
+  }
+
+  const summary: Summary = await client.summary({ days: 3 })
+  console.log(`deliverability ${((summary.deliverabilityRate ?? 0) * 100).toFixed(1)} %`)
+  for (const line of summary.subStatuses.slice(0, 3)) console.log(line.code, line.description, line.count)
+
+  const suppress: Suppression[] = await client.suppressions({ days: 30, softBounces: 3 })
+  console.log(suppress.map((s) => `${s.address}\t${s.reason}`).join('\n'))
+
+  try {
+    await client.page({ days: 0 })
+  } catch (e) {
+    if (e instanceof ValidationError) console.log(`bad ${e.field}: ${e.message}`)
+    else if (e instanceof SendCloudError) {
+      const code: ErrorCode = e.code
+      console.log(code, e.apiCode, e.httpStatus, e.retryable)
+    } else throw e
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e)
+  process.exitCode = 1
+})

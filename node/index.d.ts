@@ -1,0 +1,415 @@
+// Types of the public API of `sendcloud-status` (hand-written; the
+// generated lib/binding.d.ts describes the internal native layer).
+
+/** Values of the `status` filter. */
+export type Status = 'delivered' | 'invalid' | 'soft_bounce' | 'sending'
+
+/** What happened to an email, derived from the sub-status, then the status text. */
+export type Category = Status | 'unknown'
+
+/** Region presets. An account works only in its own region. */
+export type Region = 'aurora-sg' | 'aurora-us' | 'aurora-hk' | 'sendcloud-intl' | 'sendcloud-cn'
+
+/** HTTP method. POST (the default) keeps the key out of URLs. */
+export type Method = 'POST' | 'GET'
+
+/** Settings of a client. Unset credentials, region and base URL fall back to the environment. */
+export interface ClientOptions {
+  /** The `apiUser`; default `SENDCLOUD_API_USER`. */
+  apiUser?: string
+  /** The `apiKey`; default `SENDCLOUD_API_KEY`. Kept in native memory, never shown. */
+  apiKey?: string
+  /** A region preset (default `aurora-sg`, or `SENDCLOUD_REGION`). Case-insensitive. */
+  region?: Region | (string & {})
+  /** A custom base URL (default `SENDCLOUD_BASE_URL`); wins over `region`. HTTPS, or plain HTTP on loopback. */
+  baseUrl?: string
+  /** The longest window one request may span, for custom base URLs (default 3 days). */
+  maxWindowDays?: number
+  /** `POST` (default) or `GET` (puts the key in the URL, as the API requires for GET). Case-insensitive. */
+  method?: Method | 'post' | 'get'
+  /** Whole-request timeout, connect to last byte (default 30000 ms). */
+  timeoutMs?: number
+  /** Connect timeout (default 10000 ms). */
+  connectTimeoutMs?: number
+  /** Retries per request after the first attempt (default 7; 0 never retries). */
+  maxRetries?: number
+  /** Client-side rate limit in requests per minute (default 3000, the account limit); `0` or `null` disables it. */
+  rateLimitPerMinute?: number | null
+  /** Requests in flight at once during exports (default 1). Output order is the same. */
+  parallel?: number
+  /** The server's UTC offset for dates and times, like `'+08:00'` (the default), `'-05:30'` or `'Z'`. */
+  serverUtcOffset?: string
+  /** `emailIds` sent per request when a query has many (default 20). */
+  emailIdChunk?: number
+  /** The `User-Agent` header (default `sendcloud-status/<version>`). */
+  userAgent?: string
+  /** An HTTP or SOCKS proxy URL (default: `HTTPS_PROXY`/`ALL_PROXY`, honouring `NO_PROXY`; none for loopback). */
+  proxy?: string
+}
+
+/**
+ * Query filters. Give exactly one window: `days`, or `startDate` with
+ * `endDate`. Dates and `days` are days of the server's calendar (UTC+08:00
+ * by default). Unset filters are not sent.
+ */
+export interface Filters {
+  /** The last N days: `1` is today. */
+  days?: number
+  /** First day, `yyyy-MM-dd`, with `endDate`. */
+  startDate?: string
+  /** Last day, inclusive, `yyyy-MM-dd`, with `startDate`. */
+  endDate?: string
+  /** One recipient address. */
+  email?: string
+  /** Email ids returned by the send API (long lists are sent in chunks). */
+  emailIds?: string[]
+  /** A label id (wins over `labelName` on the server). */
+  labelId?: number
+  /** A label name (fuzzy match when sent alone). */
+  labelName?: string
+  /** Several apiUsers of the account (`apiUserList`); default: the client's apiUser only. */
+  apiUsers?: string[]
+  /** Only records of this status. */
+  status?: Status
+  /** Only these sub-status codes (4xx invalid, 5xx soft bounce). */
+  subStatus?: number[]
+  /** First offset (default 0). */
+  start?: number
+  /** Page size, 1..100 (default 100). */
+  limit?: number
+}
+
+/** Options of `client.records()`. */
+export interface RecordsOptions extends Filters {
+  /** Stop after this many records (the cursor then resumes after them). */
+  maxRecords?: number
+  /** Resume an export of the same filters from a saved `records.cursor`. `null`/absent: from the start. */
+  cursor?: string | null
+  /** Requests in flight at once for this export (default: the client's `parallel`). */
+  parallel?: number
+}
+
+/** Options of `client.summary()`. */
+export interface SummaryOptions extends Filters {
+  /** Count only the first N records. */
+  maxRecords?: number
+  /** Requests in flight at once for this export (default: the client's `parallel`). */
+  parallel?: number
+}
+
+/** Options of `client.suppressions()`. */
+export interface SuppressionsOptions extends Filters {
+  /** Look at the first N records only. */
+  maxRecords?: number
+  /** Also list addresses that soft-bounced at least this many times (≥ 1). */
+  softBounces?: number
+  /** Requests in flight at once for this export (default: the client's `parallel`). */
+  parallel?: number
+}
+
+/** One email's delivery status. Absent fields are `null`. */
+export interface EmailRecord {
+  /** `emailId` from the send API (holds `$`, `@`, `.`). */
+  emailId: string | null
+  /** `status` exactly as the server wrote it: display text such as `投递成功` or `Invalid Mail - Spam`. */
+  status: string | null
+  /** The category derived from the sub-status, then the status text. */
+  category: Category
+  /** The bounce sub-status code (4xx permanent, 5xx temporary). */
+  subStatus: number | null
+  /** The server's description of the sub-status, else the documented English one. */
+  subStatusDescription: string | null
+  /** The apiUser that sent the email. */
+  apiUser: string | null
+  /** The recipient address (`recipients` on the wire). */
+  recipient: string | null
+  /** When the send was requested (the server's local time with its offset applied); `null` if absent or unparsable. */
+  requestTime: Date | null
+  /** `requestTime` exactly as received (`yyyy-MM-dd HH:mm:ss`, server time). */
+  requestTimeRaw: string | null
+  /** When the status last changed. */
+  modifiedTime: Date | null
+  /** `modifiedTime` exactly as received. */
+  modifiedTimeRaw: string | null
+  /** The receiving server's answer. */
+  sendLog: string | null
+  /** A permanent failure (invalid, 4xx): stop mailing this recipient. */
+  shouldSuppress: boolean
+  /** Row fields this library does not model (and mistyped known ones), as received. `{}` when none. */
+  extra: Record<string, unknown>
+}
+
+/** One page: `client.page()`. */
+export interface Page {
+  /** `info.total`: rows matching the request, when the server said. */
+  total: number | null
+  /** The records. */
+  records: EmailRecord[]
+  /** Rows the server returned. */
+  rowsReceived: number
+  /** The window of the page when it was sent as dates; `null` for `days`. */
+  window: { startDate: string; endDate: string } | null
+}
+
+/** A decoded body: `decodePage()`. */
+export interface DecodedPage {
+  total: number | null
+  /** `info.voListSize`. */
+  listSize: number | null
+  records: EmailRecord[]
+}
+
+/** Counters of an export. */
+export interface ExportStats {
+  /** Requests sent, retries included. */
+  requests: number
+  /** Requests that were retries. */
+  retries: number
+  /** Rate-limit answers received. */
+  rateLimited: number
+  /** Failed attempts of any kind. */
+  failures: number
+  /** Records handed out. */
+  records: number
+  /** Rows skipped because their email id was already handed out. */
+  duplicates: number
+  /** Pages fetched. */
+  pages: number
+}
+
+/** The deliverability summary (`report::Summary` of the Rust core). */
+export interface Summary {
+  /** Records counted. */
+  total: number
+  /** Delivered ÷ (delivered + invalid + soft bounce); `null` when none has an outcome. */
+  deliverabilityRate: number | null
+  /** One line per category, in the order of `CATEGORIES`. */
+  categories: Array<{ category: Category; count: number; share: number }>
+  /** Sub-statuses, most frequent first. */
+  subStatuses: Array<{
+    code: number
+    description: string
+    class: 'permanent' | 'temporary' | 'unknown'
+    count: number
+    /** Share of all records. */
+    share: number
+  }>
+  /** Per server-local day of the request time, oldest first. */
+  days: Array<{
+    date: string
+    total: number
+    delivered: number
+    invalid: number
+    softBounce: number
+    sending: number
+    unknown: number
+    deliverabilityRate: number | null
+  }>
+  /** Records without a parseable request time. */
+  undated: number
+}
+
+/** One address to stop mailing (`report::Suppression` of the Rust core). */
+export interface Suppression {
+  /** The address as the server wrote it (matched case-insensitively). */
+  address: string
+  /** A permanent failure, or at least `softBounces` soft bounces. */
+  reason: 'permanent' | 'repeated_soft_bounces'
+  /** The latest sub-status code seen for it. */
+  code: number | null
+  /** Its description (or the raw status text). */
+  description: string
+  /** Failing records seen for the address. */
+  failures: number
+  /** The latest failure, RFC 3339 with the server's offset (or as received). */
+  lastSeen: string | null
+}
+
+/** Where requests go. */
+export interface EndpointInfo {
+  /** The base URL, ending with `/`. */
+  baseUrl: string
+  /** The endpoint URL (`baseUrl + 'data/emailStatus'`). */
+  url: string
+  /** The longest window one request may span. */
+  maxWindowDays: number
+  /** The region preset, `null` for a custom URL. */
+  region: Region | null
+}
+
+/**
+ * The records of an export as an async iterable (`for await`). Pages are
+ * fetched off the main thread as the loop asks for records.
+ */
+export declare class Records implements AsyncIterableIterator<EmailRecord> {
+  private constructor()
+  /**
+   * Where a later export of the same filters resumes: the next record this
+   * one would hand out. `null` once the export is complete. Pass it as
+   * `cursor` to `client.records()`, even in another process.
+   */
+  readonly cursor: string | null
+  /** Counters so far. */
+  readonly stats: ExportStats
+  /** Whether the export has ended (complete, `maxRecords` reached, or failed) and every record was handed out. */
+  readonly done: boolean
+  /** The next record. Rejects with a `SendCloudError`; after an error the stream ends. */
+  next(): Promise<IteratorResult<EmailRecord, undefined>>
+  /** Called by `break`: the stream keeps its position and can be iterated again. */
+  return(): Promise<IteratorResult<EmailRecord, undefined>>
+  [Symbol.asyncIterator](): this
+  /** Every remaining record. */
+  toArray(): Promise<EmailRecord[]>
+}
+
+/** A SendCloud / Aurora SendCloud `emailStatus` client. Inspecting it never shows the key. */
+export declare class Client {
+  /** @throws {ValidationError} for bad or missing settings. */
+  constructor(options?: ClientOptions)
+  /** The `apiUser`. */
+  readonly apiUser: string
+  /** Where requests go. */
+  readonly endpoint: EndpointInfo
+  /** `'POST'` or `'GET'`. */
+  readonly method: Method
+  /** Today on the server's calendar (`yyyy-MM-dd`), which anchors `days`. */
+  serverToday(): string
+  /**
+   * Exactly the page the filters describe (`start`, `limit`). Its window
+   * must fit the endpoint's maximum; use `records()` for longer ones.
+   */
+  page(filters: Filters): Promise<Page>
+  /**
+   * Every matching record: long windows are split, long `emailIds` lists
+   * chunked, pages followed, duplicates dropped, faults retried.
+   * @throws {ValidationError} at once for bad input (nothing is sent).
+   */
+  records(options: RecordsOptions): Records
+  /** Counts by category, sub-status and day over every matching record. */
+  summary(options: SummaryOptions): Promise<Summary>
+  /** The addresses to stop mailing, sorted. */
+  suppressions(options: SuppressionsOptions): Promise<Suppression[]>
+  /** `{ apiUser, endpoint, method }`: what `JSON.stringify` shows. */
+  toJSON(): { apiUser: string; endpoint: string; method: Method }
+}
+
+/** The stable error codes. */
+export type ErrorCode = 'VALIDATION' | 'AUTH' | 'RATE_LIMITED' | 'QUOTA' | 'SERVER' | 'TRANSPORT' | 'DECODE' | 'API'
+
+export interface SendCloudErrorDetails {
+  code?: ErrorCode
+  apiCode?: number | null
+  field?: string | null
+  httpStatus?: number | null
+  retryable?: boolean
+  cause?: unknown
+}
+
+/**
+ * Every error this package throws for input, settings, the API or the
+ * network. Switch on `code`, or test the subclasses. Messages never contain
+ * the key.
+ */
+export declare class SendCloudError extends Error {
+  constructor(message: string, details?: SendCloudErrorDetails)
+  /**
+   * - `VALIDATION`: bad input or settings, nothing sent (or the server refused a parameter, 400xx); see `field`.
+   * - `AUTH`: credentials refused (40005, 40301, 6001, HTTP 401/403); mind the region.
+   * - `RATE_LIMITED`: 50000 / HTTP 429 after every retry.
+   * - `QUOTA`: the account's request quota is used up (40913); not retried.
+   * - `SERVER`: 501 or HTTP 5xx after every retry.
+   * - `TRANSPORT`: no complete answer (connect, reset, timeout, body cut short).
+   * - `DECODE`: a complete answer that is not the documented JSON.
+   * - `API`: any other `result: false` answer; see `apiCode`.
+   */
+  readonly code: ErrorCode
+  /** The API's `statusCode` when the server answered with one. */
+  readonly apiCode: number | null
+  /** For VALIDATION: the option at fault (`days`, `startDate`, `emailIds`, `window`, `apiKey`…), else `null`. */
+  readonly field: string | null
+  /** The HTTP status of the answer, when there was one. */
+  readonly httpStatus: number | null
+  /** Whether the same request may succeed later (RATE_LIMITED, SERVER, TRANSPORT, DECODE). */
+  readonly retryable: boolean
+}
+export declare class ValidationError extends SendCloudError {
+  readonly code: 'VALIDATION'
+}
+export declare class AuthError extends SendCloudError {
+  readonly code: 'AUTH'
+}
+export declare class RateLimitedError extends SendCloudError {
+  readonly code: 'RATE_LIMITED'
+}
+export declare class QuotaError extends SendCloudError {
+  readonly code: 'QUOTA'
+}
+export declare class ServerError extends SendCloudError {
+  readonly code: 'SERVER'
+}
+export declare class TransportError extends SendCloudError {
+  readonly code: 'TRANSPORT'
+}
+export declare class DecodeError extends SendCloudError {
+  readonly code: 'DECODE'
+}
+export declare class ApiError extends SendCloudError {
+  readonly code: 'API'
+}
+
+/** The eight error codes. */
+export declare const ERROR_CODES: readonly ErrorCode[]
+/** The `status` filter values. */
+export declare const STATUSES: readonly Status[]
+/** The record categories. */
+export declare const CATEGORIES: readonly Category[]
+
+/**
+ * Decodes one API answer as the client does (lenient; see the project's
+ * API notes): the page, or the classified `SendCloudError` thrown.
+ * @param serverUtcOffset like `'+08:00'` (the default)
+ */
+export declare function decodePage(
+  httpStatus: number,
+  body: string | Uint8Array,
+  serverUtcOffset?: string | null,
+): DecodedPage
+
+/**
+ * The wire parameters of the page the filters describe, in order,
+ * credentials excluded, unset filters omitted.
+ * @throws {ValidationError}
+ */
+export declare function encodeQuery(filters: Filters): Array<[name: string, value: string]>
+
+/** Where `encodeRequest` sends. Nothing falls back to the environment. */
+export interface EncodeOptions {
+  apiUser: string
+  apiKey: string
+  region?: Region | (string & {})
+  baseUrl?: string
+  maxWindowDays?: number
+  method?: Method | 'post' | 'get'
+}
+
+/** The request one page becomes. */
+export interface EncodedRequest {
+  method: Method
+  /** The URL; for GET it holds every parameter, the key included. */
+  url: string
+  headers: Array<[name: string, value: string]>
+  /** The form body for POST (holds the key), `''` for GET. */
+  body: string
+  /** As `encodeQuery` gives them. */
+  params: Array<[name: string, value: string]>
+}
+
+/**
+ * The request one page of the filters becomes, including the endpoint's
+ * window check. The result holds the key you pass: do not log it.
+ * @throws {ValidationError}
+ */
+export declare function encodeRequest(filters: Filters, options: EncodeOptions): EncodedRequest
+
+/** The package version. */
+export declare function version(): string

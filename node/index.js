@@ -1,0 +1,111 @@
+'use strict'
+
+/**
+ * sendcloud-status: delivery status, bounces and suppression lists from the
+ * SendCloud / Aurora SendCloud `data/emailStatus` API, over the Rust client.
+ * Types: index.d.ts.
+ */
+
+const native = require('./lib/native.js')
+const { Client, Records } = require('./lib/client.js')
+const errors = require('./lib/errors.js')
+const options = require('./lib/options.js')
+
+const { fromNative } = errors
+
+/** The values of the `status` filter. */
+const STATUSES = Object.freeze(['delivered', 'invalid', 'soft_bounce', 'sending'])
+
+/** The categories a record can have. */
+const CATEGORIES = Object.freeze(['delivered', 'invalid', 'soft_bounce', 'sending', 'unknown'])
+
+function call(fn) {
+  try {
+    return fn()
+  } catch (e) {
+    throw fromNative(e)
+  }
+}
+
+/**
+ * Decodes one API answer, as the client does: `{ total, listSize, records }`,
+ * or the classified SendCloudError thrown.
+ * @param {number} httpStatus
+ * @param {string | Uint8Array} body
+ * @param {string} [serverUtcOffset] like '+08:00' (the default)
+ */
+function decodePage(httpStatus, body, serverUtcOffset) {
+  if (!Number.isInteger(httpStatus) || httpStatus < 100 || httpStatus > 999) {
+    throw new ValidationError('invalid httpStatus: must be an integer HTTP status', { field: 'httpStatus' })
+  }
+  if (body instanceof Uint8Array && !Buffer.isBuffer(body)) {
+    body = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  } else if (typeof body !== 'string' && !Buffer.isBuffer(body)) {
+    throw new ValidationError('invalid body: must be a string or bytes', { field: 'body' })
+  }
+  if (serverUtcOffset !== undefined && serverUtcOffset !== null && typeof serverUtcOffset !== 'string') {
+    throw new ValidationError('invalid serverUtcOffset: must be a string like "+08:00"', {
+      field: 'serverUtcOffset',
+    })
+  }
+  return call(() => native.decodePage(httpStatus, body, serverUtcOffset ?? undefined))
+}
+
+/**
+ * The wire parameters of the page the filters describe, credentials
+ * excluded, unset filters omitted: `[['days', '1'], ['start', '0'], ['limit', '100']]`.
+ */
+function encodeQuery(filters) {
+  const q = options.normalize(filters, options.FILTERS, 'encodeQuery()')
+  return call(() => native.encodeQuery(q))
+}
+
+/**
+ * The request one page becomes: `{ method, url, headers, body, params }`.
+ * The body (POST) or URL (GET) holds the key you pass: do not log it.
+ */
+function encodeRequest(filters, settings) {
+  const q = options.normalize(filters, options.FILTERS, 'encodeRequest()')
+  const s = options.normalize(settings, options.ENCODE, 'encodeRequest()')
+  return call(() => native.encodeRequest(q, s))
+}
+
+/** The package version. */
+function version() {
+  return native.version()
+}
+
+const {
+  SendCloudError,
+  ValidationError,
+  AuthError,
+  RateLimitedError,
+  QuotaError,
+  ServerError,
+  TransportError,
+  DecodeError,
+  ApiError,
+  ERROR_CODES,
+} = errors
+
+// Shorthand properties only, so that ES modules can import them by name.
+module.exports = {
+  Client,
+  Records,
+  SendCloudError,
+  ValidationError,
+  AuthError,
+  RateLimitedError,
+  QuotaError,
+  ServerError,
+  TransportError,
+  DecodeError,
+  ApiError,
+  ERROR_CODES,
+  STATUSES,
+  CATEGORIES,
+  decodePage,
+  encodeQuery,
+  encodeRequest,
+  version,
+}

@@ -1,0 +1,204 @@
+'use strict'
+
+const util = require('node:util')
+
+const native = require('./native.js')
+const { fromNative } = require('./errors.js')
+const options = require('./options.js')
+
+const EMPTY_STATS = Object.freeze({
+  requests: 0,
+  retries: 0,
+  rateLimited: 0,
+  failures: 0,
+  records: 0,
+  duplicates: 0,
+  pages: 0,
+})
+
+/**
+ * The records of an export, as an async iterable. Pages are fetched on
+ * Node's thread pool one at a time, as the loop asks for records.
+ *
+ * `cursor` is where a later export resumes: the next record this one
+ * would hand out (`null` once complete). Breaking out of a `for await`
+ * loop keeps the position; iterate again to go on, or save the cursor.
+ */
+class Records {
+  #native
+  #batch = null
+  #records = []
+  #index = 0
+  #ended = false
+  #queue = Promise.resolve()
+
+  /** @internal */
+  constructor(nativeRecords) {
+    this.#native = nativeRecords
+  }
+
+  /** The resume position (a string), or `null` once the export is complete. */
+  get cursor() {
+    return this.#batch === null ? this.#native.initialCursor : this.#batch.cursorAt(this.#index)
+  }
+
+  /** Counters so far: requests, retries, rateLimited, failures, records, duplicates, pages. */
+  get stats() {
+    return this.#batch === null ? { ...EMPTY_STATS } : this.#batch.stats
+  }
+
+  /** Whether the export has ended (complete, `maxRecords` reached, or failed). */
+  get done() {
+    return this.#ended && this.#index >= this.#records.length
+  }
+
+  /** @returns {Promise<IteratorResult<any, undefined>>} */
+  next() {
+    // Calls are served in order even when not awaited one by one.
+    const run = this.#queue.then(() => this.#step())
+    this.#queue = run.then(
+      () => {},
+      () => {},
+    )
+    return run
+  }
+
+  async #step() {
+    for (;;) {
+      if (this.#index < this.#records.length) {
+        return { value: this.#records[this.#index++], done: false }
+      }
+      if (this.#ended) return { value: undefined, done: true }
+      let batch
+      try {
+        batch = await this.#native.nextBatch()
+      } catch (e) {
+        this.#ended = true
+        throw fromNative(e)
+      }
+      this.#batch = batch
+      this.#records = batch.takeRecords()
+      this.#index = 0
+      if (batch.done) this.#ended = true
+    }
+  }
+
+  /** Called by `break` in `for await`: keeps the position (see the class doc). */
+  return() {
+    return Promise.resolve({ value: undefined, done: true })
+  }
+
+  [Symbol.asyncIterator]() {
+    return this
+  }
+
+  /** Every remaining record in an array. */
+  async toArray() {
+    const out = []
+    for await (const record of this) out.push(record)
+    return out
+  }
+
+  [util.inspect.custom](depth, opts) {
+    return `Records ${util.inspect({ cursor: this.cursor, done: this.done, stats: this.stats }, opts)}`
+  }
+}
+
+/**
+ * A SendCloud / Aurora SendCloud emailStatus client. Settings left unset
+ * fall back to SENDCLOUD_API_USER, SENDCLOUD_API_KEY, SENDCLOUD_REGION and
+ * SENDCLOUD_BASE_URL. The key is kept in Rust and never shown.
+ */
+class Client {
+  #native
+
+  constructor(settings) {
+    const opts = options.normalize(settings, options.CLIENT, 'new Client()')
+    try {
+      this.#native = new native.NativeClient(opts)
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+
+  /** The `apiUser`. */
+  get apiUser() {
+    return this.#native.apiUser
+  }
+
+  /** `{ baseUrl, url, maxWindowDays, region }`. */
+  get endpoint() {
+    return this.#native.endpoint
+  }
+
+  /** `'POST'` or `'GET'`. */
+  get method() {
+    return this.#native.method
+  }
+
+  /** Today on the server's calendar (`yyyy-MM-dd`), which anchors `days`. */
+  serverToday() {
+    return this.#native.serverToday()
+  }
+
+  /** Exactly the page the filters describe (`start`, `limit`; one window). */
+  async page(filters) {
+    const q = options.normalize(filters, options.FILTERS, 'page()')
+    try {
+      return await this.#native.page(q)
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+
+  /**
+   * Every matching record, across windows, id chunks and pages, as an async
+   * iterable with a `cursor`. Throws a VALIDATION error at once for bad input.
+   */
+  records(filters) {
+    const q = options.normalize(filters, options.RECORDS, 'records()')
+    try {
+      return new Records(this.#native.records(q))
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+
+  /** The deliverability summary of every matching record. */
+  async summary(filters) {
+    const q = options.normalize(filters, options.SUMMARY, 'summary()')
+    try {
+      return await this.#native.summary(q)
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+
+  /**
+   * The addresses to stop mailing: every permanent failure, and with
+   * `softBounces: n` the addresses that soft-bounced at least n times.
+   */
+  async suppressions(filters) {
+    const q = options.normalize(filters, options.SUPPRESSIONS, 'suppressions()')
+    try {
+      return await this.#native.suppressions(q)
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+
+  /** What `JSON.stringify` shows: no key. */
+  toJSON() {
+    return { apiUser: this.apiUser, endpoint: this.endpoint.url, method: this.method }
+  }
+
+  get [Symbol.toStringTag]() {
+    return 'Client'
+  }
+
+  [util.inspect.custom](depth, opts) {
+    return `Client ${util.inspect(this.toJSON(), opts)}`
+  }
+}
+
+module.exports = { Client, Records }

@@ -1,0 +1,113 @@
+'use strict'
+
+/**
+ * Errors thrown by this package: `SendCloudError` and one subclass per
+ * `code`. The native addon throws plain `Error`s carrying the same
+ * properties; `fromNative` turns them into these classes.
+ */
+
+const ERROR_CODES = Object.freeze([
+  'VALIDATION',
+  'AUTH',
+  'RATE_LIMITED',
+  'QUOTA',
+  'SERVER',
+  'TRANSPORT',
+  'DECODE',
+  'API',
+])
+
+class SendCloudError extends Error {
+  /**
+   * @param {string} message
+   * @param {{code?: string, apiCode?: number|null, field?: string|null,
+   *          httpStatus?: number|null, retryable?: boolean, cause?: unknown}} [details]
+   */
+  constructor(message, details = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause })
+    this.name = new.target.name
+    /** One of ERROR_CODES. */
+    this.code = details.code ?? new.target.code ?? 'API'
+    /** The API's `statusCode`, when the server answered with one. */
+    this.apiCode = details.apiCode ?? null
+    /** For VALIDATION: the option at fault (`days`, `startDate`, `emailIds`…), or null. */
+    this.field = details.field ?? null
+    /** The HTTP status of the answer, when there was one. */
+    this.httpStatus = details.httpStatus ?? null
+    /** Whether the same request may succeed if sent again. */
+    this.retryable = details.retryable ?? false
+  }
+}
+
+const classes = {}
+for (const [code, name] of [
+  ['VALIDATION', 'ValidationError'],
+  ['AUTH', 'AuthError'],
+  ['RATE_LIMITED', 'RateLimitedError'],
+  ['QUOTA', 'QuotaError'],
+  ['SERVER', 'ServerError'],
+  ['TRANSPORT', 'TransportError'],
+  ['DECODE', 'DecodeError'],
+  ['API', 'ApiError'],
+]) {
+  // A named class per code, so `instanceof AuthError` and `err.name` work.
+  const cls = {
+    [name]: class extends SendCloudError {
+      static code = code
+    },
+  }[name]
+  classes[code] = cls
+}
+
+/** napi's argument-conversion statuses: a value of the wrong type reached Rust. */
+const NAPI_TYPE_ERRORS = new Set([
+  'InvalidArg',
+  'ObjectExpected',
+  'StringExpected',
+  'NameExpected',
+  'FunctionExpected',
+  'NumberExpected',
+  'BooleanExpected',
+  'ArrayExpected',
+  'BigintExpected',
+])
+
+/**
+ * A `SendCloudError` for an error from the native addon; other errors
+ * (internal ones, bugs) are returned as they are.
+ * @param {unknown} e
+ * @returns {unknown}
+ */
+function fromNative(e) {
+  if (e instanceof SendCloudError || e === null || typeof e !== 'object') return e
+  const err = /** @type {any} */ (e)
+  if (err.name === 'SendCloudError' && ERROR_CODES.includes(err.code)) {
+    return new classes[err.code](err.message, {
+      apiCode: err.apiCode,
+      field: err.field,
+      httpStatus: err.httpStatus,
+      retryable: err.retryable,
+    })
+  }
+  if (NAPI_TYPE_ERRORS.has(err.code)) {
+    const m = /on \w+\.(\w+)/.exec(String(err.message))
+    return new classes.VALIDATION(`invalid ${m ? m[1] : 'argument'}: ${err.message}`, {
+      field: m ? m[1] : null,
+    })
+  }
+  return e
+}
+
+module.exports = {
+  ERROR_CODES,
+  SendCloudError,
+  ValidationError: classes.VALIDATION,
+  AuthError: classes.AUTH,
+  RateLimitedError: classes.RATE_LIMITED,
+  QuotaError: classes.QUOTA,
+  ServerError: classes.SERVER,
+  TransportError: classes.TRANSPORT,
+  DecodeError: classes.DECODE,
+  ApiError: classes.API,
+  fromNative,
+}

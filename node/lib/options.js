@@ -1,0 +1,123 @@
+'use strict'
+
+/**
+ * Shape checks of option objects before they cross into Rust: unknown keys
+ * and wrong JS types become VALIDATION errors naming the option. Every
+ * semantic rule (ranges, dates, addresses, windows) is the Rust core's.
+ * Values are never echoed in messages (one of them is the API key).
+ */
+
+const { ValidationError } = require('./errors.js')
+
+const FILTERS = Object.freeze({
+  days: 'number',
+  startDate: 'string',
+  endDate: 'string',
+  email: 'string',
+  emailIds: 'string[]',
+  labelId: 'number',
+  labelName: 'string',
+  apiUsers: 'string[]',
+  status: 'string',
+  subStatus: 'number[]',
+  start: 'number',
+  limit: 'number',
+})
+
+const CLIENT = Object.freeze({
+  apiUser: 'string',
+  apiKey: 'string',
+  region: 'string',
+  baseUrl: 'string',
+  maxWindowDays: 'number',
+  method: 'string',
+  timeoutMs: 'number',
+  connectTimeoutMs: 'number',
+  maxRetries: 'number',
+  rateLimitPerMinute: 'number',
+  parallel: 'number',
+  serverUtcOffset: 'string',
+  emailIdChunk: 'number',
+  userAgent: 'string',
+  proxy: 'string',
+})
+
+const RECORDS = Object.freeze({ ...FILTERS, maxRecords: 'number', cursor: 'string', parallel: 'number' })
+const SUMMARY = Object.freeze({ ...FILTERS, maxRecords: 'number', parallel: 'number' })
+const SUPPRESSIONS = Object.freeze({ ...FILTERS, maxRecords: 'number', softBounces: 'number', parallel: 'number' })
+const ENCODE = Object.freeze({
+  apiUser: 'string',
+  apiKey: 'string',
+  region: 'string',
+  baseUrl: 'string',
+  maxWindowDays: 'number',
+  method: 'string',
+})
+
+function describe(value) {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value
+}
+
+function check(key, value, type) {
+  switch (type) {
+    case 'string':
+    case 'number':
+      if (typeof value !== type) {
+        throw new ValidationError(`invalid ${key}: must be a ${type}, got ${describe(value)}`, { field: key })
+      }
+      return value
+    case 'string[]':
+    case 'number[]': {
+      const item = type.slice(0, -2)
+      // A single value stands for a list of one.
+      const list = Array.isArray(value) ? value : [value]
+      for (const v of list) {
+        if (typeof v !== item) {
+          throw new ValidationError(`invalid ${key}: must be a list of ${item}s, got ${describe(v)} in it`, {
+            field: key,
+          })
+        }
+      }
+      return list
+    }
+    default:
+      throw new Error(`sendcloud-status: internal error: unknown option type ${type}`)
+  }
+}
+
+/**
+ * A plain copy of `options` holding only known keys with values of the right
+ * type; `undefined` and `null` mean "not set" (`rateLimitPerMinute: null`
+ * means "no limit", like 0).
+ * @param {unknown} options
+ * @param {Record<string, string>} allowed
+ * @param {string} what  the method, for messages
+ */
+function normalize(options, allowed, what) {
+  if (options === undefined || options === null) return {}
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new ValidationError(`${what}: options must be an object, got ${describe(options)}`)
+  }
+  const out = {}
+  for (const key of Object.keys(options)) {
+    const type = allowed[key]
+    if (type === undefined) {
+      throw new ValidationError(
+        `${what}: unknown option ${JSON.stringify(key)}; expected one of ${Object.keys(allowed).join(', ')}`,
+        { field: key },
+      )
+    }
+    const value = options[key]
+    if (value === undefined) continue
+    if (value === null) {
+      if (key === 'rateLimitPerMinute') out[key] = 0
+      continue
+    }
+    out[key] = check(key, value, type)
+  }
+  return out
+}
+
+module.exports = { FILTERS, CLIENT, RECORDS, SUMMARY, SUPPRESSIONS, ENCODE, normalize }

@@ -1,0 +1,140 @@
+// The Client object: settings, environment fallback, and that no view of it
+// shows the key.
+
+import { before, after, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import util from 'node:util'
+
+import * as pkg from '../index.js'
+import { Client, version } from '../index.js'
+import { startSandbox, API_USER, API_KEY } from './sandbox.mjs'
+
+let sandbox
+
+before(async () => {
+  sandbox = await startSandbox(['--records', '500'])
+})
+
+after(async () => {
+  await sandbox?.stop()
+})
+
+const SECRET = 'k3y-that-must-never-show-9b1f'
+
+describe('Client', () => {
+  it('exposes apiUser, endpoint, method and the server day', () => {
+    const c = new Client({ apiUser: 'me', apiKey: SECRET, baseUrl: sandbox.baseUrl })
+    assert.equal(c.apiUser, 'me')
+    assert.deepEqual(c.endpoint, {
+      baseUrl: sandbox.baseUrl,
+      url: sandbox.baseUrl + 'data/emailStatus',
+      maxWindowDays: 3,
+      region: null,
+    })
+    assert.equal(c.method, 'POST')
+    assert.match(c.serverToday(), /^\d{4}-\d{2}-\d{2}$/)
+    const cn = new Client({ apiUser: 'me', apiKey: SECRET, region: 'sendcloud-cn' })
+    assert.equal(cn.endpoint.maxWindowDays, 30)
+    assert.equal(cn.endpoint.region, 'sendcloud-cn')
+  })
+
+  it('inspect, console.log, JSON.stringify and String never show the key', () => {
+    const c = new Client({ apiUser: 'me', apiKey: SECRET, baseUrl: sandbox.baseUrl, method: 'GET' })
+    const views = [
+      util.inspect(c),
+      util.inspect(c, { showHidden: true, depth: Infinity, getters: true }),
+      util.format('%o %O %j %s', c, c, c, c),
+      JSON.stringify(c),
+      JSON.stringify({ nested: [c] }),
+      String(c),
+      Object.keys(c).join(),
+      Object.getOwnPropertyNames(c).join(),
+    ]
+    for (const v of views) assert.ok(!v.includes(SECRET), v)
+    assert.match(util.inspect(c, { breakLength: Infinity }), /^Client \{ apiUser: 'me', endpoint: 'http:\/\/127\.0\.0\.1:\d+\/api\/data\/emailStatus', method: 'GET' \}$/)
+    assert.deepEqual(JSON.parse(JSON.stringify(c)), {
+      apiUser: 'me',
+      endpoint: sandbox.baseUrl + 'data/emailStatus',
+      method: 'GET',
+    })
+    assert.equal(String(c), '[object Client]')
+  })
+
+  it('falls back to SENDCLOUD_* environment variables', async () => {
+    process.env.SENDCLOUD_API_USER = API_USER
+    process.env.SENDCLOUD_API_KEY = API_KEY
+    process.env.SENDCLOUD_BASE_URL = sandbox.baseUrl
+    try {
+      const c = new Client()
+      assert.equal(c.apiUser, API_USER)
+      assert.equal(c.endpoint.baseUrl, sandbox.baseUrl)
+      const page = await c.page({ days: 1, limit: 3 })
+      assert.equal(page.records.length, 3)
+      // Explicit settings win over the environment.
+      const other = new Client({ apiUser: 'someone_else' })
+      assert.equal(other.apiUser, 'someone_else')
+    } finally {
+      delete process.env.SENDCLOUD_API_USER
+      delete process.env.SENDCLOUD_API_KEY
+      delete process.env.SENDCLOUD_BASE_URL
+    }
+    process.env.SENDCLOUD_REGION = 'aurora-hk'
+    try {
+      const c = new Client({ apiUser: 'u', apiKey: 'k' })
+      assert.equal(c.endpoint.region, 'aurora-hk')
+    } finally {
+      delete process.env.SENDCLOUD_REGION
+    }
+  })
+
+  it('accepts every documented setting', async () => {
+    const c = new Client({
+      apiUser: API_USER,
+      apiKey: API_KEY,
+      baseUrl: sandbox.baseUrl,
+      maxWindowDays: 2,
+      method: 'post',
+      timeoutMs: 5000,
+      connectTimeoutMs: 1000,
+      maxRetries: 2,
+      rateLimitPerMinute: null,
+      parallel: 2,
+      serverUtcOffset: '+08:00',
+      emailIdChunk: 5,
+      userAgent: 'node-test/1',
+      region: undefined,
+    })
+    assert.equal(c.endpoint.maxWindowDays, 2)
+    const all = await c.records({ days: 5 }).toArray()
+    const truth = await sandbox.truth({ days: 5 })
+    assert.deepEqual(
+      all.map((r) => r.emailId),
+      truth.email_ids,
+    )
+  })
+
+  it('the package exports what index.d.ts declares', () => {
+    assert.deepEqual(Object.keys(pkg).sort(), [
+      'ApiError',
+      'AuthError',
+      'CATEGORIES',
+      'Client',
+      'DecodeError',
+      'ERROR_CODES',
+      'QuotaError',
+      'RateLimitedError',
+      'Records',
+      'STATUSES',
+      'SendCloudError',
+      'ServerError',
+      'TransportError',
+      'ValidationError',
+      'decodePage',
+      'default',
+      'encodeQuery',
+      'encodeRequest',
+      'version',
+    ])
+    assert.match(version(), /^\d+\.\d+\.\d+/)
+  })
+})

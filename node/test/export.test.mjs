@@ -1,0 +1,183 @@
+// Exports: full export = ground truth, maxRecords and cursor resume,
+// parallel fetching, summary and suppressions.
+
+import { before, after, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+
+import { Client, Records } from '../index.js'
+import { startSandbox, truthParams, addDays, API_USER, API_KEY } from './sandbox.mjs'
+
+let sandbox
+let client
+let today
+
+before(async () => {
+  sandbox = await startSandbox(['--records', '6000'])
+  client = new Client({ apiUser: API_USER, apiKey: API_KEY, baseUrl: sandbox.baseUrl })
+  today = (await sandbox.info()).today
+})
+
+after(async () => {
+  await sandbox?.stop()
+})
+
+const ids = (records) => records.map((r) => r.emailId)
+
+describe('records()', () => {
+  it('a full export equals the ground truth, in server order', async () => {
+    const truth = await sandbox.truth({ days: 30 })
+    assert.ok(truth.total > 3000)
+    const records = client.records({ days: 30 })
+    assert.ok(records instanceof Records)
+    const all = []
+    for await (const r of records) all.push(r)
+    assert.deepEqual(ids(all), truth.email_ids)
+    assert.equal(records.cursor, null, 'a complete export has no cursor')
+    assert.equal(records.done, true)
+    assert.equal(records.stats.records, truth.total)
+    assert.equal(records.stats.duplicates, 0)
+    // Iterating a finished export yields nothing more.
+    assert.deepEqual(await records.next(), { value: undefined, done: true })
+  })
+
+  it('a date-range export across several windows equals the ground truth', async () => {
+    const f = { startDate: addDays(today, -12), endDate: addDays(today, -2), status: 'soft_bounce' }
+    const truth = await sandbox.truth(truthParams(f))
+    assert.deepEqual(ids(await client.records(f).toArray()), truth.email_ids)
+  })
+
+  it('maxRecords stops the export and the cursor resumes it (concatenation = full export)', async () => {
+    const f = { days: 7 }
+    const truth = (await sandbox.truth(truthParams(f))).email_ids
+    const parts = []
+    let cursor
+    for (const max of [150, 1, 99, 250]) {
+      const records = client.records({ ...f, maxRecords: max, ...(cursor ? { cursor } : {}) })
+      const part = await records.toArray()
+      assert.equal(part.length, max)
+      assert.equal(typeof records.cursor, 'string')
+      cursor = records.cursor
+      parts.push(...ids(part))
+    }
+    const rest = client.records({ ...f, cursor })
+    parts.push(...ids(await rest.toArray()))
+    assert.equal(rest.cursor, null)
+    assert.deepEqual(parts, truth)
+  })
+
+  it('breaking out of for-await keeps the position; the cursor resumes after the last record seen', async () => {
+    const f = { days: 3, limit: 40 }
+    const truth = (await sandbox.truth(truthParams(f))).email_ids
+    const records = client.records(f)
+    const seen = []
+    const initial = records.cursor
+    assert.match(initial, /^sc1\./)
+    for await (const r of records) {
+      seen.push(r.emailId)
+      if (seen.length === 57) break // mid-page
+    }
+    const cursor = records.cursor
+    // Going on with the same stream…
+    const next = await records.next()
+    assert.equal(next.value.emailId, truth[57])
+    // …and a new export from the saved cursor start at the same record.
+    const resumed = await client.records({ ...f, cursor }).toArray()
+    assert.deepEqual([...seen, ...ids(resumed)], truth)
+    // From the initial cursor: everything.
+    assert.deepEqual(ids(await client.records({ ...f, cursor: initial }).toArray()), truth)
+  })
+
+  it('parallel fetching gives the same records in the same order', async () => {
+    const truth = (await sandbox.truth({ days: 12 })).email_ids
+    const par = new Client({ apiUser: API_USER, apiKey: API_KEY, baseUrl: sandbox.baseUrl, parallel: 4 })
+    assert.deepEqual(ids(await par.records({ days: 12 }).toArray()), truth)
+    assert.deepEqual(ids(await client.records({ days: 12, parallel: 3 }).toArray()), truth)
+  })
+
+  it('concurrent next() calls are served in order', async () => {
+    const truth = (await sandbox.truth({ days: 3 })).email_ids.slice(0, 150)
+    assert.equal(truth.length, 150)
+    const records = client.records({ days: 3, limit: 25, maxRecords: 150 })
+    const results = await Promise.all(Array.from({ length: 151 }, () => records.next()))
+    assert.deepEqual(
+      results.slice(0, 150).map((r) => r.value.emailId),
+      truth,
+    )
+    assert.equal(results[150].done, true)
+  })
+
+  it('a cursor from another query is refused', () => {
+    const records = client.records({ days: 2, maxRecords: 1 })
+    const cursor = records.cursor
+    assert.throws(
+      () => client.records({ days: 2, status: 'delivered', cursor }),
+      (e) => e.code === 'VALIDATION' && e.field === 'cursor',
+    )
+  })
+
+  it('inspecting a stream shows its position', async () => {
+    const records = client.records({ days: 1, maxRecords: 3 })
+    await records.toArray()
+    const { inspect } = await import('node:util')
+    assert.match(inspect(records, { breakLength: Infinity }), /^Records \{ cursor: 'sc1\./)
+  })
+})
+
+describe('summary() and suppressions()', () => {
+  it('summary counts match the ground truth per category and sub-status', async () => {
+    const f = { days: 5 }
+    const summary = await client.summary(f)
+    const total = (await sandbox.truth(truthParams(f))).total
+    assert.equal(summary.total, total)
+    const byCategory = Object.fromEntries(summary.categories.map((c) => [c.category, c.count]))
+    for (const status of ['delivered', 'invalid', 'soft_bounce', 'sending']) {
+      assert.equal(byCategory[status], (await sandbox.truth(truthParams({ ...f, status }))).total, status)
+    }
+    assert.equal(byCategory.unknown, 0)
+    const decided = byCategory.delivered + byCategory.invalid + byCategory.soft_bounce
+    assert.equal(summary.deliverabilityRate, byCategory.delivered / decided)
+    assert.ok(summary.subStatuses.length > 0)
+    for (const line of summary.subStatuses) {
+      assert.equal(line.count, (await sandbox.truth(truthParams({ ...f, subStatus: [line.code] }))).total)
+      assert.equal(line.class, line.code < 500 ? 'permanent' : 'temporary')
+    }
+    assert.equal(summary.days.length, 5)
+    assert.equal(summary.days.at(-1).date, today)
+    assert.equal(
+      summary.days.reduce((n, d) => n + d.total, 0),
+      total,
+    )
+    assert.equal(summary.undated, 0)
+  })
+
+  it('summary with maxRecords counts only those; parallel changes nothing', async () => {
+    const summary = await client.summary({ days: 5, maxRecords: 120 })
+    assert.equal(summary.total, 120)
+    assert.deepEqual(await client.summary({ days: 5, parallel: 3 }), await client.summary({ days: 5 }))
+  })
+
+  it('suppressions: every permanent failure once; softBounces adds repeated soft bounces', async () => {
+    const f = { days: 30 }
+    const records = await client.records(f).toArray()
+    const hard = new Set()
+    const soft = new Map()
+    for (const r of records) {
+      const a = r.recipient.toLowerCase()
+      if (r.category === 'invalid') hard.add(a)
+      if (r.category === 'soft_bounce') soft.set(a, (soft.get(a) ?? 0) + 1)
+    }
+    const list = await client.suppressions(f)
+    assert.deepEqual(new Set(list.map((s) => s.address.toLowerCase())), hard)
+    assert.ok(list.every((s) => s.reason === 'permanent' && s.code >= 400 && s.code < 500))
+    const sorted = list.map((s) => s.address.toLowerCase())
+    assert.deepEqual(sorted, [...sorted].sort())
+
+    const repeated = [...soft].filter(([a, n]) => n >= 2 && !hard.has(a)).map(([a]) => a)
+    assert.ok(repeated.length > 0, 'the dataset has repeated soft bounces')
+    const withSoft = await client.suppressions({ ...f, softBounces: 2 })
+    assert.deepEqual(new Set(withSoft.map((s) => s.address.toLowerCase())), new Set([...hard, ...repeated]))
+    const entry = withSoft.find((s) => s.reason === 'repeated_soft_bounces')
+    assert.ok(entry.failures >= 2)
+    assert.match(entry.lastSeen, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/)
+  })
+})
