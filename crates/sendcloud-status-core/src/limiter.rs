@@ -18,12 +18,16 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// A rate of `per_minute` requests per minute (at least 1), burst 1.
+    /// A rate of `per_minute` requests per minute (at least 1), with a
+    /// burst of a tenth of a second's worth (5 at 3000/min, at least 1).
+    /// The burst lets a driver that woke up late catch up instead of losing
+    /// the time; over any minute at most `per_minute + burst − 1` requests
+    /// go out.
     pub fn per_minute(per_minute: u32) -> Result<Self> {
         if per_minute == 0 {
             return Err(Error::validation("rate_limit_per_minute", "must be at least 1"));
         }
-        Ok(RateLimit { per_minute, burst: 1 })
+        Ok(RateLimit { per_minute, burst: default_burst(per_minute) })
     }
 
     /// Allows `burst` requests back to back (at least 1).
@@ -45,8 +49,12 @@ impl RateLimit {
 
 impl Default for RateLimit {
     fn default() -> Self {
-        RateLimit { per_minute: DEFAULT_REQUESTS_PER_MINUTE, burst: 1 }
+        RateLimit { per_minute: DEFAULT_REQUESTS_PER_MINUTE, burst: default_burst(DEFAULT_REQUESTS_PER_MINUTE) }
     }
+}
+
+fn default_burst(per_minute: u32) -> u32 {
+    (per_minute / 600).max(1)
 }
 
 /// Generic cell rate algorithm: one timestamp of state, no timers.
@@ -100,8 +108,13 @@ impl RateLimiter {
 
     /// Holds every request back until `until` (after a rate-limit answer:
     /// the server is telling us the account is over its limit).
+    ///
+    /// Nothing goes out before `until`, and then no burst: one request,
+    /// then the sustained rate.
     pub fn pause_until(&mut self, until: Instant) {
-        self.tat = Some(self.tat.map_or(until, |t| t.max(until)));
+        let tolerance = self.limit.map_or(Duration::ZERO, |l| l.interval() * (l.burst - 1));
+        let resume = until + tolerance;
+        self.tat = Some(self.tat.map_or(resume, |t| t.max(resume)));
     }
 }
 

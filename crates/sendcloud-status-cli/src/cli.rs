@@ -1,0 +1,410 @@
+//! The command line, as clap types: global connection options, the shared
+//! filters, and one struct per subcommand.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use sendcloud_status::Region;
+use sendcloud_status_sandbox::SandboxArgs;
+
+use crate::exit;
+
+/// Find out what happened to the emails you sent through SendCloud / Aurora
+/// SendCloud: delivered, invalid, soft bounce or still sending, with the
+/// bounce sub-status, for any time range.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sendcloud-status",
+    version,
+    about = "Delivery statuses, bounce summaries, suppression lists and soft-bounce retry plans from the SendCloud / Aurora SendCloud emailStatus API.",
+    after_help = exit::HELP,
+    after_long_help = exit::HELP,
+    max_term_width = 110,
+    args_override_self = true
+)]
+pub struct Cli {
+    /// Connection and output options, accepted before or after the subcommand.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The `apiKey`: kept out of `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+fn parse_secret(s: &str) -> Result<Secret, Infallible> {
+    Ok(Secret(s.to_owned()))
+}
+
+fn parse_region(s: &str) -> Result<Region, String> {
+    s.parse::<Region>().map_err(|e| e.to_string())
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(t) if t > 0.0 && t.is_finite() && t <= 86_400.0 => Ok(t),
+        _ => Err("expected a number of seconds greater than 0 (at most 86400)".to_owned()),
+    }
+}
+
+/// HTTP method of the requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Form POST: the key stays out of URLs (default).
+    Post,
+    /// GET: every parameter, the key included, goes in the query string.
+    Get,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The account's apiUser.
+    #[arg(long, env = "SENDCLOUD_API_USER", value_name = "USER", global = true, help_heading = "Connection")]
+    pub api_user: Option<String>,
+
+    /// The account's apiKey (never printed).
+    #[arg(
+        long,
+        env = "SENDCLOUD_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY",
+        value_parser = parse_secret,
+        allow_hyphen_values = true,
+        global = true,
+        help_heading = "Connection"
+    )]
+    pub api_key: Option<Secret>,
+
+    /// Region preset: aurora-sg (default), aurora-us, aurora-hk, sendcloud-intl, sendcloud-cn.
+    #[arg(
+        long,
+        env = "SENDCLOUD_REGION",
+        value_name = "REGION",
+        value_parser = parse_region,
+        global = true,
+        help_heading = "Connection"
+    )]
+    pub region: Option<Region>,
+
+    /// Custom base URL (the endpoint is BASE_URL + data/emailStatus); wins over --region.
+    #[arg(long, env = "SENDCLOUD_BASE_URL", value_name = "URL", global = true, help_heading = "Connection")]
+    pub base_url: Option<String>,
+
+    /// HTTP method.
+    #[arg(long, value_enum, default_value = "post", global = true, help_heading = "Connection")]
+    pub method: MethodArg,
+
+    /// Timeout of one request, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "30",
+        value_parser = parse_timeout,
+        global = true,
+        help_heading = "Connection"
+    )]
+    pub timeout: f64,
+
+    /// Retries of a failed request (rate limited, server fault, network) before giving up.
+    #[arg(long, value_name = "N", default_value_t = 7, global = true, help_heading = "Connection")]
+    pub max_retries: u32,
+
+    /// Client-side pacing in requests per minute (0: off). The account limit is 3000.
+    ///
+    /// In the `sandbox` subcommand this flag sets the simulator's limit instead.
+    #[arg(long, value_name = "PER_MINUTE", default_value_t = 3000, global = true, help_heading = "Connection")]
+    pub rate_limit: u32,
+
+    /// Requests in flight at once (output order stays the same).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u16).range(1..=64),
+        global = true,
+        help_heading = "Connection"
+    )]
+    pub parallel: u16,
+
+    /// Start the embedded API simulator in-process and query it with its demo credentials.
+    #[arg(long, global = true, conflicts_with_all = ["base_url", "region"], help_heading = "Connection")]
+    pub sandbox: bool,
+
+    /// No progress bar and no notes on stderr (errors are still printed).
+    #[arg(short, long, global = true, help_heading = "Output")]
+    pub quiet: bool,
+
+    /// Log requests to stderr (-v: one line per request, -vv: bodies). The key is redacted.
+    #[arg(short, long, action = ArgAction::Count, global = true, help_heading = "Output")]
+    pub verbose: u8,
+
+    /// Whether --api-user came from the command line (not the environment).
+    #[arg(skip)]
+    pub api_user_on_command_line: bool,
+
+    /// Whether --api-key came from the command line (not the environment).
+    #[arg(skip)]
+    pub api_key_on_command_line: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Export every matching record as JSON lines, CSV or a table.
+    #[command(
+        args_override_self = true,
+        after_help = "Example: sendcloud-status query --days 3 --status invalid > bounces.jsonl"
+    )]
+    Query(QueryArgs),
+    /// Counts and shares by category, sub-status and day, with the deliverability rate.
+    #[command(args_override_self = true, after_help = "Example: sendcloud-status summary --days 7")]
+    Summary(SummaryArgs),
+    /// The unique addresses to stop mailing: permanent (4xx) failures, optionally repeated soft bounces.
+    #[command(
+        args_override_self = true,
+        after_help = "Example: sendcloud-status suppressions --days 30 --soft-bounces 3 > remove.txt"
+    )]
+    Suppressions(SuppressionsArgs),
+    /// Soft-bounced addresses with the suggested next retry time.
+    #[command(args_override_self = true, after_help = "Example: sendcloud-status soft-bounces --days 1 --format csv")]
+    SoftBounces(SoftBouncesArgs),
+    /// Run the API simulator on 127.0.0.1 in the foreground until Ctrl-C.
+    #[command(args_override_self = true, after_help = "Example: sendcloud-status sandbox --port 8080 --records 100000")]
+    Sandbox(SandboxCommandArgs),
+}
+
+/// Filters shared by every query command.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Filters")]
+pub struct FilterArgs {
+    /// The last N days on the server's calendar (UTC+08:00); 1 = today. Any length: windows are split.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub days: Option<i64>,
+
+    /// First day of an inclusive date range, yyyy-MM-dd (with --to).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+
+    /// Last day of an inclusive date range, yyyy-MM-dd (with --from).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+
+    /// Only this status: delivered, invalid, soft-bounce or sending.
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+
+    /// Only these sub-status codes, comma-separated (e.g. 401,406 or 503).
+    #[arg(long, value_name = "CODES", value_delimiter = ',', allow_negative_numbers = true)]
+    pub sub_status: Vec<String>,
+
+    /// Only this recipient address.
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
+
+    /// Only these email ids (repeatable); @FILE reads one id per line (@- from stdin).
+    #[arg(long = "email-id", value_name = "ID|@FILE", action = ArgAction::Append)]
+    pub email_ids: Vec<String>,
+
+    /// Only this label id.
+    #[arg(long, value_name = "ID", allow_negative_numbers = true)]
+    pub label_id: Option<i64>,
+
+    /// Only labels matching this name (fuzzy when sent without --label-id).
+    #[arg(long, value_name = "NAME")]
+    pub label_name: Option<String>,
+
+    /// Several apiUsers of the account, comma-separated (default: the calling apiUser only).
+    #[arg(long, value_name = "USERS", value_delimiter = ',')]
+    pub api_user_list: Vec<String>,
+
+    /// Stop after N records.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_records: Option<u64>,
+}
+
+/// Where a result goes.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Write to FILE (atomically: a temporary file renamed on success) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Formats of `query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecordFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// CSV with a header row.
+    Csv,
+    /// Aligned columns for reading.
+    Table,
+}
+
+/// `query` options.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// Output format [default: table on a terminal, else jsonl; csv for an --output ending in .csv].
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<RecordFormat>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Formats of `summary`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// Readable tables.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+/// `summary` options.
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// Output format [default: table; json for an --output ending in .json].
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<SummaryFormat>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Formats of `suppressions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SuppressionFormat {
+    /// One address per line, nothing else.
+    Lines,
+    /// CSV: address, reason, code, description, failures, last_seen.
+    Csv,
+    /// A JSON array of objects with the CSV's fields.
+    Json,
+}
+
+/// `suppressions` options.
+#[derive(Debug, Args)]
+pub struct SuppressionsArgs {
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// Also list addresses that soft-bounced at least N times.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub soft_bounces: Option<u64>,
+    /// Output format [default: lines; csv/json for an --output ending in .csv/.json].
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<SuppressionFormat>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Formats of `soft-bounces`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SoftBounceFormat {
+    /// Aligned columns for reading.
+    Table,
+    /// CSV: address, bounces, code, description, last_bounce, advice, retry_at, retry_after_seconds.
+    Csv,
+    /// A JSON array of objects with the CSV's fields.
+    Json,
+}
+
+/// `soft-bounces` options.
+#[derive(Debug, Args)]
+pub struct SoftBouncesArgs {
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// Output format [default: table on a terminal, else csv; csv/json for an --output ending in .csv/.json].
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<SoftBounceFormat>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `sandbox` options: the simulator's own flags.
+#[derive(Debug, Args)]
+pub struct SandboxCommandArgs {
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+/// Parses the process arguments; clap errors (and `--help`/`--version`)
+/// come back as `Err` for the caller to print.
+pub fn parse() -> Result<Cli, clap::Error> {
+    parse_from(std::env::args_os())
+}
+
+/// Parses `args` (the first item is the program name).
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let on_command_line = |id: &str| {
+        let mut m = Some(&matches);
+        while let Some(cur) = m {
+            if cur.try_contains_id(id).unwrap_or(false) && cur.value_source(id) == Some(ValueSource::CommandLine) {
+                return true;
+            }
+            m = cur.subcommand().map(|(_, sub)| sub);
+        }
+        false
+    };
+    cli.global.api_user_on_command_line = on_command_line("api_user");
+    cli.global.api_key_on_command_line = on_command_line("api_key");
+    Ok(cli)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn globals_go_before_or_after_the_subcommand_and_remember_their_source() {
+        let cli = parse_from(["x", "--api-key", "k1", "summary", "--days", "2", "--api-user", "u"]).unwrap();
+        assert_eq!(cli.global.api_key, Some(Secret("k1".into())));
+        assert!(cli.global.api_key_on_command_line);
+        assert!(cli.global.api_user_on_command_line);
+        let Command::Summary(s) = cli.command else { panic!() };
+        assert_eq!(s.filters.days, Some(2));
+    }
+
+    #[test]
+    fn sandbox_subcommand_owns_its_rate_limit() {
+        let cli = parse_from(["x", "sandbox", "--rate-limit", "0", "--records", "5"]).unwrap();
+        let Command::Sandbox(s) = cli.command else { panic!() };
+        assert_eq!(s.sandbox.to_config().rate_limit_per_minute, None);
+        assert_eq!(s.sandbox.records, 5);
+        let cli = parse_from(["x", "query", "--days", "1", "--rate-limit", "60"]).unwrap();
+        assert_eq!(cli.global.rate_limit, 60);
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        assert_eq!(format!("{:?}", Secret("SENTINEL".into())), "Secret(<redacted>)");
+    }
+}

@@ -1,0 +1,90 @@
+//! One module per subcommand, and the export loop they share.
+
+mod query;
+mod sandbox;
+mod soft_bounces;
+mod summary;
+mod suppressions;
+
+use std::path::Path;
+
+use sendcloud_status::{Query, Record};
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::exit::Failure;
+use crate::output::Sink;
+use crate::progress::Progress;
+use crate::session::Session;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Query(args) => query::run(g, args),
+        Command::Summary(args) => summary::run(g, args),
+        Command::Suppressions(args) => suppressions::run(g, args),
+        Command::SoftBounces(args) => soft_bounces::run(g, args),
+        Command::Sandbox(args) => sandbox::run(g, args),
+    }
+}
+
+/// Streams every record of `queries` (one export after the other, at most
+/// `max_records` in all) into `each`, page by page: memory holds one page.
+/// `each` gets the page's records; the progress bar is hidden while it runs
+/// when `hide_progress` (output to the same terminal).
+pub fn stream(
+    session: &Session,
+    queries: Vec<Query>,
+    max_records: Option<u64>,
+    progress: &Progress,
+    hide_progress: bool,
+    mut each: impl FnMut(&[Record]) -> Result<(), Failure>,
+) -> Result<u64, Failure> {
+    let mut seen: u64 = 0;
+    for query in queries {
+        let mut export = session.client.export(query);
+        if let Some(max) = max_records {
+            if seen >= max {
+                break;
+            }
+            export = export.max_records(max - seen);
+        }
+        for page in export.pages()? {
+            let page = page?;
+            let n = page.records.len() as u64;
+            seen += n;
+            let message =
+                page.window.map(|(from, to)| if from == to { format!("· {from}") } else { format!("· {from} … {to}") });
+            progress.advance(n, message);
+            if hide_progress {
+                progress.suspend(|| each(&page.records))?;
+            } else {
+                each(&page.records)?;
+            }
+        }
+    }
+    progress.finish();
+    Ok(seen)
+}
+
+/// Opens the output, runs `body`, and completes or abandons the output.
+pub fn with_sink(path: Option<&Path>, body: impl FnOnce(&Sink) -> Result<(), Failure>) -> Result<(), Failure> {
+    let sink = Sink::open(path)?;
+    match body(&sink) {
+        Ok(()) => sink.finish(),
+        Err(e) => {
+            sink.abandon();
+            Err(e)
+        }
+    }
+}
+
+/// The progress display for a run.
+pub fn progress(g: &GlobalArgs, max_records: Option<u64>) -> Progress {
+    Progress::new(!g.quiet && g.verbose == 0, max_records)
+}
+
+/// The extension of `--output`, lower-cased.
+pub fn extension(path: Option<&Path>) -> Option<String> {
+    path.and_then(Path::extension).map(|e| e.to_string_lossy().to_ascii_lowercase())
+}

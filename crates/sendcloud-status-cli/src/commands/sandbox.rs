@@ -1,0 +1,41 @@
+//! `sandbox`: the API simulator in the foreground until Ctrl-C.
+
+use std::io::Write as _;
+
+use sendcloud_status_sandbox::{DEMO_API_KEY, DEMO_API_USER, Sandbox};
+
+use crate::cli::{GlobalArgs, SandboxCommandArgs};
+use crate::exit::{self, Failure};
+use crate::output::thousands;
+
+pub fn run(_g: &GlobalArgs, args: &SandboxCommandArgs) -> Result<(), Failure> {
+    let a = &args.sandbox;
+    let sandbox = Sandbox::start_on(a.addr(), a.to_config())
+        .map_err(|e| Failure::new(exit::API, format!("cannot start the sandbox on {}: {e}", a.addr())))?;
+    let ds = sandbox.dataset();
+    let cfg = sandbox.config();
+    let rate = cfg.rate_limit_per_minute.map_or_else(|| "off".to_owned(), |n| format!("{n}/min"));
+    let text = format!(
+        "sandbox listening on {base}\n\
+         also at {v2} (sendcloud.net v2 path)\n\
+         apiUser: {DEMO_API_USER}\n\
+         apiKey:  {DEMO_API_KEY}  (a public demo key)\n\
+         {n} records from {first} to {today} (server time UTC+08:00), rate limit {rate}\n\
+         try: sendcloud-status --base-url {base} --api-user {DEMO_API_USER} --api-key {DEMO_API_KEY} summary --days 3\n\
+         Ctrl-C stops it.\n",
+        base = sandbox.base_url(),
+        v2 = sandbox.base_url_v2(),
+        n = thousands(ds.len()),
+        first = ds.first_day(),
+        today = ds.today(),
+    );
+    let mut stdout = std::io::stdout();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure::output("writing to stdout", &e))?;
+    // Serve until Ctrl-C: the handler ends the process with 130.
+    loop {
+        std::thread::park();
+    }
+}

@@ -1,0 +1,92 @@
+//! The connection of a run: a [`Client`] built from the global options,
+//! pointed at the embedded sandbox with `--sandbox`.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use sendcloud_status::{Client, Method};
+use sendcloud_status_sandbox::{DEMO_API_KEY, DEMO_API_USER, Sandbox, SandboxConfig};
+
+use crate::cli::{GlobalArgs, MethodArg};
+use crate::exit::{self, Failure};
+
+/// Records of the dataset `--sandbox` serves.
+pub const EMBEDDED_SANDBOX_RECORDS: u64 = 20_000;
+
+/// A client, and the sandbox it talks to when `--sandbox` started one.
+#[derive(Debug)]
+pub struct Session {
+    /// The client.
+    pub client: Client,
+    /// Kept alive for the whole run.
+    _sandbox: Option<Sandbox>,
+}
+
+impl Session {
+    /// Builds the client (and starts the sandbox with `--sandbox`). Fails
+    /// with exit 2 on a bad setting; nothing is sent.
+    pub fn connect(g: &GlobalArgs) -> Result<Session, Failure> {
+        let mut builder = Client::builder()
+            .ignore_env() // clap already read SENDCLOUD_* into the options
+            .method(match g.method {
+                MethodArg::Post => Method::Post,
+                MethodArg::Get => Method::Get,
+            })
+            .timeout(Duration::from_secs_f64(g.timeout))
+            .max_retries(g.max_retries)
+            .rate_limit_per_minute((g.rate_limit > 0).then_some(g.rate_limit))
+            .parallelism(usize::from(g.parallel));
+
+        let sandbox = if g.sandbox {
+            // The demo credentials, unless given on the command line (the
+            // environment's are for the real account).
+            let user = g.api_user.as_deref().filter(|_| g.api_user_on_command_line).unwrap_or(DEMO_API_USER);
+            let key = g.api_key.as_ref().filter(|_| g.api_key_on_command_line).map_or(DEMO_API_KEY, |k| &k.0);
+            let config = SandboxConfig::default().with_records(EMBEDDED_SANDBOX_RECORDS);
+            let sandbox = Sandbox::start(config)
+                .map_err(|e| Failure::new(exit::API, format!("cannot start the embedded sandbox: {e}")))?;
+            if !g.quiet {
+                let ds = sandbox.dataset();
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: using the embedded sandbox at {} ({} simulated records, {} to {})",
+                    sandbox.base_url(),
+                    crate::output::thousands(ds.len()),
+                    ds.first_day(),
+                    ds.today()
+                );
+            }
+            builder = builder.credentials(user, key).base_url(sandbox.base_url());
+            Some(sandbox)
+        } else {
+            let user = g.api_user.as_deref().filter(|u| !u.trim().is_empty()).ok_or_else(|| {
+                Failure::usage("missing --api-user (or set SENDCLOUD_API_USER); try --sandbox for a demo")
+            })?;
+            let key = g.api_key.as_ref().filter(|k| !k.0.trim().is_empty()).ok_or_else(|| {
+                Failure::usage("missing --api-key (or set SENDCLOUD_API_KEY); try --sandbox for a demo")
+            })?;
+            builder = builder.credentials(user, key.0.as_str());
+            if let Some(url) = &g.base_url {
+                builder = builder.base_url(url.as_str());
+            } else if let Some(region) = g.region {
+                builder = builder.region(region);
+            }
+            None
+        };
+
+        let client = builder.build().map_err(|e| {
+            let flag = match e.field() {
+                Some("base_url") => "--base-url",
+                Some("api_user") => "--api-user",
+                Some("api_key") => "--api-key",
+                Some("region") => "--region",
+                Some("timeout") => "--timeout",
+                _ => return Failure::api(&e),
+            };
+            let reason = e.message().split_once(": ").map_or(e.message(), |(_, r)| r);
+            Failure::usage(format!("invalid {flag}: {reason}"))
+        })?;
+        log::debug!("client ready: {client:?}");
+        Ok(Session { client, _sandbox: sandbox })
+    }
+}
