@@ -28,5 +28,8 @@ fi
 step "Rust tests (unit, integration against the loopback sandbox, doc tests, vectors)"
 cargo test --workspace --locked
 
+step "Python package (maturin wheel in .venv, mypy --strict, pytest)"
+scripts/test-python.sh -q
+
 step "Node package (napi addon, tsc, node --test)"
 scripts/test-node.sh

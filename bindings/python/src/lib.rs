@@ -1,9 +1,45 @@
-//! Python bindings for sendcloud-status (being built).
+//! Python bindings for sendcloud-status: the `sendcloud_status._native`
+//! extension module behind the `sendcloud_status` Python package.
+//!
+//! A thin layer: every rule (validation, encoding, decoding, retries, rate
+//! limiting, pagination, cursors, reports) lives in `sendcloud-status` and its
+//! core. This crate only converts arguments and results between Python and
+//! Rust, releases the GIL around network I/O, checks for signals between
+//! pages, and maps the core's [`ErrorKind`](sendcloud_status::ErrorKind) onto
+//! the exception classes of `sendcloud_status.errors`.
+//!
+//! The user-facing API (`Client`, `AsyncClient`, `Record`, the enums) is
+//! written in Python on top of the primitives here:
+//!
+//! - `NativeClient`: settings, `page(**filters)`, `export(...)`;
+//! - `NativeExport`: a lazy, resumable record iterator (`fill`/`take` for
+//!   asyncio workers, `feed` for reports);
+//! - `NativeReport`: the core's `Summary` / `Suppressions` aggregates;
+//! - `encode_query`, `encode_request`, `decode_page`: the sans-IO core, for
+//!   the conformance vectors.
+
+mod client;
+mod convert;
+mod errors;
+mod export;
+mod helpers;
+mod query;
 
 use pyo3::prelude::*;
 
 /// The native module behind the `sendcloud_status` package.
 #[pymodule]
-fn _native(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<client::NativeClient>()?;
+    m.add_class::<export::NativeExport>()?;
+    m.add_class::<export::NativeReport>()?;
+    m.add("NativeError", py.get_type::<errors::NativeError>())?;
+    m.add_function(wrap_pyfunction!(helpers::encode_query, m)?)?;
+    m.add_function(wrap_pyfunction!(helpers::encode_request, m)?)?;
+    m.add_function(wrap_pyfunction!(helpers::decode_page, m)?)?;
+    m.add_function(wrap_pyfunction!(helpers::sub_status_table, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("DEFAULT_MAX_RETRIES", sendcloud_status::RetryPolicy::default().max_attempts.saturating_sub(1))?;
     Ok(())
 }

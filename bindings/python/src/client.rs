@@ -1,0 +1,316 @@
+//! `NativeClient`: a [`Client`] built from Python keyword arguments (with the
+//! builder's environment fallbacks), its single-page fetch and its exports.
+
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyInt, PyString, PyTuple};
+use sendcloud_status::chrono::{FixedOffset, NaiveDate};
+use sendcloud_status::core::query::parse_date;
+use sendcloud_status::{Client, Cursor, Method, Region, RetryPolicy};
+
+use crate::convert;
+use crate::errors::{OrRaise, validation};
+use crate::export::NativeExport;
+use crate::query::{build_query, int};
+
+/// The blocking client. Thread-safe: clones of the inner client share the
+/// connection pool and the rate limiter.
+#[pyclass(frozen, module = "sendcloud_status._native")]
+pub struct NativeClient {
+    client: Client,
+    method: Method,
+    parallel: usize,
+    offset: FixedOffset,
+}
+
+impl std::fmt::Debug for NativeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `Client`'s Debug redacts the key.
+        f.debug_struct("NativeClient").field("client", &self.client).finish()
+    }
+}
+
+#[pymethods]
+impl NativeClient {
+    #[new]
+    #[pyo3(signature = (
+        api_user=None, api_key=None, *, region=None, base_url=None, method="POST", timeout=30.0,
+        connect_timeout=10.0, max_retries=None, rate_limit_per_minute=Some(3000), parallel=1,
+        server_utc_offset=None, max_window_days=None, jitter_seed=None, user_agent=None, email_id_chunk=None,
+        retry_base_delay=None, retry_rate_limit_delay=None, retry_max_delay=None, retry_deadline=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        api_user: Option<String>,
+        api_key: Option<String>,
+        region: Option<String>,
+        base_url: Option<String>,
+        method: &str,
+        timeout: f64,
+        connect_timeout: f64,
+        max_retries: Option<i64>,
+        rate_limit_per_minute: Option<i64>,
+        parallel: i64,
+        server_utc_offset: Option<&Bound<'_, PyAny>>,
+        max_window_days: Option<i64>,
+        jitter_seed: Option<u64>,
+        user_agent: Option<String>,
+        email_id_chunk: Option<i64>,
+        retry_base_delay: Option<f64>,
+        retry_rate_limit_delay: Option<f64>,
+        retry_max_delay: Option<f64>,
+        retry_deadline: Option<f64>,
+    ) -> PyResult<Self> {
+        let mut b = Client::builder();
+        if let Some(u) = api_user {
+            b = b.api_user(u);
+        }
+        if let Some(k) = api_key {
+            b = b.api_key(k);
+        }
+        if let Some(r) = region {
+            b = b.region(r.parse::<Region>().or_raise(py)?);
+        }
+        if let Some(u) = base_url {
+            b = b.base_url(u);
+        }
+        if let Some(d) = max_window_days {
+            let d = u32::try_from(d).map_err(|_| validation(py, "max_window_days", "must be at least 1"))?;
+            b = b.max_window_days(d);
+        }
+        let method: Method = method.parse().or_raise(py)?;
+        b = b.method(method).timeout(seconds(py, "timeout", timeout)?).connect_timeout(seconds(
+            py,
+            "connect_timeout",
+            connect_timeout,
+        )?);
+        let mut retry = RetryPolicy::default();
+        if let Some(s) = retry_base_delay {
+            retry.base_delay = delay(py, "retry_base_delay", s)?;
+        }
+        if let Some(s) = retry_rate_limit_delay {
+            retry.rate_limit_base_delay = delay(py, "retry_rate_limit_delay", s)?;
+        }
+        if let Some(s) = retry_max_delay {
+            retry.max_delay = delay(py, "retry_max_delay", s)?;
+        }
+        if let Some(s) = retry_deadline {
+            retry.deadline = seconds(py, "retry_deadline", s)?;
+        }
+        b = b.retry_policy(retry);
+        if let Some(n) = max_retries {
+            let n = u32::try_from(n).map_err(|_| validation(py, "max_retries", "must be an integer ≥ 0"))?;
+            b = b.max_retries(n);
+        }
+        let rate = match rate_limit_per_minute {
+            None => None,
+            Some(n) => Some(u32::try_from(n).ok().filter(|&n| n >= 1).ok_or_else(|| {
+                validation(py, "rate_limit_per_minute", "must be at least 1 (None disables the client-side limit)")
+            })?),
+        };
+        b = b.rate_limit_per_minute(rate);
+        let parallel = usize::try_from(parallel)
+            .ok()
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| validation(py, "parallel", "must be at least 1"))?;
+        b = b.parallelism(parallel);
+        let offset = match server_utc_offset {
+            None => FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset"),
+            Some(v) => utc_offset(py, v)?,
+        };
+        b = b.server_utc_offset(offset);
+        if let Some(seed) = jitter_seed {
+            b = b.jitter_seed(seed);
+        }
+        if let Some(ua) = user_agent {
+            b = b.user_agent(ua);
+        }
+        if let Some(n) = email_id_chunk {
+            let n = usize::try_from(n)
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| validation(py, "email_id_chunk", "must be at least 1"))?;
+            b = b.email_id_chunk(n);
+        }
+        let client = b.build().or_raise(py)?;
+        Ok(NativeClient { client, method, parallel, offset })
+    }
+
+    /// The `apiUser` (the key is never exposed).
+    #[getter]
+    fn api_user(&self) -> &str {
+        self.client.api_user()
+    }
+
+    /// The base URL, ending with `/`.
+    #[getter]
+    fn base_url(&self) -> &str {
+        self.client.endpoint().base_url()
+    }
+
+    /// The full URL of the `emailStatus` endpoint.
+    #[getter]
+    fn endpoint_url(&self) -> String {
+        self.client.endpoint().url()
+    }
+
+    /// The region preset, or `None` for a custom base URL.
+    #[getter]
+    fn region(&self) -> Option<&'static str> {
+        self.client.endpoint().region().map(Region::name)
+    }
+
+    /// The longest window one request may span.
+    #[getter]
+    fn max_window_days(&self) -> u32 {
+        self.client.endpoint().max_window_days()
+    }
+
+    /// `GET` or `POST`.
+    #[getter]
+    fn method(&self) -> &'static str {
+        self.method.as_str()
+    }
+
+    /// Requests in flight at once during exports.
+    #[getter]
+    fn parallel(&self) -> usize {
+        self.parallel
+    }
+
+    /// The server's UTC offset, like `+08:00`.
+    #[getter]
+    fn server_utc_offset(&self) -> String {
+        self.offset.to_string()
+    }
+
+    /// "Today" on the server's calendar.
+    fn server_today(&self) -> NaiveDate {
+        self.client.server_today()
+    }
+
+    /// Exactly the page the filters describe (window, `start`, `limit`);
+    /// the GIL is released while it is fetched.
+    #[pyo3(signature = (**filters))]
+    fn page<'py>(&self, py: Python<'py>, filters: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyTuple>> {
+        let query = build_query(py, filters)?;
+        let client = &self.client;
+        let page = py.detach(|| client.page(&query)).or_raise(py)?;
+        convert::page(py, &page)
+    }
+
+    /// A lazy export of every matching record; nothing is sent until it is
+    /// iterated. Filters are validated here.
+    #[pyo3(signature = (*, max_records=None, cursor=None, parallel=None, today=None, **filters))]
+    fn export(
+        &self,
+        py: Python<'_>,
+        max_records: Option<&Bound<'_, PyAny>>,
+        cursor: Option<&Bound<'_, PyAny>>,
+        parallel: Option<&Bound<'_, PyAny>>,
+        today: Option<&Bound<'_, PyAny>>,
+        filters: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<NativeExport> {
+        let query = build_query(py, filters)?;
+        let mut request = self.client.export(query);
+        if let Some(t) = today.filter(|v| !v.is_none()) {
+            let day = crate::query::date(py, "today", t)?;
+            request = request.today(parse_date("today", &day).or_raise(py)?);
+        }
+        if let Some(n) = max_records.filter(|v| !v.is_none()) {
+            let n = u64::try_from(int(py, "max_records", n)?)
+                .map_err(|_| validation(py, "max_records", "must be an integer ≥ 0"))?;
+            request = request.max_records(n);
+        }
+        if let Some(c) = cursor.filter(|v| !v.is_none()) {
+            let text = c
+                .cast::<PyString>()
+                .map_err(|_| validation(py, "cursor", "must be a string from a previous export's .cursor"))?;
+            request = request.resume(text.to_cow()?.parse::<Cursor>().or_raise(py)?);
+        }
+        if let Some(p) = parallel.filter(|v| !v.is_none()) {
+            let p = usize::try_from(int(py, "parallel", p)?)
+                .ok()
+                .filter(|&p| p >= 1)
+                .ok_or_else(|| validation(py, "parallel", "must be at least 1"))?;
+            request = request.parallel(p);
+        }
+        Ok(NativeExport::new(request.pages().or_raise(py)?))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "NativeClient(api_user={:?}, base_url={:?}, method={:?})",
+            self.client.api_user(),
+            self.client.endpoint().base_url(),
+            self.method.as_str()
+        )
+    }
+}
+
+/// A non-negative duration in seconds (zero allowed).
+fn delay(py: Python<'_>, field: &'static str, s: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(s)
+        .map_err(|_| validation(py, field, format!("must be a number of seconds ≥ 0, got {s}")))
+}
+
+/// A positive duration in seconds.
+fn seconds(py: Python<'_>, field: &'static str, s: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(s)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| validation(py, field, format!("must be a positive number of seconds, got {s}")))
+}
+
+/// `+08:00`, `-05:30`, `+0800`, `Z`/`UTC`, or an integer of seconds east of UTC.
+pub(crate) fn utc_offset(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<FixedOffset> {
+    let bad = || validation(py, "server_utc_offset", "must look like +08:00, or be seconds east of UTC");
+    if v.is_instance_of::<PyInt>() {
+        let secs = int(py, "server_utc_offset", v)?;
+        return i32::try_from(secs).ok().and_then(FixedOffset::east_opt).ok_or_else(bad);
+    }
+    let text: String = v.extract().map_err(|_| bad())?;
+    parse_offset(&text).ok_or_else(bad)
+}
+
+fn parse_offset(s: &str) -> Option<FixedOffset> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("z") || s.eq_ignore_ascii_case("utc") {
+        return FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|&c| c != ':').collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) || !(digits.len() == 2 || digits.len() == 4) {
+        return None;
+    }
+    let hours: i32 = digits[..2].parse().ok()?;
+    let minutes: i32 = if digits.len() == 4 { digits[2..].parse().ok()? } else { 0 };
+    if minutes >= 60 || (rest.contains(':') && rest.len() != 5) {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_offset;
+
+    #[test]
+    fn offsets() {
+        let secs = |s: &str| parse_offset(s).map(|o| o.local_minus_utc());
+        assert_eq!(secs("+08:00"), Some(8 * 3600));
+        assert_eq!(secs("-05:30"), Some(-(5 * 3600 + 1800)));
+        assert_eq!(secs("+0800"), Some(8 * 3600));
+        assert_eq!(secs("+09"), Some(9 * 3600));
+        assert_eq!(secs("Z"), Some(0));
+        for bad in ["", "8", "+8:00", "+08:60", "+08:00:00", "+ab:cd", "+25:00"] {
+            assert_eq!(secs(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,80 @@
+"""What happened to the emails you sent through SendCloud / Aurora SendCloud.
+
+>>> from sendcloud_status import Client
+>>> client = Client("api_user", "api_key")                      # or SENDCLOUD_* variables
+>>> for record in client.records(days=7, status="invalid"):      # doctest: +SKIP
+...     print(record.recipient, record.sub_status, record.sub_status_description)
+
+A thin layer over the Rust ``sendcloud-status`` client: validation, encoding,
+lenient decoding, window splitting, pagination, retries, rate limiting and
+cursors all happen in Rust. See ``python/README.md``.
+"""
+
+from __future__ import annotations
+
+from . import _native
+from ._client import DEFAULT_MAX_RETRIES, AsyncClient, AsyncRecords, Client, QueryFilters, Records
+from ._models import (
+    Category,
+    CategoryShare,
+    DaySummary,
+    DecodedPage,
+    EncodedRequest,
+    Page,
+    Position,
+    Record,
+    Status,
+    SubStatus,
+    SubStatusShare,
+    Summary,
+    Suppression,
+)
+from ._sansio import decode_page, encode_query, encode_request
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    DecodeError,
+    QuotaError,
+    RateLimitError,
+    SendCloudError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "Client",
+    "AsyncClient",
+    "Records",
+    "AsyncRecords",
+    "QueryFilters",
+    "DEFAULT_MAX_RETRIES",
+    "Record",
+    "Page",
+    "Position",
+    "Status",
+    "Category",
+    "SubStatus",
+    "Summary",
+    "CategoryShare",
+    "SubStatusShare",
+    "DaySummary",
+    "Suppression",
+    "DecodedPage",
+    "EncodedRequest",
+    "decode_page",
+    "encode_query",
+    "encode_request",
+    "SendCloudError",
+    "ValidationError",
+    "ApiError",
+    "AuthenticationError",
+    "RateLimitError",
+    "QuotaError",
+    "ServerError",
+    "DecodeError",
+    "TransportError",
+    "__version__",
+]

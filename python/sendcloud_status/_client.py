@@ -1,0 +1,431 @@
+"""``Client`` (blocking, GIL released during I/O) and ``AsyncClient`` (asyncio)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import json
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterable, Iterator, List, Optional, TypedDict, Union, cast
+
+from . import _native
+from ._models import Page, Position, Record, Status, Summary, Suppression, _record
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._native import NativeExport, PageTuple
+
+__all__ = ["Client", "AsyncClient", "Records", "AsyncRecords", "QueryFilters", "DEFAULT_MAX_RETRIES"]
+
+#: Retries per request after the first attempt (the Rust client's default).
+DEFAULT_MAX_RETRIES: int = _native.DEFAULT_MAX_RETRIES
+
+DateLike = Union[_dt.date, str]
+UtcOffset = Union[str, int, _dt.timedelta, _dt.timezone]
+
+
+class QueryFilters(TypedDict, total=False):
+    """The filters every query method accepts (``None`` means unset). Exactly one of
+    ``days`` or ``start_date`` + ``end_date`` is required."""
+
+    days: Optional[int]
+    """The last N days on the server's calendar, ``days=1`` being today."""
+    start_date: Optional[DateLike]
+    """First day, inclusive: a ``datetime.date`` or ``"yyyy-MM-dd"``."""
+    end_date: Optional[DateLike]
+    """Last day, inclusive."""
+    email: Optional[str]
+    """One recipient address."""
+    email_ids: Union[str, Iterable[str], None]
+    """Ids returned by the send API (long lists are sent 20 per request)."""
+    label_id: Optional[int]
+    label_name: Optional[str]
+    """Fuzzy match when sent without ``label_id``."""
+    api_users: Union[str, Iterable[str], None]
+    """Several apiUsers of the account (``apiUserList``)."""
+    status: Union[Status, str, None]
+    """``"delivered"``, ``"invalid"``, ``"soft_bounce"``, ``"sending"`` or a :class:`Status`."""
+    sub_status: Union[int, Iterable[int], None]
+    """Sub-status codes (ints or :class:`SubStatus` members)."""
+
+
+def _offset(value: UtcOffset) -> Union[str, int]:
+    if isinstance(value, _dt.timezone):
+        value = value.utcoffset(None)
+    if isinstance(value, _dt.timedelta):
+        return int(value.total_seconds())
+    return value
+
+
+def _page(t: PageTuple) -> Page:
+    total, records, position, window, rows = t
+    return Page(total, [_record(r) for r in records], Position(*position), window, rows)
+
+
+class Records(Iterator[Record]):
+    """The records of an export, fetched lazily page by page (the GIL is released
+    during each fetch; Ctrl-C is honoured between pages).
+
+    ``cursor`` is where to resume after the records handed out so far: pass it as
+    ``cursor=`` to the same query later (even in another process). It is ``None``
+    once the export is complete.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: NativeExport) -> None:
+        self._native = native
+
+    def __iter__(self) -> Records:
+        return self
+
+    def __next__(self) -> Record:
+        return _record(next(self._native))
+
+    @property
+    def cursor(self) -> Optional[str]:
+        return self._native.cursor
+
+    @property
+    def stats(self) -> Dict[str, int]:
+        """Requests, retries, rate-limit answers, failures, records, duplicates, pages."""
+        return self._native.stats
+
+    def __repr__(self) -> str:
+        return f"<Records cursor={self.cursor!r}>"
+
+
+class AsyncRecords(AsyncIterator[Record]):
+    """``async for`` over an export: each page is fetched in a worker thread, so the
+    event loop keeps running. ``cursor`` and ``stats`` as for :class:`Records`."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: NativeExport) -> None:
+        self._native = native
+
+    def __aiter__(self) -> AsyncRecords:
+        return self
+
+    async def __anext__(self) -> Record:
+        t = self._native.take()
+        if t is None:
+            if not await asyncio.to_thread(self._native.fill):
+                raise StopAsyncIteration
+            t = self._native.take()
+            if t is None:
+                raise StopAsyncIteration
+        return _record(t)
+
+    @property
+    def cursor(self) -> Optional[str]:
+        return self._native.cursor
+
+    @property
+    def stats(self) -> Dict[str, int]:
+        return self._native.stats
+
+    def __repr__(self) -> str:
+        return f"<AsyncRecords cursor={self.cursor!r}>"
+
+
+class Client:
+    """A blocking client for the SendCloud / Aurora SendCloud ``emailStatus`` API.
+
+    Unset ``api_user``, ``api_key``, ``region`` and ``base_url`` fall back to
+    ``SENDCLOUD_API_USER``, ``SENDCLOUD_API_KEY``, ``SENDCLOUD_REGION`` and
+    ``SENDCLOUD_BASE_URL``; the region defaults to ``"aurora-sg"``. A client is
+    thread-safe; its requests share one connection pool and one rate limiter.
+
+    :param region: ``aurora-sg``, ``aurora-us``, ``aurora-hk``, ``sendcloud-intl`` or ``sendcloud-cn``.
+    :param base_url: a custom base URL (HTTPS, or HTTP to a loopback host); wins over ``region``.
+    :param method: ``"POST"`` (default: the key stays out of URLs) or ``"GET"``.
+    :param timeout: seconds for a whole request; ``connect_timeout`` for connecting.
+    :param max_retries: retries per request after the first attempt (rate limits,
+        server faults, transport failures); ``0`` never retries.
+    :param rate_limit_per_minute: the client-side limit (``None`` disables it).
+    :param parallel: requests in flight at once during exports.
+    :param server_utc_offset: the server's calendar: ``"+08:00"``, a ``timedelta`` or a ``timezone``.
+    :param max_window_days: the window maximum of a custom base URL (default 3).
+    :param jitter_seed: fixes the retry jitter, for reproducible runs.
+    :param user_agent: the ``User-Agent`` header (default ``sendcloud-status/<version>``).
+    :param email_id_chunk: email ids per request when a query has many (default 20).
+    :param retry_base_delay: backoff base in seconds after a server or transport fault
+        (default 0.2; waits double per attempt, with full jitter).
+    :param retry_rate_limit_delay: backoff base after a rate-limit answer (default 1.0).
+    :param retry_max_delay: the longest single wait (default 30).
+    :param retry_deadline: give up on a request this many seconds after its first attempt (default 300).
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(
+        self,
+        api_user: Optional[str] = None,
+        api_key: Optional[str] = None,
+        *,
+        region: Optional[str] = None,
+        base_url: Optional[str] = None,
+        method: str = "POST",
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limit_per_minute: Optional[int] = 3000,
+        parallel: int = 1,
+        server_utc_offset: UtcOffset = "+08:00",
+        max_window_days: Optional[int] = None,
+        jitter_seed: Optional[int] = None,
+        user_agent: Optional[str] = None,
+        email_id_chunk: Optional[int] = None,
+        retry_base_delay: Optional[float] = None,
+        retry_rate_limit_delay: Optional[float] = None,
+        retry_max_delay: Optional[float] = None,
+        retry_deadline: Optional[float] = None,
+    ) -> None:
+        self._native = _native.NativeClient(
+            api_user,
+            api_key,
+            region=region,
+            base_url=base_url,
+            method=method,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_retries=max_retries,
+            rate_limit_per_minute=rate_limit_per_minute,
+            parallel=parallel,
+            server_utc_offset=_offset(server_utc_offset),
+            max_window_days=max_window_days,
+            jitter_seed=jitter_seed,
+            user_agent=user_agent,
+            email_id_chunk=email_id_chunk,
+            retry_base_delay=retry_base_delay,
+            retry_rate_limit_delay=retry_rate_limit_delay,
+            retry_max_delay=retry_max_delay,
+            retry_deadline=retry_deadline,
+        )
+
+    @property
+    def api_user(self) -> str:
+        return self._native.api_user
+
+    @property
+    def region(self) -> Optional[str]:
+        """The region preset, ``None`` for a custom base URL."""
+        return self._native.region
+
+    @property
+    def base_url(self) -> str:
+        return self._native.base_url
+
+    @property
+    def endpoint_url(self) -> str:
+        """The full URL of the ``emailStatus`` endpoint."""
+        return self._native.endpoint_url
+
+    @property
+    def max_window_days(self) -> int:
+        """The longest window one request may span; exports split longer ones."""
+        return self._native.max_window_days
+
+    @property
+    def method(self) -> str:
+        return self._native.method
+
+    @property
+    def parallel(self) -> int:
+        return self._native.parallel
+
+    @property
+    def server_utc_offset(self) -> str:
+        return self._native.server_utc_offset
+
+    def server_today(self) -> _dt.date:
+        """Today on the server's calendar (it anchors ``days`` windows)."""
+        return self._native.server_today()
+
+    def __repr__(self) -> str:
+        return (
+            f"Client(api_user={self.api_user!r}, region={self.region!r}, "
+            f"base_url={self.base_url!r}, method={self.method!r})"
+        )
+
+    def page(self, *, start: int = 0, limit: int = 100, **filters: Unpack[QueryFilters]) -> Page:
+        """Exactly the page the filters describe (``start`` offset, ``limit`` 1..100 rows),
+        with retries. The window must fit :attr:`max_window_days`; use :meth:`records`
+        for longer ones. Raises :class:`ValidationError` before any request."""
+        return _page(self._native.page(start=start, limit=limit, **filters))
+
+    def records(
+        self,
+        *,
+        max_records: Optional[int] = None,
+        cursor: Optional[str] = None,
+        page_size: int = 100,
+        parallel: Optional[int] = None,
+        today: Optional[DateLike] = None,
+        **filters: Unpack[QueryFilters],
+    ) -> Records:
+        """Every matching record, lazily, across pages, date windows and id chunks,
+        without duplicates. Stops after ``max_records``; resumes from a ``cursor``
+        taken from an earlier :attr:`Records.cursor` of the same query. ``today`` anchors
+        ``days`` windows on that server-local day instead of the current one. Filters are
+        validated now; nothing is sent until iteration."""
+        return Records(self._export(max_records, cursor, page_size, parallel, filters, today))
+
+    def summary(
+        self, *, page_size: int = 100, parallel: Optional[int] = None, **filters: Unpack[QueryFilters]
+    ) -> Summary:
+        """Counts and shares by category, sub-status and day over every matching record."""
+        export = self._export(None, None, page_size, parallel, filters)
+        report = _native.NativeReport.summary()
+        while export.feed(report):
+            pass
+        return cast(Summary, json.loads(report.to_json()))
+
+    def suppressions(
+        self,
+        *,
+        soft_bounces: Optional[int] = None,
+        page_size: int = 100,
+        parallel: Optional[int] = None,
+        **filters: Unpack[QueryFilters],
+    ) -> List[Suppression]:
+        """The unique addresses to stop mailing, sorted: every permanent failure, and with
+        ``soft_bounces=n`` also addresses that soft-bounced at least ``n`` times."""
+        report = _native.NativeReport.suppressions(soft_bounces)
+        export = self._export(None, None, page_size, parallel, filters)
+        while export.feed(report):
+            pass
+        return _suppressions(report)
+
+    def _export(
+        self,
+        max_records: Optional[int],
+        cursor: Optional[str],
+        page_size: int,
+        parallel: Optional[int],
+        filters: Any,
+        today: Optional[DateLike] = None,
+    ) -> NativeExport:
+        return self._native.export(
+            max_records=max_records, cursor=cursor, parallel=parallel, today=today, limit=page_size, **filters
+        )
+
+
+def _suppressions(report: _native.NativeReport) -> List[Suppression]:
+    return [Suppression(**entry) for entry in json.loads(report.to_json())]
+
+
+class AsyncClient:
+    """The asyncio twin of :class:`Client` (same arguments): every request runs in a
+    worker thread, so the event loop never blocks. ``records()`` returns an async
+    iterator; the other methods are coroutines."""
+
+    __slots__ = ("_client",)
+
+    def __init__(
+        self,
+        api_user: Optional[str] = None,
+        api_key: Optional[str] = None,
+        *,
+        region: Optional[str] = None,
+        base_url: Optional[str] = None,
+        method: str = "POST",
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limit_per_minute: Optional[int] = 3000,
+        parallel: int = 1,
+        server_utc_offset: UtcOffset = "+08:00",
+        max_window_days: Optional[int] = None,
+        jitter_seed: Optional[int] = None,
+        user_agent: Optional[str] = None,
+        email_id_chunk: Optional[int] = None,
+        retry_base_delay: Optional[float] = None,
+        retry_rate_limit_delay: Optional[float] = None,
+        retry_max_delay: Optional[float] = None,
+        retry_deadline: Optional[float] = None,
+    ) -> None:
+        self._client = Client(
+            api_user,
+            api_key,
+            region=region,
+            base_url=base_url,
+            method=method,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_retries=max_retries,
+            rate_limit_per_minute=rate_limit_per_minute,
+            parallel=parallel,
+            server_utc_offset=server_utc_offset,
+            max_window_days=max_window_days,
+            jitter_seed=jitter_seed,
+            user_agent=user_agent,
+            email_id_chunk=email_id_chunk,
+            retry_base_delay=retry_base_delay,
+            retry_rate_limit_delay=retry_rate_limit_delay,
+            retry_max_delay=retry_max_delay,
+            retry_deadline=retry_deadline,
+        )
+
+    @property
+    def sync(self) -> Client:
+        """The blocking client underneath (same connection pool and rate limiter)."""
+        return self._client
+
+    @property
+    def api_user(self) -> str:
+        return self._client.api_user
+
+    @property
+    def region(self) -> Optional[str]:
+        return self._client.region
+
+    @property
+    def base_url(self) -> str:
+        return self._client.base_url
+
+    def __repr__(self) -> str:
+        return "Async" + repr(self._client)
+
+    async def page(self, *, start: int = 0, limit: int = 100, **filters: Unpack[QueryFilters]) -> Page:
+        """See :meth:`Client.page`."""
+        return await asyncio.to_thread(self._client.page, start=start, limit=limit, **filters)
+
+    def records(
+        self,
+        *,
+        max_records: Optional[int] = None,
+        cursor: Optional[str] = None,
+        page_size: int = 100,
+        parallel: Optional[int] = None,
+        today: Optional[DateLike] = None,
+        **filters: Unpack[QueryFilters],
+    ) -> AsyncRecords:
+        """See :meth:`Client.records`; use with ``async for``."""
+        return AsyncRecords(self._client._export(max_records, cursor, page_size, parallel, filters, today))
+
+    async def summary(
+        self, *, page_size: int = 100, parallel: Optional[int] = None, **filters: Unpack[QueryFilters]
+    ) -> Summary:
+        """See :meth:`Client.summary`."""
+        export = self._client._export(None, None, page_size, parallel, filters)
+        report = _native.NativeReport.summary()
+        while await asyncio.to_thread(export.feed, report):
+            pass
+        return cast(Summary, json.loads(report.to_json()))
+
+    async def suppressions(
+        self,
+        *,
+        soft_bounces: Optional[int] = None,
+        page_size: int = 100,
+        parallel: Optional[int] = None,
+        **filters: Unpack[QueryFilters],
+    ) -> List[Suppression]:
+        """See :meth:`Client.suppressions`."""
+        report = _native.NativeReport.suppressions(soft_bounces)
+        export = self._client._export(None, None, page_size, parallel, filters)
+        while await asyncio.to_thread(export.feed, report):
+            pass
+        return _suppressions(report)

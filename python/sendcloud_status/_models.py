@@ -1,0 +1,280 @@
+"""Values returned by the client: records, pages, enums and report shapes."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, TypedDict, Union
+
+from . import _native
+
+if TYPE_CHECKING:
+    from ._native import RecordTuple
+
+__all__ = [
+    "Status",
+    "Category",
+    "SubStatus",
+    "Record",
+    "Page",
+    "Position",
+    "DecodedPage",
+    "EncodedRequest",
+    "Suppression",
+    "Summary",
+    "CategoryShare",
+    "SubStatusShare",
+    "DaySummary",
+]
+
+
+class Status(str, Enum):
+    """The ``status`` filter: what the API can select on."""
+
+    DELIVERED = "delivered"
+    INVALID = "invalid"
+    SOFT_BOUNCE = "soft_bounce"
+    SENDING = "sending"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Category(str, Enum):
+    """What happened to an email, derived from a record's sub-status, then its status text."""
+
+    DELIVERED = "delivered"
+    INVALID = "invalid"
+    SOFT_BOUNCE = "soft_bounce"
+    SENDING = "sending"
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class SubStatus(IntEnum):
+    """Documented bounce sub-statuses: 4xx invalid (permanent), 5xx soft bounce (temporary).
+
+    Records carry an undocumented code as a plain ``int``.
+    """
+
+    BLACKLISTED = 401
+    UNSUBSCRIBED = 402
+    SERVER_UNREACHABLE = 403
+    ADDRESS_FORMAT_ERROR = 404
+    IP_DOMAIN_REJECTED = 405
+    ADDRESS_NOT_EXIST = 406
+    SPAM = 407
+    SENDER_RECIPIENT_REJECTED = 408
+    INVALID_OTHER = 409
+    SOFT_SERVER_UNREACHABLE = 503
+    SOFT_IP_DOMAIN_REJECTED = 505
+    SOFT_ADDRESS_NOT_EXIST = 506
+    SOFT_SPAM_REJECTED = 507
+    SOFT_SENDER_RECIPIENT_REJECTED = 508
+    SOFT_OTHER = 509
+
+    @property
+    def description(self) -> str:
+        """The documented English description, e.g. ``"Invalid — address does not exist"``."""
+        return _DESCRIPTIONS[int(self)][0]
+
+    @property
+    def description_zh(self) -> str:
+        """The documented Chinese description, e.g. ``"无效邮件-地址不存在"``."""
+        return _DESCRIPTIONS[int(self)][1]
+
+
+# The table lives in the Rust core; the enum only names its codes.
+_DESCRIPTIONS: Dict[int, Tuple[str, str]] = {code: (en, zh) for code, en, zh in _native.sub_status_table()}
+_SUB_STATUSES: Dict[int, SubStatus] = {int(s): s for s in SubStatus}
+_CATEGORIES: Dict[str, Category] = {c.value: c for c in Category}
+
+
+@dataclass(frozen=True)
+class Record:
+    """One email's delivery status. Fields the server omitted are ``None``; fields this
+    library does not model are kept in ``extra``."""
+
+    email_id: Optional[str]
+    """``emailId``: the id the send API returned."""
+    status: Optional[str]
+    """``status`` as the server wrote it: display text such as ``"投递成功"``, not a code."""
+    category: Category
+    """The category derived from the sub-status, then the status text."""
+    sub_status: Union[SubStatus, int, None]
+    """A :class:`SubStatus` member, a plain ``int`` for undocumented codes, or ``None``."""
+    sub_status_description: Optional[str]
+    """``subStatusDesc`` from the server, else the documented English text."""
+    api_user: Optional[str]
+    recipient: Optional[str]
+    """``recipients``: the recipient address."""
+    request_time: Optional[_dt.datetime]
+    """``requestTime`` as a timezone-aware datetime (the server's UTC offset), if it parsed."""
+    modified_time: Optional[_dt.datetime]
+    """``modifiedTime``, likewise."""
+    send_log: Optional[str]
+    """``sendLog``: the receiving server's answer."""
+    extra: Dict[str, Any] = field(default_factory=dict)
+    """Row fields not modelled here (and values of known fields with an unexpected type)."""
+    is_hard_bounce: bool = False
+    """A permanent failure (invalid email): remove the address."""
+    is_soft_bounce: bool = False
+    """A temporary failure: retry later."""
+    should_suppress: bool = False
+    """Stop mailing the recipient: a permanent failure, unsubscribe or blacklisting."""
+    request_time_text: Optional[str] = field(default=None, repr=False)
+    """``request_time`` in RFC 3339, or the raw text when it did not parse."""
+    modified_time_text: Optional[str] = field(default=None, repr=False)
+    """``modified_time`` in RFC 3339, or the raw text when it did not parse."""
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The JSON form shared with the CLI and the other bindings: times as RFC 3339
+        text (or as received), enums as their values, ``extra`` only when non-empty."""
+        d: Dict[str, Any] = {
+            "email_id": self.email_id,
+            "status": self.status,
+            "category": self.category.value,
+            "sub_status": None if self.sub_status is None else int(self.sub_status),
+            "sub_status_description": self.sub_status_description,
+            "api_user": self.api_user,
+            "recipient": self.recipient,
+            "request_time": self.request_time_text,
+            "modified_time": self.modified_time_text,
+            "send_log": self.send_log,
+        }
+        if self.extra:
+            d["extra"] = self.extra
+        return d
+
+
+def _record(t: RecordTuple) -> Record:
+    sub = t[3]
+    return Record(
+        t[0],
+        t[1],
+        _CATEGORIES.get(t[2], Category.UNKNOWN),
+        None if sub is None else _SUB_STATUSES.get(sub, sub),
+        t[4],
+        t[5],
+        t[6],
+        t[7],
+        t[9],
+        t[11],
+        t[12],
+        t[13],
+        t[14],
+        t[15],
+        t[8],
+        t[10],
+    )
+
+
+class Position(NamedTuple):
+    """Where a page sits in an export."""
+
+    window: int
+    """Index of the date window (0 for unsplit queries)."""
+    chunk: int
+    """Index of the ``emailIds`` chunk (0 without ids)."""
+    offset: int
+    """The page's ``start`` offset."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of results."""
+
+    total: Optional[int]
+    """``info.total``: rows matching the request, when the server said."""
+    records: List[Record]
+    position: Position
+    window: Optional[Tuple[_dt.date, _dt.date]]
+    """The inclusive date range of the page's window, when known (``None`` for a
+    ``days`` query sent as is)."""
+    rows_received: int
+    """Rows the server returned, before de-duplication."""
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+
+@dataclass(frozen=True)
+class DecodedPage:
+    """A response body decoded by :func:`decode_page`."""
+
+    total: Optional[int]
+    list_size: Optional[int]
+    """``info.voListSize``, when present and numeric."""
+    records: List[Record]
+
+
+@dataclass(frozen=True)
+class EncodedRequest:
+    """A request encoded by :func:`encode_request`. The URL (GET) or the body (POST)
+    holds the key, as the API requires: the repr shows neither."""
+
+    method: str
+    url: str
+    headers: List[Tuple[str, str]]
+    body: bytes
+
+    def __repr__(self) -> str:
+        return f"EncodedRequest(method={self.method!r}, url={self.url.split('?', 1)[0]!r}, body=<{len(self.body)} bytes>)"
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """One address to stop mailing (see :meth:`Client.suppressions`)."""
+
+    address: str
+    reason: str
+    """``"permanent"`` or ``"repeated_soft_bounces"``."""
+    code: Optional[int]
+    """The latest sub-status code seen for the address."""
+    description: str
+    failures: int
+    """Failing records seen for the address."""
+    last_seen: Optional[str]
+    """The latest failure's time, RFC 3339 (or as received)."""
+
+
+class CategoryShare(TypedDict):
+    category: str
+    count: int
+    share: float
+
+
+SubStatusShare = TypedDict(
+    "SubStatusShare",
+    {"code": int, "description": str, "class": str, "count": int, "share": float},
+)
+
+
+class DaySummary(TypedDict):
+    date: str
+    total: int
+    delivered: int
+    invalid: int
+    soft_bounce: int
+    sending: int
+    unknown: int
+    deliverability_rate: Optional[float]
+
+
+class Summary(TypedDict):
+    """Deliverability at a glance (the CLI's ``summary`` JSON)."""
+
+    total: int
+    deliverability_rate: Optional[float]
+    """delivered ÷ (delivered + invalid + soft bounce); ``None`` when nothing has an outcome."""
+    categories: List[CategoryShare]
+    sub_statuses: List[SubStatusShare]
+    """Most frequent first."""
+    days: List[DaySummary]
+    """Per server-local day of the request time, oldest first."""

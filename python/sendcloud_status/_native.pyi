@@ -1,0 +1,139 @@
+"""Type stub of the Rust extension module (bindings/python). Not a public API:
+use the ``sendcloud_status`` package."""
+
+import datetime
+from typing import Any, Dict, List, Optional, Tuple, Union, final
+
+__version__: str
+DEFAULT_MAX_RETRIES: int
+
+# (email_id, status, category, sub_status, sub_status_description, api_user,
+#  recipient, request_time, request_time_text, modified_time, modified_time_text,
+#  send_log, extra, is_hard_bounce, is_soft_bounce, should_suppress)
+RecordTuple = Tuple[
+    Optional[str],
+    Optional[str],
+    str,
+    Optional[int],
+    Optional[str],
+    Optional[str],
+    Optional[str],
+    Optional[datetime.datetime],
+    Optional[str],
+    Optional[datetime.datetime],
+    Optional[str],
+    Optional[str],
+    Dict[str, Any],
+    bool,
+    bool,
+    bool,
+]
+
+# (total, records, (window, chunk, offset), (first_day, last_day) | None, rows_received)
+PageTuple = Tuple[
+    Optional[int],
+    List[RecordTuple],
+    Tuple[int, int, int],
+    Optional[Tuple[datetime.date, datetime.date]],
+    int,
+]
+
+class NativeError(Exception):
+    """The Rust error behind a sendcloud_status exception, attached as its __cause__."""
+
+@final
+class NativeClient:
+    def __init__(
+        self,
+        api_user: Optional[str] = None,
+        api_key: Optional[str] = None,
+        *,
+        region: Optional[str] = None,
+        base_url: Optional[str] = None,
+        method: str = "POST",
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_retries: Optional[int] = None,
+        rate_limit_per_minute: Optional[int] = 3000,
+        parallel: int = 1,
+        server_utc_offset: Union[str, int, None] = None,
+        max_window_days: Optional[int] = None,
+        jitter_seed: Optional[int] = None,
+        user_agent: Optional[str] = None,
+        email_id_chunk: Optional[int] = None,
+        retry_base_delay: Optional[float] = None,
+        retry_rate_limit_delay: Optional[float] = None,
+        retry_max_delay: Optional[float] = None,
+        retry_deadline: Optional[float] = None,
+    ) -> None: ...
+    @property
+    def api_user(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def endpoint_url(self) -> str: ...
+    @property
+    def region(self) -> Optional[str]: ...
+    @property
+    def max_window_days(self) -> int: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def parallel(self) -> int: ...
+    @property
+    def server_utc_offset(self) -> str: ...
+    def server_today(self) -> datetime.date: ...
+    def page(self, **filters: Any) -> PageTuple: ...
+    def export(
+        self,
+        *,
+        max_records: Optional[int] = None,
+        cursor: Optional[str] = None,
+        parallel: Optional[int] = None,
+        today: Union[datetime.date, str, None] = None,
+        **filters: Any,
+    ) -> NativeExport: ...
+
+@final
+class NativeExport:
+    def __iter__(self) -> NativeExport: ...
+    def __next__(self) -> RecordTuple: ...
+    def fill(self) -> bool: ...
+    def take(self) -> Optional[RecordTuple]: ...
+    @property
+    def buffered(self) -> int: ...
+    def feed(self, report: NativeReport) -> bool: ...
+    @property
+    def cursor(self) -> Optional[str]: ...
+    @property
+    def stats(self) -> Dict[str, int]: ...
+
+@final
+class NativeReport:
+    @staticmethod
+    def summary() -> NativeReport: ...
+    @staticmethod
+    def suppressions(soft_bounces: Optional[int] = None) -> NativeReport: ...
+    def to_json(self) -> str: ...
+
+def encode_query(
+    *,
+    region: Optional[str] = None,
+    base_url: Optional[str] = None,
+    max_window_days: Optional[int] = None,
+    **filters: Any,
+) -> List[Tuple[str, str]]: ...
+def encode_request(
+    api_user: str,
+    api_key: str,
+    *,
+    method: str = "POST",
+    region: Optional[str] = None,
+    base_url: Optional[str] = None,
+    max_window_days: Optional[int] = None,
+    **filters: Any,
+) -> Tuple[str, str, List[Tuple[str, str]], bytes]: ...
+def decode_page(
+    http_status: int, body: Union[bytes, str], server_utc_offset: Union[str, int, None] = None
+) -> Tuple[Optional[int], Optional[int], List[RecordTuple]]: ...
+def sub_status_table() -> List[Tuple[int, str, str]]: ...

@@ -1,0 +1,131 @@
+"""The exceptions of :mod:`sendcloud_status`.
+
+Every error is a :class:`SendCloudError`; which subclass is raised follows the
+Rust core's ``ErrorKind``::
+
+    SendCloudError
+    ├── ValidationError      (also a ValueError)   kind "validation"
+    ├── ApiError                                    kind "api" (any other API refusal)
+    │   ├── AuthenticationError                     kind "auth"
+    │   ├── RateLimitError                          kind "rate_limited"
+    │   ├── QuotaError                              kind "quota"
+    │   ├── ServerError                             kind "server"
+    │   └── DecodeError                             kind "decode" (unreadable answer)
+    └── TransportError       (also a ConnectionError) kind "transport"
+
+Every instance carries ``message``, ``kind``, ``code`` (the API's ``statusCode``
+when the server sent one), ``http_status``, ``field`` (the argument at fault for
+validation errors) and ``retryable``. Errors raised by the library have the Rust
+error as ``__cause__`` (a ``sendcloud_status._native.NativeError``). No message,
+attribute or repr ever contains the API key.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+__all__ = [
+    "SendCloudError",
+    "ValidationError",
+    "ApiError",
+    "AuthenticationError",
+    "RateLimitError",
+    "QuotaError",
+    "ServerError",
+    "DecodeError",
+    "TransportError",
+]
+
+
+class SendCloudError(Exception):
+    """Base class of every error raised by ``sendcloud_status``."""
+
+    _kind = "api"
+
+    message: str
+    kind: str
+    code: Optional[int]
+    http_status: Optional[int]
+    field: Optional[str]
+    retryable: bool
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: Optional[str] = None,
+        code: Optional[int] = None,
+        http_status: Optional[int] = None,
+        field: Optional[str] = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind if kind is not None else self._kind
+        self.code = code
+        self.http_status = http_status
+        self.field = field
+        self.retryable = retryable
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        extras = "".join(
+            f", {name}={value!r}"
+            for name, value in (("code", self.code), ("http_status", self.http_status), ("field", self.field))
+            if value is not None
+        )
+        return f"{type(self).__name__}({self.message!r}{extras})"
+
+
+class ValidationError(SendCloudError, ValueError):
+    """A query or setting is invalid: nothing was sent (``field`` names it), or the
+    server rejected a parameter (a 400xx ``code``)."""
+
+    _kind = "validation"
+
+
+class ApiError(SendCloudError):
+    """The API refused the request (``code`` is its ``statusCode`` when it sent one)."""
+
+    _kind = "api"
+
+
+class AuthenticationError(ApiError):
+    """Credentials were refused (40005, 40301, 6001, HTTP 401/403). An account works
+    only in its own region."""
+
+    _kind = "auth"
+
+
+class RateLimitError(ApiError):
+    """The server kept answering 50000 "interface frequency limited" (or HTTP 429)
+    after the retries."""
+
+    _kind = "rate_limited"
+
+
+class QuotaError(ApiError):
+    """The account's request quota is exhausted (40913). Not retried."""
+
+    _kind = "quota"
+
+
+class ServerError(ApiError):
+    """A server fault (501, HTTP 5xx) persisted after the retries."""
+
+    _kind = "server"
+
+
+class DecodeError(ApiError):
+    """The answer could not be decoded (not JSON, or not the documented shape)."""
+
+    _kind = "decode"
+
+
+class TransportError(SendCloudError, ConnectionError):
+    """The request did not complete: connection refused or reset, timeout, truncated
+    body, TLS failure."""
+
+    _kind = "transport"

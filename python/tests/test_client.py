@@ -1,0 +1,149 @@
+"""Client settings, environment fallback, repr, methods on the wire, enums."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Dict
+
+import pytest
+
+import sendcloud_status as sc
+from conftest import KEY, USER, Sandbox
+from sendcloud_status import _native
+
+SECRET = "s3cret-KEY-do-not-print"
+
+
+def test_repr_never_shows_the_key(sandbox: Sandbox) -> None:
+    c = sc.Client(USER, SECRET, base_url=sandbox.base_url)
+    for text in (repr(c), str(c), repr(c._native), repr(sc.AsyncClient(USER, SECRET)), repr(c.records(days=1))):
+        assert SECRET not in text
+    assert repr(c) == f"Client(api_user='{USER}', region=None, base_url='{sandbox.base_url}', method='POST')"
+    assert not hasattr(c, "api_key")
+    req = sc.encode_request("u", SECRET, days=1)
+    assert SECRET.encode() in req.body  # the body must carry it, as the API requires
+    assert SECRET not in repr(req)
+
+
+def test_defaults() -> None:
+    c = sc.Client("u", "k")
+    assert c.region == "aurora-sg" and c.base_url == "https://api.aurorasendcloud.com/api/"
+    assert c.endpoint_url == "https://api.aurorasendcloud.com/api/data/emailStatus"
+    assert (c.method, c.parallel, c.max_window_days, c.server_utc_offset) == ("POST", 1, 3, "+08:00")
+    assert c.server_today() == dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+
+
+def test_environment_fallback(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENDCLOUD_API_USER", USER)
+    monkeypatch.setenv("SENDCLOUD_API_KEY", KEY)
+    monkeypatch.setenv("SENDCLOUD_BASE_URL", sandbox.base_url)
+    c = sc.Client()
+    assert c.api_user == USER and c.base_url == sandbox.base_url
+    assert len(c.page(days=1, limit=2)) == 2
+    monkeypatch.delenv("SENDCLOUD_BASE_URL")
+    monkeypatch.setenv("SENDCLOUD_REGION", "sendcloud-cn")
+    c = sc.Client()
+    assert c.region == "sendcloud-cn" and c.max_window_days == 30
+    c = sc.Client(region="aurora-us")  # an argument wins over the environment
+    assert c.region == "aurora-us"
+    c = sc.Client("other_user")  # the key alone from the environment
+    assert c.api_user == "other_user"
+
+
+@pytest.mark.parametrize("missing, field", [({"api_key": "k"}, "api_user"), ({"api_user": "u"}, "api_key")])
+def test_missing_credentials(missing: Dict[str, Any], field: str) -> None:
+    with pytest.raises(sc.ValidationError) as e:
+        sc.Client(**missing)
+    assert e.value.field == field
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"region": "mars"}, "region"),
+        ({"base_url": "http://example.com/api/"}, "base_url"),
+        ({"base_url": "not a url"}, "base_url"),
+        ({"method": "PUT"}, "method"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": -1.0}, "timeout"),
+        ({"connect_timeout": float("nan")}, "connect_timeout"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"rate_limit_per_minute": 0}, "rate_limit_per_minute"),
+        ({"parallel": 0}, "parallel"),
+        ({"server_utc_offset": "8 hours"}, "server_utc_offset"),
+        ({"server_utc_offset": "+25:00"}, "server_utc_offset"),
+        ({"base_url": "http://127.0.0.1:1/api/", "max_window_days": 0}, "max_window_days"),
+    ],
+)
+def test_bad_settings(kwargs: Dict[str, Any], field: str) -> None:
+    with pytest.raises(sc.ValidationError) as e:
+        sc.Client("u", "k", **kwargs)
+    assert e.value.field == field
+
+
+def test_custom_window_and_regions() -> None:
+    c = sc.Client("u", "k", base_url="http://localhost:9/api", max_window_days=7)
+    assert c.base_url == "http://localhost:9/api/" and c.max_window_days == 7 and c.region is None
+    assert sc.Client("u", "k", region=" SendCloud-CN ").endpoint_url == "https://api.sendcloud.net/apiv2/data/emailStatus"
+
+
+@pytest.mark.parametrize(
+    "offset, seconds",
+    [("+09:00", 9 * 3600), ("-05:30", -(5 * 3600 + 1800)), (dt.timedelta(hours=2), 7200), (dt.timezone.utc, 0), (3600, 3600)],
+)
+def test_server_utc_offset_applies_to_times(sandbox: Sandbox, offset: Any, seconds: int) -> None:
+    c = sandbox.client(server_utc_offset=offset)
+    base = sandbox.client().page(days=1, limit=1).records[0]
+    r = c.page(days=1, limit=1).records[0]
+    assert r.request_time is not None and base.request_time is not None
+    assert r.request_time.utcoffset() == dt.timedelta(seconds=seconds)
+    assert r.request_time.replace(tzinfo=None) == base.request_time.replace(tzinfo=None)  # same wall time
+
+
+@pytest.mark.parametrize("method", ["POST", "GET", "get"])
+def test_methods_on_the_wire(sandbox: Sandbox, method: str) -> None:
+    c = sandbox.client(method=method)
+    assert c.method == method.upper()
+    sandbox.clear()
+    page = c.page(days=1, limit=3, email_ids=sandbox.truth(days=1)[:2])
+    assert [r.email_id for r in page] == sandbox.truth(days=1)[:2]
+    (logged,) = sandbox.requests()
+    assert logged["method"] == method.upper()
+    assert logged["key_in_url"] == (method.upper() == "GET")
+    assert logged["param_names"] == ["apiUser", "apiKey", "days", "emailIds", "start", "limit"]
+
+
+def test_client_side_rate_limit_paces_requests() -> None:
+    from conftest import Sandbox as SB
+
+    sb = SB("--records", "3000")  # the sandbox enforces the documented 3000/min
+    try:
+        c = sc.Client(USER, KEY, base_url=sb.base_url)  # and so does the client, by default
+        records = c.records(days=3, page_size=2)  # ~80 requests: beyond the server's burst
+        assert [r.email_id for r in records] == sb.truth(days=3)
+        assert records.stats["requests"] > 60
+        assert records.stats["rate_limited"] == 0
+    finally:
+        sb.close()
+
+
+def test_enums() -> None:
+    assert [s.value for s in sc.Status] == ["delivered", "invalid", "soft_bounce", "sending"]
+    assert [c.value for c in sc.Category] == ["delivered", "invalid", "soft_bounce", "sending", "unknown"]
+    assert str(sc.Status.SOFT_BOUNCE) == "soft_bounce" and sc.Status("invalid") is sc.Status.INVALID
+    table = _native.sub_status_table()
+    assert [code for code, _, _ in table] == [int(s) for s in sc.SubStatus]  # the enum names the core's table
+    assert sc.SubStatus(406).description == "Invalid — address does not exist"
+    assert sc.SubStatus.SOFT_OTHER.description_zh == "软退信-其他"
+    assert int(sc.SubStatus.ADDRESS_NOT_EXIST) == 406 and sc.SubStatus.ADDRESS_NOT_EXIST in {406}
+
+
+def test_unknown_sub_status_is_a_plain_int() -> None:
+    body = '{"result":true,"statusCode":200,"info":{"voList":[{"subStatus":510},{"subStatus":406}]}}'
+    a, b = sc.decode_page(200, body).records
+    assert a.sub_status == 510 and type(a.sub_status) is int and a.category is sc.Category.SOFT_BOUNCE
+    assert b.sub_status is sc.SubStatus.ADDRESS_NOT_EXIST and b.is_hard_bounce and b.should_suppress
+
+
+def test_version() -> None:
+    assert sc.__version__ == _native.__version__ and sc.__version__.count(".") == 2

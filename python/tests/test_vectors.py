@@ -1,0 +1,313 @@
+"""The language-neutral conformance vectors of tests/vectors/, through the public API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+
+import sendcloud_status as sc
+
+VECTORS = Path(__file__).resolve().parents[2] / "tests" / "vectors"
+
+
+def cases(suite: str) -> List[Any]:
+    found = []
+    for path in sorted(VECTORS.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("suite") == suite:
+            found += [pytest.param(case, id=f"{path.name}::{case['name']}") for case in data["cases"]]
+    return found
+
+
+def check_error(err: sc.SendCloudError, expected: Dict[str, Any]) -> None:
+    assert err.kind == expected["kind"], err
+    if "field" in expected:
+        assert err.field == expected["field"], err
+    if "api_code" in expected:
+        assert err.code == expected["api_code"], err
+    if "http_status" in expected:
+        assert err.http_status == expected["http_status"], err
+
+
+def check_keys(case: Dict[str, Any], allowed: set) -> None:  # type: ignore[type-arg]
+    unknown = set(case) - allowed
+    assert not unknown, f"runner is older than the vectors: unknown keys {unknown}"
+
+
+@pytest.mark.parametrize("case", cases("query"))
+def test_query_vector(case: Dict[str, Any]) -> None:
+    check_keys(case, {"name", "note", "query", "endpoint", "method", "expect"})
+    endpoint = case.get("endpoint", {})
+    method = case.get("method", "POST")
+    expect = case["expect"]
+    if "error" in expect:
+        with pytest.raises(sc.SendCloudError) as e:
+            sc.encode_query(**endpoint, **case["query"])
+        check_error(e.value, expect["error"])
+        with pytest.raises(sc.SendCloudError) as e:
+            sc.encode_request("u", "k", method=method, **endpoint, **case["query"])
+        check_error(e.value, expect["error"])
+        return
+    params = sc.encode_query(**endpoint, **case["query"])
+    assert [list(p) for p in params] == expect["params"]
+    req = sc.encode_request("u", "k", method=method, **endpoint, **case["query"])
+    assert req.method == method
+    form = req.url.split("?", 1)[1] if method == "GET" else req.body.decode()
+    decoded = urllib.parse.parse_qsl(form, keep_blank_values=True)
+    assert decoded[:2] == [("apiUser", "u"), ("apiKey", "k")]
+    assert [list(p) for p in decoded[2:]] == expect["params"]
+    if "body" in expect:
+        assert req.body.decode() == expect["body"]
+    if "url" in expect:
+        assert req.url == expect["url"]
+    if method == "POST":
+        assert ("Content-Type", "application/x-www-form-urlencoded") in req.headers
+
+
+@pytest.mark.parametrize("case", cases("endpoint"))
+def test_endpoint_vector(case: Dict[str, Any]) -> None:
+    check_keys(case, {"name", "note", "endpoint", "expect"})
+    expect = case["expect"]
+    if "error" in expect:
+        with pytest.raises(sc.SendCloudError) as e:
+            sc.Client("u", "k", **case["endpoint"])
+        check_error(e.value, expect["error"])
+        return
+    c = sc.Client("u", "k", **case["endpoint"])
+    assert (c.base_url, c.endpoint_url, c.max_window_days, c.region) == (
+        expect["base_url"],
+        expect["url"],
+        expect["max_window_days"],
+        expect["region"],
+    )
+
+
+@pytest.mark.parametrize("case", cases("decode"))
+def test_decode_vector(case: Dict[str, Any]) -> None:
+    check_keys(case, {"name", "note", "http_status", "body", "body_file", "body_hex", "utc_offset", "expect"})
+    if "body" in case:
+        body = case["body"].encode("utf-8")
+    elif "body_file" in case:
+        body = (VECTORS / case["body_file"]).read_bytes()
+    else:
+        body = bytes.fromhex(case["body_hex"])
+    expect = case["expect"]
+    offset = case.get("utc_offset", "+08:00")
+    if "error" in expect:
+        with pytest.raises(sc.SendCloudError) as e:
+            sc.decode_page(case["http_status"], body, offset)
+        check_error(e.value, expect["error"])
+        return
+    page = sc.decode_page(case["http_status"], body, offset)
+    assert page.total == expect["total"]
+    if "list_size" in expect:
+        assert page.list_size == expect["list_size"]
+    assert [r.to_dict() for r in page.records] == expect["records"]
+    for r in page.records:  # the typed view agrees with the canonical one
+        assert r.category.value == r.to_dict()["category"]
+        if r.request_time is not None:
+            assert r.request_time.utcoffset() is not None
+            assert r.request_time_text is not None
+            assert r.request_time_text.startswith(r.request_time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+class FakeServer:
+    """The fake server of tests/vectors/README.md (`export.json`), over loopback HTTP."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.configure({"rows": []}, "2024-01-01", 100, {}, None)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if self.command == "POST" else self.path.partition("?")[2]
+                status, body = fake.answer(urllib.parse.parse_qsl(raw, keep_blank_values=True))
+                if status == 0:  # reset / timeout: no answer at all
+                    self.close_connection = True
+                    return
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _handle
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    def configure(
+        self, server: Dict[str, Any], today: str, page_size: int, faults: Dict[int, str], timeout: Optional[float]
+    ) -> None:
+        self.rows = [(r["email_id"], dt.date.fromisoformat(r["date"])) for r in server["rows"]]
+        self.omit_total = bool(server.get("omit_total", False))
+        self.total_bias = int(server.get("total_bias", 0))
+        unknown = set(server) - {"rows", "omit_total", "total_bias"}
+        assert not unknown, f"unknown server keys {unknown}"
+        self.today = dt.date.fromisoformat(today)
+        self.page_size = page_size
+        self.faults = faults
+        self.timeout = timeout or 1.0
+        self.received = 0
+        self.log: List[str] = []
+        self.violations: List[str] = []
+
+    def answer(self, params: List[Tuple[str, str]]) -> Tuple[int, bytes]:
+        with self.lock:
+            index = self.received
+            self.received += 1
+        try:
+            window, rows_from, rows_to, ids, start, line = self.parse(params)
+        except ValueError as e:
+            with self.lock:
+                self.log.append(f"invalid: {e}")
+                self.violations.append(f"request {index}: {e}")
+            return 400, b"bad request"
+        with self.lock:
+            self.log.append(line)
+        fault = self.faults.get(index)
+
+        def error(code: int, key: str, message: str) -> Tuple[int, bytes]:
+            return 200, json.dumps({"result": False, key: code, "message": message, "info": {}}).encode()
+
+        if fault == "rate_limited":
+            return error(50000, "statuscode", "interface frequency limited")
+        if fault == "server_501":
+            return error(501, "statusCode", "server exception")
+        if fault == "auth":
+            return error(40005, "statusCode", "authentication failed")
+        if fault == "quota":
+            return error(40913, "statusCode", "request quota exceeded")
+        if fault == "http_429":
+            return 429, b"Too Many Requests"
+        if fault == "http_502":
+            return 502, b"<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>"
+        if fault == "reset":
+            return 0, b""
+        if fault == "timeout":
+            time.sleep(self.timeout + 0.3)
+            return 0, b""
+        assert fault in (None, "truncated"), fault
+        wanted = None if ids is None else set(ids.split(";"))
+        matching = [e for e, d in self.rows if rows_from <= d <= rows_to and (wanted is None or e in wanted)]
+        page = matching[start : start + self.page_size]
+        info: Dict[str, Any] = {
+            "voListSize": len(page),
+            "voList": [{"emailId": e, "status": "送达", "requestTime": f"{d} 10:00:00"} for e, d in self.rows_of(page)],
+        }
+        if not self.omit_total:
+            info["total"] = str(len(matching) + self.total_bias)
+        body = json.dumps({"result": True, "statusCode": 200, "message": "请求成功", "info": info}).encode()
+        if fault == "truncated":
+            body = body[: len(body) // 2]
+        return 200, body
+
+    def rows_of(self, ids: List[str]) -> List[Tuple[str, dt.date]]:
+        by_id = dict(self.rows)
+        return [(e, by_id[e]) for e in ids]
+
+    def parse(self, params: List[Tuple[str, str]]) -> Tuple[str, dt.date, dt.date, Optional[str], int, str]:
+        names = [n for n, _ in params]
+        for name, value in params:
+            if value == "":
+                raise ValueError(f"empty parameter {name}")
+            if names.count(name) > 1:
+                raise ValueError(f"repeated parameter {name}")
+        p = dict(params)
+        if "apiUser" not in p or "apiKey" not in p:
+            raise ValueError("missing credentials")
+        if "days" in p:
+            if "startDate" in p or "endDate" in p:
+                raise ValueError("days together with startDate/endDate")
+            n = int(p["days"])
+            lo, hi, window = self.today - dt.timedelta(days=n - 1), self.today, f"days={n}"
+        else:
+            lo, hi = dt.date.fromisoformat(p["startDate"]), dt.date.fromisoformat(p["endDate"])
+            window = f"{lo}..{hi}"
+        start, limit = int(p["start"]), int(p["limit"])
+        if limit != self.page_size:
+            raise ValueError(f"limit {limit}, expected {self.page_size}")
+        ids = p.get("emailIds")
+        line = f"{window} start={start}" + (f" ids={len(ids.split(';'))}" if ids is not None else "")
+        return window, lo, hi, ids, start, line
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def fake_server() -> Iterator[FakeServer]:
+    server = FakeServer()
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("case", cases("export"))
+def test_export_vector(case: Dict[str, Any], fake_server: FakeServer) -> None:
+    check_keys(case, {"name", "note", "query", "page_size", "today", "options", "server", "faults", "expect"})
+    opts = dict(case.get("options", {}))
+    retry = dict(opts.pop("retry", {}))
+    timeout_ms = opts.pop("request_timeout_ms", None)
+    faults = {int(f["request_index"]): str(f["kind"]) for f in case["faults"]}
+    fake_server.configure(case["server"], case["today"], case["page_size"], faults, timeout_ms and timeout_ms / 1000)
+
+    def ms(key: str) -> Optional[float]:
+        return None if key not in retry else float(retry.pop(key)) / 1000
+
+    settings: Dict[str, Any] = dict(
+        base_url=fake_server.base_url,
+        max_window_days=opts.pop("max_window_days", 3),
+        email_id_chunk=opts.pop("email_id_chunk", 20),
+        parallel=opts.pop("parallelism", 1),
+        method=opts.pop("method", "POST"),
+        rate_limit_per_minute=opts.pop("rate_limit_per_minute", None),
+        retry_base_delay=ms("base_delay_ms"),
+        retry_rate_limit_delay=ms("rate_limit_base_delay_ms"),
+        retry_max_delay=ms("max_delay_ms"),
+        retry_deadline=ms("deadline_ms"),
+        jitter_seed=1,
+    )
+    if "max_attempts" in retry:
+        settings["max_retries"] = retry.pop("max_attempts") - 1
+    if timeout_ms is not None:
+        settings["timeout"] = timeout_ms / 1000
+    max_records = opts.pop("max_records", None)
+    assert not opts and not retry, f"unknown options {opts} {retry}"
+
+    client = sc.Client("u", "k", **settings)
+    records = client.records(page_size=case["page_size"], max_records=max_records, today=case["today"], **case["query"])
+    got: List[Optional[str]] = []
+    error: Optional[sc.SendCloudError] = None
+    try:
+        for r in records:
+            got.append(r.email_id)
+    except sc.SendCloudError as e:
+        error = e
+
+    expect = case["expect"]
+    assert not fake_server.violations
+    if "error_kind" in expect:
+        assert error is not None and error.kind == expect["error_kind"], error
+    else:
+        assert error is None, error
+    assert got == expect["email_ids"]
+    if "requests" in expect:
+        assert fake_server.received == expect["requests"]
+        assert records.stats["requests"] == expect["requests"]
+    if "sent" in expect:
+        assert fake_server.log == expect["sent"]
