@@ -9,21 +9,8 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-command -v node >/dev/null 2>&1 || { echo "test-node.sh: node is not installed" >&2; exit 1; }
-command -v npm >/dev/null 2>&1 || { echo "test-node.sh: npm is not installed" >&2; exit 1; }
-
-if [ ! -x node/node_modules/.bin/napi ] || [ ! -x node/node_modules/.bin/tsc ]; then
-  step "npm dev dependencies (@napi-rs/cli, typescript)"
-  if [ -f node/package-lock.json ]; then
-    (cd node && npm ci --no-audit --no-fund)
-  else
-    (cd node && npm install --no-audit --no-fund)
-  fi
-fi
-
-step "native addon (napi build --platform --release)"
-(cd node && node_modules/.bin/napi build --platform --release \
-  --manifest-path ../bindings/node/Cargo.toml --output-dir lib --js binding.js --dts binding.d.ts -- --locked)
+# shellcheck source=lib/node-env.sh
+source scripts/lib/node-env.sh
 
 if [ -z "${SENDCLOUD_SANDBOX_BIN:-}" ]; then
   step "sandbox binary (cargo build -p sendcloud-status-sandbox)"
