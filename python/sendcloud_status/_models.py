@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, TypedDict, Union
 
@@ -93,10 +93,12 @@ _SUB_STATUSES: Dict[int, SubStatus] = {int(s): s for s in SubStatus}
 _CATEGORIES: Dict[str, Category] = {c.value: c for c in Category}
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One email's delivery status. Fields the server omitted are ``None``; fields this
-    library does not model are kept in ``extra``."""
+    library does not model are kept in ``extra``.
+
+    An immutable named tuple: attribute access by name, cheap to create (an export
+    makes one per email), compared field by field."""
 
     email_id: Optional[str]
     """``emailId``: the id the send API returned."""
@@ -117,17 +119,17 @@ class Record:
     """``modifiedTime``, likewise."""
     send_log: Optional[str]
     """``sendLog``: the receiving server's answer."""
-    extra: Dict[str, Any] = field(default_factory=dict)
+    extra: Dict[str, Any]
     """Row fields not modelled here (and values of known fields with an unexpected type)."""
-    is_hard_bounce: bool = False
+    is_hard_bounce: bool
     """A permanent failure (invalid email): remove the address."""
-    is_soft_bounce: bool = False
+    is_soft_bounce: bool
     """A temporary failure: retry later."""
-    should_suppress: bool = False
+    should_suppress: bool
     """Stop mailing the recipient: a permanent failure, unsubscribe or blacklisting."""
-    request_time_text: Optional[str] = field(default=None, repr=False)
+    request_time_text: Optional[str]
     """``request_time`` in RFC 3339, or the raw text when it did not parse."""
-    modified_time_text: Optional[str] = field(default=None, repr=False)
+    modified_time_text: Optional[str]
     """``modified_time`` in RFC 3339, or the raw text when it did not parse."""
 
     def to_dict(self) -> Dict[str, Any]:
@@ -150,25 +152,17 @@ class Record:
         return d
 
 
+_new_record = tuple.__new__
+
+
 def _record(t: RecordTuple) -> Record:
+    # The native tuple is already in field order; only the two enums are mapped.
+    # ``tuple.__new__`` skips the generated ``__new__``: one C call per record.
     sub = t[3]
-    return Record(
-        t[0],
-        t[1],
-        _CATEGORIES.get(t[2], Category.UNKNOWN),
-        None if sub is None else _SUB_STATUSES.get(sub, sub),
-        t[4],
-        t[5],
-        t[6],
-        t[7],
-        t[9],
-        t[11],
-        t[12],
-        t[13],
-        t[14],
-        t[15],
-        t[8],
-        t[10],
+    return _new_record(
+        Record,
+        (t[0], t[1], _CATEGORIES.get(t[2], Category.UNKNOWN), None if sub is None else _SUB_STATUSES.get(sub, sub))
+        + t[4:],
     )
 
 

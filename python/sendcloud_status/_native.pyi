@@ -10,6 +10,9 @@ DEFAULT_MAX_RETRIES: int
 # (email_id, status, category, sub_status, sub_status_description, api_user,
 #  recipient, request_time, request_time_text, modified_time, modified_time_text,
 #  send_log, extra, is_hard_bounce, is_soft_bounce, should_suppress)
+# Record fields in `Record`'s order: email_id, status, category name, sub-status code,
+# sub_status_description, api_user, recipient, request_time, modified_time, send_log, extra,
+# is_hard_bounce, is_soft_bounce, should_suppress, request_time_text, modified_time_text.
 RecordTuple = Tuple[
     Optional[str],
     Optional[str],
@@ -19,14 +22,14 @@ RecordTuple = Tuple[
     Optional[str],
     Optional[str],
     Optional[datetime.datetime],
-    Optional[str],
     Optional[datetime.datetime],
-    Optional[str],
     Optional[str],
     Dict[str, Any],
     bool,
     bool,
     bool,
+    Optional[str],
+    Optional[str],
 ]
 
 # (total, records, (window, chunk, offset), (first_day, last_day) | None, rows_received)

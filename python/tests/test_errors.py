@@ -300,7 +300,9 @@ def test_export_error_mid_way_then_resume(faults: Sandbox) -> None:
     with pytest.raises(sc.ServerError):
         for r in records:
             got.append(r.email_id)
-    assert len(got) == 30  # the buffered page was handed out before the next fetch failed
+    # The buffered page is handed out before the failure; with read-ahead, so
+    # may be the page fetched while it was being read (before the fault).
+    assert len(got) in (30, 40)
     assert list(records) == []  # an export ends at its first error
     faults.faults()
     rest = [r.email_id for r in faults.client().records(days=3, page_size=10, cursor=records.cursor)]

@@ -6,6 +6,8 @@ import itertools
 from collections import Counter
 from typing import List
 
+import time
+
 import pytest
 
 import sendcloud_status as sc
@@ -111,12 +113,15 @@ def test_malformed_cursor(client: sc.Client, bad: str) -> None:
     assert e.value.field == "cursor"
 
 
-def test_records_is_lazy(sandbox: Sandbox, client: sc.Client) -> None:
+def test_records_is_lazy_and_reads_one_page_ahead(sandbox: Sandbox, client: sc.Client) -> None:
     sandbox.clear()
-    records = client.records(days=3)
+    records = client.records(days=3, page_size=20)
     assert sandbox.requests() == []
     next(records)
-    assert len(sandbox.requests()) == 1
+    # The page handed out, and the next one fetched while Python works on it:
+    # never more than one page ahead.
+    time.sleep(0.5)
+    assert len(sandbox.requests()) == 2
     assert iter(records) is records
 
 

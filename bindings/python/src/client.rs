@@ -237,7 +237,10 @@ impl NativeClient {
                 .ok_or_else(|| validation(py, "parallel", "must be at least 1"))?;
             request = request.parallel(p);
         }
-        Ok(NativeExport::new(request.pages().or_raise(py)?))
+        // Read ahead: the next page is fetched while Python works through
+        // this one (turning records into Python objects costs about as much
+        // as fetching them). Cursors still describe the records handed out.
+        Ok(NativeExport::new(request.read_ahead(true).pages().or_raise(py)?))
     }
 
     fn __repr__(&self) -> String {

@@ -3,26 +3,64 @@
 //! layout); times become timezone-aware `datetime`s.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDateTime, PyDict, PyList, PyTuple, PyTzInfo};
+use sendcloud_status::chrono::{Datelike, FixedOffset, Timelike};
 use sendcloud_status::{ExportStats, Page, Record, ServerTime};
 
-/// `(datetime | None, text | None)`: the parsed time, and the canonical text
-/// (RFC 3339 with the server offset, or the raw text when it did not parse).
-fn time<'py>(py: Python<'py>, t: Option<&ServerTime>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    match t {
-        None => Ok((py.None().into_bound(py), py.None().into_bound(py))),
-        Some(t) => {
-            let dt = t.datetime().into_pyobject(py)?.into_any();
-            let text = t.to_rfc3339_or_raw().into_pyobject(py)?.into_any();
-            Ok((dt, text))
+/// Builds `datetime`s that share one `tzinfo` object per UTC offset: a new
+/// `timezone` per record was the largest cost of converting a record.
+pub(crate) struct Times<'py> {
+    py: Python<'py>,
+    tz: Option<(i32, Bound<'py, PyTzInfo>)>,
+}
+
+impl<'py> Times<'py> {
+    pub(crate) fn new(py: Python<'py>) -> Self {
+        Times { py, tz: None }
+    }
+
+    fn tzinfo(&mut self, offset: FixedOffset) -> PyResult<Bound<'py, PyTzInfo>> {
+        let seconds = offset.local_minus_utc();
+        match &self.tz {
+            Some((s, tz)) if *s == seconds => Ok(tz.clone()),
+            _ => {
+                let tz = offset.into_pyobject(self.py)?;
+                self.tz = Some((seconds, tz.clone()));
+                Ok(tz)
+            }
         }
+    }
+
+    /// `(datetime | None, text | None)`: the parsed time, and the canonical
+    /// text (RFC 3339 with the server offset, or the raw text when it did not
+    /// parse).
+    fn convert(&mut self, t: Option<&ServerTime>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let py = self.py;
+        let Some(t) = t else { return Ok((py.None().into_bound(py), py.None().into_bound(py))) };
+        let text = t.to_rfc3339_or_raw().into_pyobject(py)?.into_any();
+        let Some(dt) = t.datetime() else { return Ok((py.None().into_bound(py), text)) };
+        let tz = self.tzinfo(*dt.offset())?;
+        let local = dt.naive_local();
+        let datetime = PyDateTime::new(
+            py,
+            local.year(),
+            local.month() as u8,
+            local.day() as u8,
+            local.hour() as u8,
+            local.minute() as u8,
+            local.second() as u8,
+            local.nanosecond() / 1000,
+            Some(&tz),
+        )?;
+        Ok((datetime.into_any(), text))
     }
 }
 
 /// One record as the 16-tuple documented in `_native.pyi` (`RecordTuple`).
-pub(crate) fn record<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyTuple>> {
-    let (request_time, request_text) = time(py, r.request_time.as_ref())?;
-    let (modified_time, modified_text) = time(py, r.modified_time.as_ref())?;
+pub(crate) fn record<'py>(times: &mut Times<'py>, r: &Record) -> PyResult<Bound<'py, PyTuple>> {
+    let py = times.py;
+    let (request_time, request_text) = times.convert(r.request_time.as_ref())?;
+    let (modified_time, modified_text) = times.convert(r.modified_time.as_ref())?;
     let extra = PyDict::new(py);
     for (k, v) in &r.extra {
         extra.set_item(k, json(py, v)?)?;
@@ -36,21 +74,22 @@ pub(crate) fn record<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, Py
         r.api_user.as_deref().into_pyobject(py)?.into_any(),
         r.recipient.as_deref().into_pyobject(py)?.into_any(),
         request_time,
-        request_text,
         modified_time,
-        modified_text,
         r.send_log.as_deref().into_pyobject(py)?.into_any(),
         extra.into_any(),
         r.is_hard_bounce().into_pyobject(py)?.to_owned().into_any(),
         r.is_soft_bounce().into_pyobject(py)?.to_owned().into_any(),
         r.should_suppress().into_pyobject(py)?.to_owned().into_any(),
+        request_text,
+        modified_text,
     ];
     PyTuple::new(py, items)
 }
 
 /// Records as a list of record tuples.
 pub(crate) fn records<'py>(py: Python<'py>, records: &[Record]) -> PyResult<Bound<'py, PyList>> {
-    let items = records.iter().map(|r| record(py, r)).collect::<PyResult<Vec<_>>>()?;
+    let mut times = Times::new(py);
+    let items = records.iter().map(|r| record(&mut times, r)).collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, items)
 }
 

@@ -138,9 +138,10 @@ impl NativeExport {
             let (page, tuples) = match next {
                 Some(Ok(mut page)) => {
                     let records = std::mem::take(&mut page.records);
+                    let mut times = convert::Times::new(py);
                     let tuples = records
                         .iter()
-                        .map(|r| convert::record(py, r).map(|t| t.into_any().unbind()))
+                        .map(|r| convert::record(&mut times, r).map(|t| t.into_any().unbind()))
                         .collect::<PyResult<Vec<_>>>()?;
                     (Some(page), tuples)
                 }

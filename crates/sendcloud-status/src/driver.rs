@@ -14,35 +14,83 @@ use crate::transport::Outcome;
 /// The pages of an export, fetched lazily. Iteration ends after the last
 /// page or after the first error.
 pub struct Pages {
-    inner: Arc<Inner>,
-    export: Export,
-    pool: Option<Pool>,
+    mode: Mode,
+    /// Cursor and counters as of the last page handed out.
+    cursor: Option<Cursor>,
+    stats: ExportStats,
     ended: bool,
+}
+
+enum Mode {
+    /// Pages are fetched when asked for, on the caller's thread.
+    Inline(Driver),
+    /// Set up for read-ahead; the thread starts at the first `next()`.
+    Ahead(Option<Driver>),
+    /// A thread fetches the next page while the caller works on this one.
+    Running(ReadAhead),
 }
 
 impl std::fmt::Debug for Pages {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pages").field("stats", self.export.stats()).field("ended", &self.ended).finish()
+        f.debug_struct("Pages").field("stats", &self.stats).field("ended", &self.ended).finish()
     }
 }
 
 impl Pages {
-    pub(crate) fn new(inner: Arc<Inner>, export: Export, parallelism: usize) -> Self {
+    pub(crate) fn new(inner: Arc<Inner>, export: Export, parallelism: usize, read_ahead: bool) -> Self {
         let pool = (parallelism > 1).then(|| Pool::new(inner.clone(), parallelism));
-        Pages { inner, export, pool, ended: false }
+        let (cursor, stats) = (export.cursor(), export.stats().clone());
+        let driver = Driver { inner, export, pool };
+        let mode = if read_ahead { Mode::Ahead(Some(driver)) } else { Mode::Inline(driver) };
+        Pages { mode, cursor, stats, ended: false }
     }
 
     /// Where to resume after the pages handed out so far (`None` once the
     /// export is complete). Save its string form; parse it back to resume.
     pub fn cursor(&self) -> Option<Cursor> {
-        self.export.cursor()
+        self.cursor
     }
 
-    /// Requests, retries, rate-limit answers, records and duplicates so far.
+    /// Requests, retries, rate-limit answers, records and duplicates as of
+    /// the last page handed out.
     pub fn stats(&self) -> &ExportStats {
-        self.export.stats()
+        &self.stats
     }
 
+    fn step(&mut self) -> Result<Option<Page>> {
+        let fetched = match &mut self.mode {
+            Mode::Inline(driver) => {
+                let next = driver.step();
+                Fetched { next, cursor: driver.export.cursor(), stats: driver.export.stats().clone() }
+            }
+            Mode::Ahead(driver) => {
+                let driver = driver.take().expect("read-ahead starts once");
+                self.mode = Mode::Running(ReadAhead::start(driver));
+                return self.step();
+            }
+            Mode::Running(ahead) => ahead.recv(),
+        };
+        self.cursor = fetched.cursor;
+        self.stats = fetched.stats;
+        fetched.next
+    }
+}
+
+/// One step of an export, with the export's position right after it.
+struct Fetched {
+    next: Result<Option<Page>>,
+    cursor: Option<Cursor>,
+    stats: ExportStats,
+}
+
+/// The export machine, its transport and (for parallel exports) its pool.
+struct Driver {
+    inner: Arc<Inner>,
+    export: Export,
+    pool: Option<Pool>,
+}
+
+impl Driver {
     fn step(&mut self) -> Result<Option<Page>> {
         loop {
             let now = Instant::now();
@@ -76,6 +124,49 @@ impl Pages {
                 other => return Err(Error::transport(format!("unsupported action {other:?}"))),
             }
         }
+    }
+}
+
+/// Runs a [`Driver`] on its own thread, one page ahead of the consumer:
+/// while the caller works through a page, the next one is being fetched.
+/// Dropping it closes the channel; the thread ends after its current step.
+struct ReadAhead {
+    pages: Receiver<Fetched>,
+}
+
+impl ReadAhead {
+    fn start(mut driver: Driver) -> Self {
+        // A rendezvous channel: the thread fetches one page, then waits until
+        // the consumer takes it — never more than one page ahead.
+        let (tx, rx) = mpsc::sync_channel::<Fetched>(0);
+        let spawned = std::thread::Builder::new().name("sendcloud-status-read-ahead".into()).spawn(move || {
+            loop {
+                let next = driver.step();
+                let last = !matches!(next, Ok(Some(_)));
+                let fetched = Fetched { next, cursor: driver.export.cursor(), stats: driver.export.stats().clone() };
+                if tx.send(fetched).is_err() || last {
+                    return;
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            let (tx, rx) = mpsc::sync_channel(1);
+            let _ = tx.send(Fetched {
+                next: Err(Error::transport(format!("could not start the read-ahead thread: {e}"))),
+                cursor: None,
+                stats: ExportStats::default(),
+            });
+            return ReadAhead { pages: rx };
+        }
+        ReadAhead { pages: rx }
+    }
+
+    fn recv(&self) -> Fetched {
+        self.pages.recv().unwrap_or_else(|_| Fetched {
+            next: Err(Error::transport("the read-ahead thread stopped unexpectedly")),
+            cursor: None,
+            stats: ExportStats::default(),
+        })
     }
 }
 

@@ -290,7 +290,9 @@ fn max_records_and_cursor_resume_are_exact() {
 
 #[test]
 fn exports_are_exact_under_every_fault() {
-    let sb = small();
+    // Enough server threads that answers abandoned at the client's timeout
+    // (still sleeping server-side) do not queue the retries behind them.
+    let sb = start(SandboxConfig::default().with_records(3_000).with_seed(7).with_threads(24));
     let c = builder(&sb).timeout(Duration::from_millis(400)).build().unwrap();
     let q = Query::builder().dates(date("2024-05-08"), date("2024-05-20")).limit(50).build().unwrap();
     let want = truth_ids(&sb.dataset().query(&Filter::dates(date("2024-05-08"), date("2024-05-20"))));
@@ -299,7 +301,7 @@ fn exports_are_exact_under_every_fault() {
         ("http_502", FaultConfig::none().with_http_502(0.2)),
         ("reset", FaultConfig::none().with_reset(0.2)),
         ("truncated", FaultConfig::none().with_truncated(0.2)),
-        ("slow", FaultConfig::none().with_slow(0.3, Duration::from_millis(1500))),
+        ("slow", FaultConfig::none().with_slow(0.3, Duration::from_millis(900))),
         (
             "mixed",
             FaultConfig::none()
@@ -307,7 +309,7 @@ fn exports_are_exact_under_every_fault() {
                 .with_http_502(0.05)
                 .with_reset(0.05)
                 .with_truncated(0.05)
-                .with_slow(0.03, Duration::from_millis(1500)),
+                .with_slow(0.03, Duration::from_millis(900)),
         ),
     ];
     for (seed, (name, fault)) in faults.into_iter().enumerate() {
@@ -339,7 +341,8 @@ fn retries_stop_within_the_policy() {
 
 #[test]
 fn a_request_past_its_timeout_fails_or_retries() {
-    let sb = small();
+    // Spare server threads: abandoned slow answers keep theirs busy.
+    let sb = start(SandboxConfig::default().with_records(3_000).with_seed(7).with_threads(16));
     sb.set_faults(FaultConfig::none().with_slow(1.0, Duration::from_millis(800)).with_seed(2));
     let no_retry = builder(&sb).timeout(Duration::from_millis(200)).max_retries(0).build().unwrap();
     let started = std::time::Instant::now();
@@ -482,4 +485,40 @@ fn env_child() {
     assert_eq!(c.api_user(), DEMO_API_USER);
     // A loopback endpoint ignores the (dead) proxy from the environment.
     c.page(&Query::last_days(1).unwrap()).unwrap();
+}
+
+#[test]
+fn read_ahead_gives_the_same_pages_cursors_and_requests() {
+    let sb = small();
+    let c = client(&sb);
+    let q = Query::builder().dates(date("2024-05-12"), date("2024-05-20")).limit(60).build().unwrap();
+    let walk = |read_ahead: bool| {
+        let mut pages = c.export(q.clone()).today(today()).read_ahead(read_ahead).pages().unwrap();
+        let mut seen = Vec::new();
+        while let Some(page) = pages.next() {
+            let page = page.unwrap();
+            let ids = ids_of(page.records);
+            seen.push((ids, pages.cursor().map(|c| c.to_string()), pages.stats().records));
+        }
+        seen
+    };
+    sb.clear_log();
+    let inline = walk(false);
+    let inline_requests = sb.request_log().len();
+    sb.clear_log();
+    let ahead = walk(true);
+    assert_eq!(ahead, inline);
+    assert_eq!(sb.request_log().len(), inline_requests);
+    assert!(inline.len() > 3);
+
+    // Stopping early: the cursor describes what was handed out, not what the
+    // thread fetched ahead, so resuming loses nothing.
+    let mut pages = c.export(q.clone()).today(today()).read_ahead(true).pages().unwrap();
+    let first = ids_of(pages.next().unwrap().unwrap().records);
+    let cursor = pages.cursor().unwrap();
+    drop(pages);
+    let rest: Vec<Record> = c.export(q.clone()).resume(cursor).records().unwrap().collect::<Result<_, _>>().unwrap();
+    let mut joined = first;
+    joined.extend(ids_of(rest));
+    assert_exact(&joined, &export(&c, q));
 }
