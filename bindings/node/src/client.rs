@@ -121,8 +121,10 @@ impl NativeClient {
         Ok(export)
     }
 
+    /// Pages for `records()`: read ahead, so the next page is fetched on a
+    /// Rust thread while JavaScript works through the current one.
     fn pages(&self, options: &QueryOptions) -> CoreResult<Pages> {
-        self.export(options)?.pages()
+        self.export(options)?.read_ahead(true).pages()
     }
 
     fn records_iter(&self, options: &QueryOptions) -> CoreResult<Records> {
