@@ -21,6 +21,5 @@ for await (const r of client.records({ startDate, endDate })) {
 }
 const secs = (performance.now() - t0) / 1000;
 console.log(JSON.stringify({
-  client: `node-package-p${parallel}`, records: n, seconds: secs, records_per_second: n / secs,
-  peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  client: `node-package-p${parallel}`, records: n, seconds: secs, records_per_second: n / secs
 }));

@@ -2,7 +2,6 @@
 Usage: python_package.py BASE_URL START_DATE END_DATE [PARALLEL]"""
 
 import json
-import resource
 import sys
 import time
 
@@ -22,9 +21,8 @@ def main() -> None:
         _ = (record.email_id, record.status, record.sub_status, record.recipient, record.request_time)
         n += 1
     secs = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"client": f"python-package-p{parallel}", "records": n, "seconds": secs,
-                      "records_per_second": n / secs, "peak_rss_mb": peak_kb / 1024}))
+                      "records_per_second": n / secs}))
 
 
 if __name__ == "__main__":

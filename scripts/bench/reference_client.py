@@ -1,12 +1,11 @@
 """The code a user would otherwise write: standard-library HTTP and json,
 same pagination as the package (3-day windows, start/limit pages, stop on a
-short page). Prints one JSON line: records, seconds, records_per_second,
-peak RSS. Usage: reference_client.py BASE_URL START_DATE END_DATE"""
+short page). Prints one JSON line: records, seconds, records_per_second
+(run.py measures peak RSS from outside). Usage: reference_client.py BASE_URL START_DATE END_DATE"""
 
 import datetime as dt
 import http.client
 import json
-import resource
 import sys
 import time
 import urllib.parse
@@ -50,9 +49,8 @@ def main() -> None:
     t0 = time.perf_counter()
     n = export(base_url, start, end, "sandbox_user", "sandbox-demo-key")
     secs = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"client": "python-reference", "records": n, "seconds": secs,
-                      "records_per_second": n / secs, "peak_rss_mb": peak_kb / 1024}))
+                      "records_per_second": n / secs}))
 
 
 if __name__ == "__main__":

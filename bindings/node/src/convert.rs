@@ -49,7 +49,7 @@ impl From<Record> for EmailRecord {
     fn from(r: Record) -> Self {
         let should_suppress = r.should_suppress();
         let time = |t: &Option<ServerTime>| t.as_ref().and_then(ServerTime::datetime);
-        let raw = |t: Option<ServerTime>| t.map(|t| t.raw().to_owned());
+        let raw = |t: Option<ServerTime>| t.map(|t| t.raw().into_owned());
         EmailRecord {
             request_time: time(&r.request_time),
             modified_time: time(&r.modified_time),

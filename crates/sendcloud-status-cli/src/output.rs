@@ -320,7 +320,7 @@ fn table_row(cols: [&str; 5]) -> String {
 fn table_record(r: &Record) -> String {
     let time = r.request_time.as_ref().map_or_else(String::new, |t| match t.datetime() {
         Some(d) => d.format("%Y-%m-%d %H:%M:%S").to_string(),
-        None => t.raw().to_owned(),
+        None => t.raw().into_owned(),
     });
     let code = r.sub_status.map_or_else(String::new, |s| s.code().to_string());
     let detail = r.sub_status_description.as_deref().or(r.status.as_deref()).unwrap_or("");

@@ -487,6 +487,7 @@ impl<'de> Visitor<'de> for RowSeed {
         let mut extra = BTreeMap::new();
         let mut text: [Option<String>; 9] = Default::default();
         let mut sub_status = None;
+        let (mut request_time, mut modified_time) = (None, None);
         while let Some(key) = map.next_key::<Key>()? {
             match key {
                 Key::Unknown(name) => {
@@ -502,6 +503,17 @@ impl<'de> Visitor<'de> for RowSeed {
                         }
                     },
                 },
+                Key::Known(k @ (RowKey::RequestTime | RowKey::ModifiedTime)) => {
+                    // Parsed from the borrowed text: no copy of the usual form.
+                    match map.next_value_seed(TimeSeed { offset: self.offset })? {
+                        TimeValue::Null => {}
+                        TimeValue::Time(t) if matches!(k, RowKey::RequestTime) => request_time = Some(t),
+                        TimeValue::Time(t) => modified_time = Some(t),
+                        TimeValue::Other(json) => {
+                            extra.insert(key_name(k).to_owned(), json);
+                        }
+                    }
+                }
                 Key::Known(k) => {
                     let v = map.next_value::<Scalar>()?;
                     match v {
@@ -514,7 +526,7 @@ impl<'de> Visitor<'de> for RowSeed {
                 }
             }
         }
-        let [email_id, status, _, desc, api_user, recipient, request_time, modified_time, send_log] = text;
+        let [email_id, status, _, desc, api_user, recipient, _, _, send_log] = text;
         let category = Category::derive(status.as_deref(), sub_status);
         let sub_status_description =
             desc.filter(|d| !d.trim().is_empty()).or_else(|| sub_status.map(|s| s.describe(Language::English)));
@@ -526,11 +538,63 @@ impl<'de> Visitor<'de> for RowSeed {
             sub_status_description,
             api_user,
             recipient,
-            request_time: request_time.map(|t| ServerTime::parse(t, self.offset)),
-            modified_time: modified_time.map(|t| ServerTime::parse(t, self.offset)),
+            request_time,
+            modified_time,
             send_log,
             extra,
         })
+    }
+}
+
+/// A time field: text (parsed in place), null, or an unexpected shape kept as JSON.
+enum TimeValue {
+    Null,
+    Time(ServerTime),
+    Other(serde_json::Value),
+}
+
+struct TimeSeed {
+    offset: FixedOffset,
+}
+
+impl<'de> DeserializeSeed<'de> for TimeSeed {
+    type Value = TimeValue;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<TimeValue, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TimeSeed {
+    type Value = TimeValue;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a time")
+    }
+    fn visit_str<E>(self, s: &str) -> Result<TimeValue, E> {
+        Ok(TimeValue::Time(ServerTime::parse(s, self.offset)))
+    }
+    fn visit_unit<E>(self) -> Result<TimeValue, E> {
+        Ok(TimeValue::Null)
+    }
+    fn visit_none<E>(self) -> Result<TimeValue, E> {
+        Ok(TimeValue::Null)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<TimeValue, E> {
+        Ok(TimeValue::Time(ServerTime::parse(&b.to_string(), self.offset)))
+    }
+    fn visit_i64<E>(self, i: i64) -> Result<TimeValue, E> {
+        Ok(TimeValue::Time(ServerTime::parse(&i.to_string(), self.offset)))
+    }
+    fn visit_u64<E>(self, u: u64) -> Result<TimeValue, E> {
+        Ok(TimeValue::Time(ServerTime::parse(&u.to_string(), self.offset)))
+    }
+    fn visit_f64<E>(self, f: f64) -> Result<TimeValue, E> {
+        Ok(TimeValue::Time(ServerTime::parse(&f.to_string(), self.offset)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<TimeValue, A::Error> {
+        serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(TimeValue::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TimeValue, A::Error> {
+        serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(TimeValue::Other)
     }
 }
 

@@ -1,6 +1,7 @@
 //! What a decoded page holds: [`Record`]s (one per email) and the [`Page`]
 //! around them.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -14,20 +15,33 @@ use crate::status::{BounceClass, Category, SubStatus};
 /// when it parses, that time with the server's UTC offset attached.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ServerTime {
-    raw: String,
+    /// The text, kept only when it is not the canonical rendering of
+    /// `datetime` (decoding then allocates nothing for the usual case).
+    raw: Option<String>,
     datetime: Option<DateTime<FixedOffset>>,
 }
 
+/// The documented form: what `raw()` rebuilds when no text was kept.
+const CANONICAL: &str = "%Y-%m-%d %H:%M:%S";
+
 impl ServerTime {
     /// Parses a server time in the given offset; unparsable text is kept raw.
-    pub fn parse(raw: String, offset: FixedOffset) -> ServerTime {
-        let datetime = parse_naive(&raw).and_then(|n| offset.from_local_datetime(&n).single());
-        ServerTime { raw, datetime }
+    pub fn parse(raw: &str, offset: FixedOffset) -> ServerTime {
+        if let Some(naive) = parse_canonical(raw) {
+            let datetime = offset.from_local_datetime(&naive).single();
+            return ServerTime { raw: datetime.is_none().then(|| raw.to_owned()), datetime };
+        }
+        let datetime = parse_other(raw).and_then(|n| offset.from_local_datetime(&n).single());
+        ServerTime { raw: Some(raw.to_owned()), datetime }
     }
 
     /// The text exactly as received.
-    pub fn raw(&self) -> &str {
-        &self.raw
+    pub fn raw(&self) -> Cow<'_, str> {
+        match (&self.raw, self.datetime) {
+            (Some(raw), _) => Cow::Borrowed(raw),
+            (None, Some(d)) => Cow::Owned(d.format(CANONICAL).to_string()),
+            (None, None) => Cow::Borrowed(""),
+        }
     }
 
     /// The time with the server's offset, if the text parsed.
@@ -42,7 +56,7 @@ impl ServerTime {
 
     /// RFC 3339 with the offset when parsed, else the raw text.
     pub fn to_rfc3339_or_raw(&self) -> String {
-        self.datetime.map_or_else(|| self.raw.clone(), |d| d.to_rfc3339())
+        self.datetime.map_or_else(|| self.raw().into_owned(), |d| d.to_rfc3339())
     }
 }
 
@@ -52,23 +66,22 @@ impl fmt::Display for ServerTime {
     }
 }
 
-/// `yyyy-MM-dd HH:mm:ss` (the documented form) on a fast path; a `T`
-/// separator and fractional seconds are accepted too.
-fn parse_naive(s: &str) -> Option<NaiveDateTime> {
+/// Exactly `yyyy-MM-dd HH:mm:ss`, the documented form, without chrono's
+/// format parser.
+fn parse_canonical(s: &str) -> Option<NaiveDateTime> {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-        b.get(r.clone())?.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
-    };
-    if b.len() == 19
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && (b[10] == b' ' || b[10] == b'T')
-        && b[13] == b':'
-        && b[16] == b':'
-    {
-        let date = NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)?;
-        return date.and_hms_opt(digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        return None;
     }
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+    };
+    let date = NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)?;
+    date.and_hms_opt(digits(11..13)?, digits(14..16)?, digits(17..19)?)
+}
+
+/// Tolerated variants: a `T` separator, fractional seconds.
+fn parse_other(s: &str) -> Option<NaiveDateTime> {
     ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
         .iter()
         .find_map(|fmt| NaiveDateTime::parse_from_str(s.trim(), fmt).ok())
@@ -201,13 +214,15 @@ mod tests {
     #[test]
     fn server_time_parses_documented_and_tolerated_forms() {
         let off = FixedOffset::east_opt(8 * 3600).unwrap();
-        let t = ServerTime::parse("2016-10-18 09:31:59".into(), off);
+        let t = ServerTime::parse("2016-10-18 09:31:59", off);
+        assert_eq!(t.raw(), "2016-10-18 09:31:59");
         assert_eq!(t.to_rfc3339_or_raw(), "2016-10-18T09:31:59+08:00");
         assert_eq!(t.date(), NaiveDate::from_ymd_opt(2016, 10, 18));
-        let t = ServerTime::parse("2016-10-18T09:31:59.250".into(), off);
+        let t = ServerTime::parse("2016-10-18T09:31:59.250", off);
         assert!(t.datetime().is_some());
+        assert_eq!(t.raw(), "2016-10-18T09:31:59.250");
         for bad in ["", "2016-13-18 09:31:59", "yesterday", "2016-10-18 25:00:00"] {
-            let t = ServerTime::parse(bad.into(), off);
+            let t = ServerTime::parse(bad, off);
             assert_eq!(t.datetime(), None, "{bad}");
             assert_eq!(t.raw(), bad);
         }
