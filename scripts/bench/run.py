@@ -73,19 +73,28 @@ def ceiling(quick: bool) -> list[dict]:
 
 
 def decode(quick: bool) -> dict:
+    """Criterion (the issue's benchmark, one side after the other) and an interleaved run
+    (round by round, so a noisy neighbour slows both sides alike); the goal is judged on
+    the interleaved median ratio, which is stable on a shared machine."""
     measure = "3" if quick else "10"
-    cmd = ["cargo", "bench", "--locked", "-p", "sendcloud-status-core", "--bench", "decode", "--",
+    cmd = ["cargo", "bench", "--locked", "-p", "sendcloud-status-bench", "--bench", "decode", "--",
            "--warm-up-time", "2", "--measurement-time", measure, "--noplot"]
     log(" ".join(cmd))
     subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True)
+    rounds = "20" if quick else "80"
+    inter = {r["profile"]: r for r in run_json_lines(
+        [str(RELEASE / "sendcloud-status-bench"), "decode", "--rounds", rounds, "--batch", "200"])}
     out = {}
     for profile in ("zh", "en"):
         est = {}
         for fn in ("typed", "serde_json_value"):
             path = TARGET / "criterion" / f"decode_page_100_{profile}" / fn / "new" / "estimates.json"
             est[fn] = json.loads(path.read_text())["median"]["point_estimate"] / 1000.0  # µs
+        i = inter[profile]
         out[profile] = {"typed_us": est["typed"], "value_us": est["serde_json_value"],
-                        "speedup": est["serde_json_value"] / est["typed"]}
+                        "criterion_speedup": est["serde_json_value"] / est["typed"],
+                        "interleaved_typed_us": i["typed_us"], "interleaved_value_us": i["value_us"],
+                        "speedup": i["median_round_ratio"]}
     return out
 
 
@@ -265,7 +274,7 @@ def write_report(r: dict, quick: bool, started: str, seconds: float) -> str:
         f"{best_par['fraction_of_ceiling']:.3f} (parallel {best_par['parallel']}), "
         f"{100 * best_par['throttled_share']:.2f} % throttled, {best_par['lost']} lost, {best_par['duplicated']} dup | "
         f"{ok(best_par['fraction_of_ceiling'] >= 0.95 and best_par['throttled_share'] <= 0.01 and best_par['lost'] == 0 and best_par['duplicated'] == 0)} |",
-        f"| typed decode vs `serde_json::Value` | ≥ 1.5× | zh {r['decode']['zh']['speedup']:.2f}×, en {r['decode']['en']['speedup']:.2f}× | "
+        f"| typed decode vs `serde_json::Value` (interleaved) | ≥ 1.5× | zh {r['decode']['zh']['speedup']:.2f}×, en {r['decode']['en']['speedup']:.2f}× | "
         f"{ok(min(r['decode']['zh']['speedup'], r['decode']['en']['speedup']) >= 1.5)} |",
         f"| Python package vs stdlib reference, speed | ≥ 2× | {py_speed:.2f}× | {ok(py_speed >= 2)} |",
         f"| Python package vs stdlib reference, peak memory | ≥ 2× less | package {lang['python_package']['peak_rss_mb']:.1f} MB, "
@@ -301,14 +310,19 @@ def write_report(r: dict, quick: bool, started: str, seconds: float) -> str:
         "",
         "## Decoding",
         "",
-        "Criterion, 100-record pages; median time per page. `cargo bench -p sendcloud-status-core --bench decode`.",
+        "100-record pages (`sendcloud_status_bench::profiles`), time per page. Criterion "
+        "(`cargo bench -p sendcloud-status-bench --bench decode`, medians) measures one side after the other, so "
+        "on this shared 2-core VM a burst of noise can land on one side only; `sendcloud-status-bench decode` "
+        "alternates batches of both sides round by round and reports the median round's ratio, which is what "
+        "the goal is judged on.",
         "",
-        "| profile | typed `Decoder::decode` | `serde_json::from_slice::<Value>` | speed-up |",
-        "|---|---|---|---|",
+        "| profile | criterion typed | criterion `Value` | criterion ratio | interleaved typed | interleaved `Value` | interleaved ratio |",
+        "|---|---|---|---|---|---|---|",
     ]
     for p in ("zh", "en"):
         d = r["decode"][p]
-        lines.append(f"| {p} | {d['typed_us']:.1f} µs | {d['value_us']:.1f} µs | {d['speedup']:.2f}× |")
+        lines.append(f"| {p} | {d['typed_us']:.1f} µs | {d['value_us']:.1f} µs | {d['criterion_speedup']:.2f}× | "
+                     f"{d['interleaved_typed_us']:.1f} µs | {d['interleaved_value_us']:.1f} µs | {d['speedup']:.2f}× |")
     lines += [
         "",
         "## Python and Node against the code a user would write",

@@ -9,6 +9,9 @@
 //!   exactly once, every time.
 //! - `fuzz`: a time-boxed random fuzzer over the decoder and the export
 //!   machine; executions and crashes.
+//! - `decode`: typed decoding vs a `serde_json::Value` parse, interleaved
+//!   round by round so that a noisy machine slows both sides alike (the
+//!   criterion bench measures one side after the other).
 #![allow(clippy::print_stdout)]
 
 mod fuzz;
@@ -58,6 +61,15 @@ enum Bench {
         #[arg(long, default_value_t = 8)]
         parallel: usize,
     },
+    /// Typed decoding vs `serde_json::Value`, interleaved rounds.
+    Decode {
+        /// Rounds; each times a batch of each side, back to back.
+        #[arg(long, default_value_t = 60)]
+        rounds: u32,
+        /// Decodes per batch.
+        #[arg(long, default_value_t = 200)]
+        batch: u32,
+    },
     /// Random fuzzing of the decoder and the export machine for a time budget.
     Fuzz {
         /// Seconds to run.
@@ -73,6 +85,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().bench {
         Bench::Ceiling { records, limit, latency_ms, parallel } => ceiling(records, limit, latency_ms, &parallel),
         Bench::Soak { records, seeds, parallel } => soak(records, seeds, parallel),
+        Bench::Decode { rounds, batch } => {
+            decode(rounds, batch);
+            Ok(())
+        }
         Bench::Fuzz { seconds, seed } => {
             let r = fuzz::run(Duration::from_secs(seconds), seed);
             println!(
@@ -206,6 +222,44 @@ fn ceiling(records: u64, limit: u32, latency_ms: u64, parallel: &[usize]) -> Res
         );
     }
     Ok(())
+}
+
+fn decode(rounds: u32, batch: u32) {
+    use std::hint::black_box;
+    let decoder = sendcloud_status::core::Decoder::default();
+    for (profile, body) in sendcloud_status_bench::profiles() {
+        let time = |f: &dyn Fn()| {
+            let t = Instant::now();
+            for _ in 0..batch {
+                f();
+            }
+            t.elapsed().as_secs_f64() * 1e6 / f64::from(batch)
+        };
+        let typed = || {
+            black_box(decoder.decode(200, black_box(&body)).expect("valid page"));
+        };
+        let value = || {
+            black_box(serde_json::from_slice::<serde_json::Value>(black_box(&body)).expect("valid JSON"));
+        };
+        time(&typed); // warm-up
+        time(&value);
+        let mut pairs: Vec<(f64, f64)> = (0..rounds).map(|_| (time(&typed), time(&value))).collect();
+        pairs.sort_by(|a, b| (a.1 / a.0).total_cmp(&(b.1 / b.0)));
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let ratio = pairs[pairs.len() / 2].1 / pairs[pairs.len() / 2].0;
+        let typed_us = median(&mut pairs.iter().map(|p| p.0).collect());
+        let value_us = median(&mut pairs.iter().map(|p| p.1).collect());
+        println!(
+            "{}",
+            json!({
+                "bench": "decode", "profile": profile, "rounds": rounds, "batch": batch,
+                "typed_us": typed_us, "value_us": value_us, "median_round_ratio": ratio,
+            })
+        );
+    }
 }
 
 fn soak(records: u64, seeds: u64, parallel: usize) -> Result<(), Box<dyn std::error::Error>> {

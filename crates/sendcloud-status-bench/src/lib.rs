@@ -1,23 +1,17 @@
-//! Typed page decoding vs a generic `serde_json::Value` parse of the same
-//! bytes: 100-record pages in the Chinese and English server profiles.
-//!
-//! ```sh
-//! cargo bench -p sendcloud-status-core --bench decode
-//! ```
+//! Shared pieces of the benchmarks: sample page bodies for the decode
+//! comparison (used by the criterion bench and the interleaved `decode`
+//! subcommand alike).
 
-use std::hint::black_box;
-
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sendcloud_status_core::Decoder;
-
-const ZH: [(&str, Option<u16>); 5] = [
+/// Status texts of the Chinese profile (with their sub-statuses).
+pub const ZH: [(&str, Option<u16>); 5] = [
     ("投递成功", None),
     ("无效邮件-地址不存在", Some(406)),
     ("软退信-服务不可达", Some(503)),
     ("投递成功", None),
     ("请求中", None),
 ];
-const EN: [(&str, Option<u16>); 5] = [
+/// Status texts of the English profile.
+pub const EN: [(&str, Option<u16>); 5] = [
     ("Delivered", None),
     ("Invalid Mail - Address Does Not Exist", Some(406)),
     ("Soft Bounce - Server Unreachable", Some(503)),
@@ -27,7 +21,7 @@ const EN: [(&str, Option<u16>); 5] = [
 
 /// A realistic page body: shaped like the documented response and the
 /// sandbox's, 100 rows.
-fn page(statuses: &[(&str, Option<u16>); 5], message: &str) -> Vec<u8> {
+pub fn page(statuses: &[(&str, Option<u16>); 5], message: &str) -> Vec<u8> {
     let rows: Vec<String> = (0..100)
         .map(|i| {
             let (status, sub) = statuses[i % 5];
@@ -48,19 +42,7 @@ fn page(statuses: &[(&str, Option<u16>); 5], message: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn decode(c: &mut Criterion) {
-    let decoder = Decoder::default();
-    for (profile, body) in [("zh", page(&ZH, "请求成功")), ("en", page(&EN, "success"))] {
-        assert_eq!(decoder.decode(200, &body).unwrap().records.len(), 100);
-        let mut group = c.benchmark_group(format!("decode_page_100_{profile}"));
-        group.throughput(Throughput::Bytes(body.len() as u64));
-        group.bench_function("typed", |b| b.iter(|| decoder.decode(200, black_box(&body)).unwrap()));
-        group.bench_function("serde_json_value", |b| {
-            b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&body)).unwrap())
-        });
-        group.finish();
-    }
+/// The two profiles the decode comparison runs: name, body.
+pub fn profiles() -> [(&'static str, Vec<u8>); 2] {
+    [("zh", page(&ZH, "请求成功")), ("en", page(&EN, "success"))]
 }
-
-criterion_group!(benches, decode);
-criterion_main!(benches);
