@@ -45,6 +45,16 @@ export interface ClientOptions {
   userAgent?: string
   /** An HTTP or SOCKS proxy URL (default: `HTTPS_PROXY`/`ALL_PROXY`, honouring `NO_PROXY`; none for loopback). */
   proxy?: string
+  /** Backoff base after server and transport faults, ms (default 200). */
+  retryBaseDelayMs?: number
+  /** Backoff base after a rate-limit answer, ms (default 1000). */
+  retryRateLimitDelayMs?: number
+  /** The longest single wait between attempts, ms (default 30000). */
+  retryMaxDelayMs?: number
+  /** Give up on a request this long after its first attempt, ms (default 300000). */
+  retryDeadlineMs?: number
+  /** Seed of the retry jitter (default: from the clock), for reproducible runs. */
+  jitterSeed?: number
 }
 
 /**
@@ -87,6 +97,8 @@ export interface RecordsOptions extends Filters {
   cursor?: string | null
   /** Requests in flight at once for this export (default: the client's `parallel`). */
   parallel?: number
+  /** The server-local day (`yyyy-MM-dd`) that anchors `days` windows, instead of today. */
+  today?: string
 }
 
 /** Options of `client.summary()`. */

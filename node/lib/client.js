@@ -30,6 +30,7 @@ class Records {
   #records = []
   #index = 0
   #ended = false
+  #stats = null
   #queue = Promise.resolve()
 
   /** @internal */
@@ -44,7 +45,7 @@ class Records {
 
   /** Counters so far: requests, retries, rateLimited, failures, records, duplicates, pages. */
   get stats() {
-    return this.#batch === null ? { ...EMPTY_STATS } : this.#batch.stats
+    return this.#stats === null ? { ...EMPTY_STATS } : this.#stats
   }
 
   /** Whether the export has ended (complete, `maxRecords` reached, or failed). */
@@ -74,9 +75,12 @@ class Records {
         batch = await this.#native.nextBatch()
       } catch (e) {
         this.#ended = true
+        // The failed fetch's requests and retries count too.
+        this.#stats = this.#native.currentStats() ?? this.#stats
         throw fromNative(e)
       }
       this.#batch = batch
+      this.#stats = batch.stats
       this.#records = batch.takeRecords()
       this.#index = 0
       if (batch.done) this.#ended = true

@@ -40,9 +40,14 @@ const CLIENT = Object.freeze({
   emailIdChunk: 'number',
   userAgent: 'string',
   proxy: 'string',
+  retryBaseDelayMs: 'number',
+  retryRateLimitDelayMs: 'number',
+  retryMaxDelayMs: 'number',
+  retryDeadlineMs: 'number',
+  jitterSeed: 'number',
 })
 
-const RECORDS = Object.freeze({ ...FILTERS, maxRecords: 'number', cursor: 'string', parallel: 'number' })
+const RECORDS = Object.freeze({ ...FILTERS, maxRecords: 'number', cursor: 'string', parallel: 'number', today: 'string' })
 const SUMMARY = Object.freeze({ ...FILTERS, maxRecords: 'number', parallel: 'number' })
 const SUPPRESSIONS = Object.freeze({ ...FILTERS, maxRecords: 'number', softBounces: 'number', parallel: 'number' })
 const ENCODE = Object.freeze({

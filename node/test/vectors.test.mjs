@@ -1,7 +1,7 @@
 // The language-neutral conformance vectors (tests/vectors/, see its
 // README.md) through the public Node API: query → encodeRequest/encodeQuery,
 // endpoint → new Client().endpoint, decode → decodePage. The export suite
-// needs a virtual clock and a fake transport; the Rust core runs it.
+// runs in vectors-export.test.mjs, against a fake server.
 
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'

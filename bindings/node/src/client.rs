@@ -118,6 +118,9 @@ impl NativeClient {
         if let Some(n) = options.parallel()? {
             export = export.parallel(n);
         }
+        if let Some(day) = options.today()? {
+            export = export.today(day);
+        }
         Ok(export)
     }
 
@@ -147,6 +150,13 @@ impl NativeRecords {
     #[napi(getter)]
     pub fn initial_cursor(&self) -> Option<String> {
         self.initial_cursor.map(|c| c.to_string())
+    }
+
+    /// Counters as of the last page or error; `null` while a page is being
+    /// fetched. (After an error there is no batch to carry them.)
+    #[napi]
+    pub fn current_stats(&self) -> Option<Stats> {
+        self.pages.try_lock().ok().map(|pages| Stats::from(pages.stats()))
     }
 
     /// The next page (an empty, `done` batch after the last one).

@@ -7,9 +7,10 @@
 use std::time::Duration;
 
 use napi_derive::napi;
-use sendcloud_status::chrono::FixedOffset;
+use sendcloud_status::chrono::{FixedOffset, NaiveDate};
+use sendcloud_status::core::query::parse_date;
 use sendcloud_status::core::{Credentials, Encoder, Endpoint};
-use sendcloud_status::{Client, ClientBuilder, Cursor, Error as CoreError, Method, Query, Region, Status};
+use sendcloud_status::{Client, ClientBuilder, Cursor, Error as CoreError, Method, Query, Region, RetryPolicy, Status};
 
 pub(crate) type CoreResult<T> = std::result::Result<T, CoreError>;
 
@@ -97,6 +98,16 @@ pub struct ClientOptions {
     pub user_agent: Option<String>,
     /// An HTTP or SOCKS proxy URL (default: from `HTTPS_PROXY`/`ALL_PROXY`).
     pub proxy: Option<String>,
+    /// Backoff base after server and transport faults, ms (default 200).
+    pub retry_base_delay_ms: Option<f64>,
+    /// Backoff base after a rate-limit answer, ms (default 1000).
+    pub retry_rate_limit_delay_ms: Option<f64>,
+    /// The longest single wait between attempts, ms (default 30000).
+    pub retry_max_delay_ms: Option<f64>,
+    /// Give up on a request this long after its first attempt, ms (default 300000).
+    pub retry_deadline_ms: Option<f64>,
+    /// Seed of the retry jitter (default: from the clock), for reproducible runs.
+    pub jitter_seed: Option<f64>,
 }
 
 impl std::fmt::Debug for ClientOptions {
@@ -140,8 +151,24 @@ impl ClientOptions {
         if let Some(ms) = self.connect_timeout_ms {
             b = b.connect_timeout(millis("connect_timeout_ms", ms)?);
         }
+        let mut retry = RetryPolicy::default();
+        for (field, value, slot) in [
+            ("retry_base_delay_ms", self.retry_base_delay_ms, &mut retry.base_delay),
+            ("retry_rate_limit_delay_ms", self.retry_rate_limit_delay_ms, &mut retry.rate_limit_base_delay),
+            ("retry_max_delay_ms", self.retry_max_delay_ms, &mut retry.max_delay),
+            ("retry_deadline_ms", self.retry_deadline_ms, &mut retry.deadline),
+        ] {
+            if let Some(ms) = value {
+                *slot = millis(field, ms)?;
+            }
+        }
+        b = b.retry_policy(retry);
+        // After the policy: `maxRetries` sets its attempt count.
         if let Some(n) = self.max_retries {
             b = b.max_retries(bounded("max_retries", n, 0, 100)? as u32);
+        }
+        if let Some(seed) = self.jitter_seed {
+            b = b.jitter_seed(bounded("jitter_seed", seed, 0, i64::MAX)? as u64);
         }
         if let Some(n) = self.rate_limit_per_minute {
             let n = bounded("rate_limit_per_minute", n, 0, i64::from(u32::MAX))? as u32;
@@ -204,6 +231,9 @@ pub struct QueryOptions {
     pub soft_bounces: Option<f64>,
     /// Records: requests in flight at once for this export (default: the client's).
     pub parallel: Option<f64>,
+    /// Records: the server-local day (`yyyy-MM-dd`) that anchors `days`
+    /// windows, instead of today.
+    pub today: Option<String>,
 }
 
 impl QueryOptions {
@@ -257,6 +287,10 @@ impl QueryOptions {
 
     pub(crate) fn cursor(&self) -> CoreResult<Option<Cursor>> {
         self.cursor.as_deref().map(str::parse).transpose()
+    }
+
+    pub(crate) fn today(&self) -> CoreResult<Option<NaiveDate>> {
+        self.today.as_deref().map(|d| parse_date("today", d)).transpose()
     }
 
     pub(crate) fn parallel(&self) -> CoreResult<Option<usize>> {
