@@ -138,6 +138,11 @@ pub struct GlobalArgs {
     )]
     pub parallel: u16,
 
+    /// Count --days back from this server day (yyyy-MM-dd) instead of the current one: reproducible
+    /// runs, or a simulator whose calendar is not the real one.
+    #[arg(long, value_name = "DATE", global = true, value_parser = parse_day, help_heading = "Filters")]
+    pub today: Option<sendcloud_status::chrono::NaiveDate>,
+
     /// Start the embedded API simulator in-process and query it with its demo credentials.
     #[arg(long, global = true, conflicts_with_all = ["base_url", "region"], help_heading = "Connection")]
     pub sandbox: bool,
@@ -407,4 +412,10 @@ mod tests {
     fn secret_debug_is_redacted() {
         assert_eq!(format!("{:?}", Secret("SENTINEL".into())), "Secret(<redacted>)");
     }
+}
+
+/// A server day, `yyyy-MM-dd`.
+fn parse_day(s: &str) -> Result<sendcloud_status::chrono::NaiveDate, String> {
+    sendcloud_status::chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date like 2024-05-20"))
 }

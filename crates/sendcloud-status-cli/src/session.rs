@@ -4,7 +4,8 @@
 use std::io::Write as _;
 use std::time::Duration;
 
-use sendcloud_status::{Client, Method};
+use sendcloud_status::chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use sendcloud_status::{Client, ExportRequest, Method, Query};
 use sendcloud_status_sandbox::{DEMO_API_KEY, DEMO_API_USER, Sandbox, SandboxConfig};
 
 use crate::cli::{GlobalArgs, MethodArg};
@@ -18,11 +19,29 @@ pub const EMBEDDED_SANDBOX_RECORDS: u64 = 20_000;
 pub struct Session {
     /// The client.
     pub client: Client,
+    /// `--quiet`: no progress bar, no notes or warnings.
+    pub quiet: bool,
+    /// The server's clock when the run started (or `--today`): every export
+    /// of the run resolves `--days` on it, and reports name the same days.
+    started: NaiveDateTime,
+    /// `--today` was given: the time of day is unknown.
+    today_given: bool,
     /// Kept alive for the whole run.
     _sandbox: Option<Sandbox>,
 }
 
 impl Session {
+    /// The server day `--days` counts back from in this run.
+    pub fn today(&self) -> NaiveDate {
+        self.started.date()
+    }
+
+    /// An export of `query`, its window resolved on the run's start.
+    pub fn export(&self, query: Query) -> ExportRequest<'_> {
+        let export = self.client.export(query);
+        if self.today_given { export.today(self.today()) } else { export.server_now(self.started) }
+    }
+
     /// Builds the client (and starts the sandbox with `--sandbox`). Fails
     /// with exit 2 on a bad setting; nothing is sent.
     pub fn connect(g: &GlobalArgs) -> Result<Session, Failure> {
@@ -87,6 +106,10 @@ impl Session {
             Failure::usage(format!("invalid {flag}: {reason}"))
         })?;
         log::debug!("client ready: {client:?}");
-        Ok(Session { client, _sandbox: sandbox })
+        let started = match g.today {
+            Some(day) => day.and_time(NaiveTime::MIN),
+            None => client.server_now(),
+        };
+        Ok(Session { client, quiet: g.quiet, started, today_given: g.today.is_some(), _sandbox: sandbox })
     }
 }

@@ -58,6 +58,8 @@ fn bin() -> Command {
 fn cli(sb: &Sandbox) -> Command {
     let mut cmd = bin();
     cmd.args(["--base-url", &sb.base_url(), "--api-user", DEMO_API_USER, "--api-key", DEMO_API_KEY]);
+    // The sandbox's calendar is pinned to `today()`, not the real date.
+    cmd.args(["--today", &today().to_string()]);
     cmd.args(["--rate-limit", "100000", "--max-retries", "2", "--timeout", "10", "--quiet"]);
     cmd
 }
@@ -163,11 +165,17 @@ fn query_jsonl_is_the_default_when_piped_and_matches_ground_truth_across_windows
 }
 
 #[test]
-fn query_days_is_sent_to_the_server_as_is() {
+fn query_days_is_resolved_to_dates_once() {
     let sb = small();
     let out = ok(run(&mut cli(&sb), &["query", "--days", "2", "--format", "jsonl"]));
     check_jsonl(&out, &sb.dataset().query(&Filter::days(today(), 2)));
-    assert!(sb.request_log().iter().all(|r| r.param("days") == Some("2")));
+    // Sent as the dates of the run's start, so a run past the server's
+    // midnight keeps reading the same days.
+    let log = sb.request_log();
+    assert!(!log.is_empty());
+    assert!(log.iter().all(|r| r.param("days").is_none()
+        && r.param("startDate") == Some("2024-05-19")
+        && r.param("endDate") == Some("2024-05-20")));
 }
 
 #[test]
@@ -766,7 +774,7 @@ fn the_sandbox_subcommand_serves_until_ctrl_c() {
 
     let mut cmd = bin();
     cmd.args(["--base-url", &base, "--api-user", DEMO_API_USER, "--api-key", DEMO_API_KEY]);
-    let out = ok(run(&mut cmd, &["query", "--days", "1"]));
+    let out = ok(run(&mut cmd, &["query", "--days", "1", "--today", "2024-05-20"]));
     let reference = start(SandboxConfig::default().with_records(300).with_seed(42));
     check_jsonl(&out, &reference.dataset().query(&Filter::days(today(), 1)));
 

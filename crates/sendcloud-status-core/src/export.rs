@@ -6,31 +6,89 @@
 //! until an instant, wait for an answer it already has in flight, take a
 //! page, or stop. The machine never reads a clock, sleeps or does I/O.
 //!
-//! Inside: window planning, `emailIds` chunking, offset pagination,
-//! de-duplication, retries with backoff, the rate limiter, the resumable
-//! cursor, and — with `parallelism > 1` — several page requests in flight
-//! while pages are still emitted in a deterministic order.
+//! # The plan
+//!
+//! The query's window is resolved into server days **once, when the export
+//! starts** (`days(n)` becomes `today − (n−1) ..= today` from the `today`
+//! the driver passes in), split into windows the endpoint accepts, and
+//! crossed with `emailIds` chunks. Each window × chunk is a *unit*; units
+//! are read oldest window first. Requests always carry explicit dates, so
+//! an export that runs past the server's midnight keeps reading the days it
+//! started with (a `days=N` request would name another range after
+//! midnight). The driver's `today` comes from its clock at the server's
+//! offset: a clock off by δ resolves the range as the server would have δ
+//! later or earlier, the same as starting the export at that moment.
+//!
+//! # A live account: drift detection and healing
+//!
+//! The account changes while it is paged: mail arrives, "sending" rows turn
+//! final and leave a `status=sending` result. Offset pages over a moving
+//! result set skip rows (the set shrank under the paginator) or repeat them
+//! (it grew). Each unit therefore goes through *passes*:
+//!
+//! ```text
+//!            ┌──────────────────────── pass 0 ─────────────────────────┐
+//!   start ──►│ offsets 0, L, 2L … with page size L, emitted as they    │
+//!            │ complete; every `total`, short and empty page is noted  │
+//!            └───────────────┬─────────────────────────────────────────┘
+//!                            │ last page emitted
+//!          steady: one total,│ no short/empty page before it
+//!        ┌───────────────────┴──────────────┐ moved
+//!        ▼                                  ▼
+//!   unit done                  ┌──────── pass p (1 ..= max_rereads) ───────┐
+//!   (next unit)                │ page size Lp ≠ every earlier pass (so no  │
+//!        ▲                     │ request repeats one the server cached),   │
+//!        │                     │ offsets step Lp − overlap: each page must │
+//!        │  every page held a  │ contain a row of the page before it       │
+//!        ├─ row of the one ────┤                                           │
+//!        │  before: no gap     └──────────────┬────────────────────────────┘
+//!        │                                    │ a page held none (a gap is possible)
+//!        │                                    ▼
+//!        └── p = max_rereads: done, unit listed in stats as unstable ◄── or pass p+1
+//! ```
+//!
+//! Why anchored pages close the gap: rows keep their order (by request
+//! time), so if a page contains a row of the page before it, it holds every
+//! row that followed that row in the set at the time — no row that stayed in
+//! the set can fall between the two pages. Rows that changed during the
+//! export may appear in either state, once; rows are de-duplicated by email
+//! id within a unit and its re-reads (units are disjoint: windows by date,
+//! chunks by id), so memory does not grow with the export.
+//!
+//! When nothing moves, pass 0 is the whole cost: no extra request. When the
+//! server answers a parameter set from a 10-minute snapshot (as documented),
+//! nothing moves within the snapshot either.
+//!
+//! Besides: retries with backoff, the shared rate limiter, `max_records`,
+//! the resumable [`Cursor`], and — with `parallelism > 1` — several page
+//! requests in flight while pages are still emitted in a fixed order.
 
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::cursor::{Cursor, fingerprint};
+use crate::cursor::{Cursor, PlanShape, fingerprint};
 use crate::decode::{Decoder, PageBody};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limiter::{RateLimiter, SharedLimiter};
 use crate::query::{Query, Window};
-use crate::record::{Page, Position};
+use crate::record::{Page, Position, Record};
 use crate::request::{Encoder, HttpRequest};
 use crate::retry::{Jitter, RetryPolicy};
 
 /// Default number of email ids per request.
 pub const DEFAULT_EMAIL_ID_CHUNK: usize = 20;
-/// Default cap on pages per window and chunk: a guard against a server that
-/// never stops paging (10 million rows at 100 per page).
+/// Default cap on pages per window, chunk and pass: a guard against a
+/// server that never stops paging (10 million rows at 100 per page).
 pub const DEFAULT_MAX_PAGES_PER_UNIT: u32 = 100_000;
+/// Default number of extra passes over a unit whose result set moved.
+pub const DEFAULT_MAX_REREADS: u32 = 3;
+/// How far the driver's clock may be off the server's: rows requested or
+/// modified this long before [`ExportConfig::started_at`] already count as
+/// changes made during the export.
+pub const CLOCK_TOLERANCE: Duration = Duration::from_secs(5);
 
 /// Identifies a request the machine asked for, to match its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -85,6 +143,19 @@ pub enum Action {
     Done,
 }
 
+/// A window × id chunk whose result set was still moving after the last
+/// re-read: rows that did not change may be missing from it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct UnstableUnit {
+    /// First server day of the window.
+    pub start: NaiveDate,
+    /// Last server day of the window (inclusive).
+    pub end: NaiveDate,
+    /// Index of the `emailIds` chunk (0 without ids).
+    pub chunk: u32,
+}
+
 /// Counters kept by an export.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -99,10 +170,78 @@ pub struct ExportStats {
     pub failures: u64,
     /// Records emitted.
     pub records: u64,
-    /// Rows skipped because their email id was already emitted.
+    /// Rows skipped because their email id was already emitted by the same
+    /// unit (a page overlap, a re-read, or a server repeating a row).
     pub duplicates: u64,
     /// Pages emitted.
     pub pages: u64,
+    /// Passes over units: one per unit read, plus every re-read.
+    pub passes: u64,
+    /// Units read again because their result set moved while being paged.
+    pub units_reread: u64,
+    /// How far `total` moved, summed over passes (largest minus smallest
+    /// `total` seen in a pass).
+    pub total_drift: u64,
+    /// Non-empty pages shorter than the page size while `total` said more
+    /// rows remained.
+    pub short_pages: u64,
+    /// Empty pages while `total` said more rows remained.
+    pub empty_pages: u64,
+    /// Units still moving after the last re-read allowed
+    /// ([`ExportConfig::max_rereads`]). Empty in an exact export.
+    pub unstable_units: Vec<UnstableUnit>,
+}
+
+impl ExportStats {
+    /// Whether every unit ended on a pass that saw no movement: then every
+    /// row that did not change during the export was emitted, once.
+    pub fn is_exact(&self) -> bool {
+        self.unstable_units.is_empty()
+    }
+
+    /// Adds the counters of another export (several exports of one run).
+    pub fn merge(&mut self, other: &ExportStats) {
+        self.requests += other.requests;
+        self.retries += other.retries;
+        self.rate_limited += other.rate_limited;
+        self.failures += other.failures;
+        self.records += other.records;
+        self.duplicates += other.duplicates;
+        self.pages += other.pages;
+        self.passes += other.passes;
+        self.units_reread += other.units_reread;
+        self.total_drift += other.total_drift;
+        self.short_pages += other.short_pages;
+        self.empty_pages += other.empty_pages;
+        self.unstable_units.extend(other.unstable_units.iter().cloned());
+    }
+}
+
+/// One line for logs and `-v` output:
+/// `2400 records, 24 pages, 24 requests (0 retries, 0 rate limited), 3 passes (0 units re-read, total drift 0, 0 short and 0 empty pages), 0 duplicates dropped`.
+impl std::fmt::Display for ExportStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} records, {} pages, {} requests ({} retries, {} rate limited), {} passes ({} units re-read, \
+             total drift {}, {} short and {} empty pages), {} duplicates dropped",
+            self.records,
+            self.pages,
+            self.requests,
+            self.retries,
+            self.rate_limited,
+            self.passes,
+            self.units_reread,
+            self.total_drift,
+            self.short_pages,
+            self.empty_pages,
+            self.duplicates
+        )?;
+        if !self.unstable_units.is_empty() {
+            write!(f, ", {} units still moving", self.unstable_units.len())?;
+        }
+        Ok(())
+    }
 }
 
 /// Everything about an export except the query.
@@ -126,11 +265,20 @@ pub struct ExportConfig {
     pub max_records: Option<u64>,
     /// Guard against endless paging.
     pub max_pages_per_unit: u32,
+    /// Extra passes over a unit whose result set moved (0 turns healing
+    /// off; movement is still counted).
+    pub max_rereads: u32,
+    /// The server-local time the export started (the driver's clock at the
+    /// server's offset). A first-pass row requested or modified after it
+    /// (less [`CLOCK_TOLERANCE`]) shows the account changing under the
+    /// export, even when arrivals and departures leave `total` unchanged;
+    /// its unit is then re-read. `None` leaves that check to `total` alone.
+    pub started_at: Option<NaiveDateTime>,
 }
 
 impl ExportConfig {
     /// Defaults: retry policy, 3000 requests/minute, chunks of 20 ids,
-    /// one request at a time, no record limit.
+    /// one request at a time, no record limit, 3 re-reads.
     pub fn new(encoder: Encoder) -> Self {
         ExportConfig {
             encoder,
@@ -142,20 +290,103 @@ impl ExportConfig {
             parallelism: 1,
             max_records: None,
             max_pages_per_unit: DEFAULT_MAX_PAGES_PER_UNIT,
+            max_rereads: DEFAULT_MAX_REREADS,
+            started_at: None,
         }
     }
 }
 
-/// Per window-and-chunk progress.
-#[derive(Debug, Default)]
+/// A page request's place: unit, pass, offset. Emission follows this order.
+type Key = (u32, u32, u32);
+
+/// The page size of pass `pass` for a first-pass page size `limit`: a
+/// different `limit` in every pass, so that no re-read request equals an
+/// earlier one (the server caches identical requests for 10 minutes), and
+/// at least 2 so that pages can overlap.
+fn pass_page_size(limit: u32, pass: u32) -> u32 {
+    match limit.checked_sub(pass) {
+        _ if pass == 0 => limit,
+        Some(l) if l >= 2 => l,
+        _ => limit + pass,
+    }
+}
+
+/// Rows each page of pass `pass` shares with the page before it: none in
+/// pass 0, then a quarter, half, three quarters … of the page (at least
+/// one row, at most all but one), so each re-read tolerates more movement.
+fn pass_overlap(page_size: u32, pass: u32) -> u32 {
+    if pass == 0 || page_size < 2 {
+        return 0;
+    }
+    let quarters = u64::from(pass.min(3));
+    ((u64::from(page_size) * quarters / 4) as u32).clamp(1, page_size - 1)
+}
+
+/// Progress of one unit (window × chunk) in its current pass.
+#[derive(Debug)]
 struct Unit {
-    /// The next offset not yet requested.
+    pass: u32,
+    page_size: u32,
+    overlap: u32,
+    /// Where every pass of this unit starts (query `start` or a cursor).
+    origin: u32,
+    /// The next offset not yet requested in this pass.
     next_offset: u32,
-    /// Offsets below this may be requested now (first page only, until a
-    /// `total` or a full page says more).
-    allowed_below: u64,
-    /// Pages requested (first attempts).
+    /// Pages requested in this pass (first attempts).
     pages: u32,
+    /// Rows the answers so far say exist: the next page is requested while
+    /// it would reach past its overlap below this.
+    known_rows: u64,
+    /// A short page was answered: the set ended there; request no more.
+    closed: bool,
+    /// Smallest and largest `total` answered in this pass.
+    totals: Option<(u64, u64)>,
+    /// This pass saw something that can hide a row.
+    moved: bool,
+    /// The end of the first short page emitted in this pass (pass 0: rows
+    /// after it mean the set moved).
+    short_end: Option<u64>,
+    /// Hashes of the rows of the page emitted last in this pass (`None`
+    /// before the first page), to check the next one overlaps it.
+    previous_page: Option<Vec<u64>>,
+    /// Email-id hashes emitted by this unit, across its passes.
+    seen: HashSet<u64>,
+}
+
+impl Unit {
+    fn new(pass: u32, origin: u32, limit: u32) -> Unit {
+        let page_size = pass_page_size(limit, pass);
+        Unit {
+            pass,
+            page_size,
+            overlap: pass_overlap(page_size, pass),
+            origin,
+            next_offset: origin,
+            pages: 0,
+            known_rows: 0,
+            closed: false,
+            totals: None,
+            moved: false,
+            short_end: None,
+            previous_page: None,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Starts the next pass, keeping what was emitted.
+    fn next_pass(&mut self, limit: u32) {
+        let seen = std::mem::take(&mut self.seen);
+        *self = Unit { seen, ..Unit::new(self.pass + 1, self.origin, limit) };
+    }
+
+    fn stride(&self) -> u32 {
+        self.page_size - self.overlap
+    }
+
+    /// Whether another page of this pass should be requested.
+    fn wants_page(&self) -> bool {
+        self.pages == 0 || (!self.closed && u64::from(self.next_offset) + u64::from(self.overlap) < self.known_rows)
+    }
 }
 
 #[derive(Debug)]
@@ -179,16 +410,16 @@ enum Slot {
 pub struct Export {
     config: ExportConfig,
     query: Query,
-    today: NaiveDate,
+    /// The resolved server-day range of the whole export.
+    dates: (NaiveDate, NaiveDate),
     fingerprint: u32,
     windows: Vec<Window>,
     chunks: Vec<Vec<String>>,
     single_page: bool,
     units: BTreeMap<u32, Unit>,
-    slots: BTreeMap<(u32, u32), Slot>,
-    /// Next (unit, offset) to emit.
-    emit: (u32, u32),
-    seen: HashSet<u64>,
+    slots: BTreeMap<Key, Slot>,
+    /// Next page to emit.
+    emit: Key,
     jitter: Jitter,
     next_id: u64,
     stats: ExportStats,
@@ -201,33 +432,43 @@ pub struct Export {
 
 impl Export {
     /// Plans an export of every record matching `query`. `today` is the
-    /// server-local date (it anchors `days` windows). With a cursor, the
-    /// export resumes after the last record delivered before it was taken.
+    /// server-local date at the start: a `days` window is resolved on it
+    /// once, and the export keeps those dates. With a cursor, the export
+    /// resumes after the last record delivered before it was taken, on the
+    /// cursor's dates (`today` is then unused).
     pub fn new(config: ExportConfig, query: Query, today: NaiveDate, cursor: Option<&Cursor>) -> Result<Export> {
-        let fp = fingerprint(&query);
-        let today = cursor.map_or(today, |c| c.today);
         let max = config.encoder.endpoint().max_window_days();
-        let windows = match query.window {
-            // Sent as is: the server anchors it on its own today.
-            Window::Days(n) if n <= max && cursor.is_none() => vec![Window::Days(n)],
-            w => split_window(w.date_range(today), max),
+        let dates = cursor.map_or_else(|| query.window.date_range(today), Cursor::dates);
+        let shape = PlanShape {
+            dates,
+            max_window_days: max,
+            email_id_chunk: config.email_id_chunk.max(1),
+            page_size: query.limit,
         };
-        let chunk = config.email_id_chunk.max(1);
+        let fp = fingerprint(&query, &shape);
+        let windows = split_window(dates, max);
         let chunks: Vec<Vec<String>> = if query.email_ids.is_empty() {
             vec![Vec::new()]
         } else {
-            query.email_ids.chunks(chunk).map(<[String]>::to_vec).collect()
+            query.email_ids.chunks(shape.email_id_chunk).map(<[String]>::to_vec).collect()
         };
-        let mut export = Export::planned(config, query, today, fp, windows, chunks, false);
+        let mut export = Export::planned(config, query, dates, fp, windows, chunks, false);
         if let Some(c) = cursor {
             if c.fingerprint != fp {
-                return Err(Error::validation("cursor", "this cursor belongs to a different query"));
+                return Err(Error::validation(
+                    "cursor",
+                    "this cursor belongs to another query, or to a client with another page size, region \
+                     window or id chunk size",
+                ));
             }
             if c.window as usize >= export.windows.len() || c.chunk as usize >= export.chunks.len() {
                 return Err(Error::validation("cursor", "the cursor points past the end of this query"));
             }
+            if c.pass > export.config.max_rereads {
+                return Err(Error::validation("cursor", "the cursor names a re-read this client does not make"));
+            }
             let unit = c.window * export.chunks.len() as u32 + c.chunk;
-            export.emit = (unit, c.offset);
+            export.emit = (unit, c.pass, c.offset);
         }
         Ok(export)
     }
@@ -237,17 +478,17 @@ impl Export {
     /// window must fit the endpoint.
     pub fn single_page(config: ExportConfig, query: Query) -> Result<Export> {
         config.encoder.encode(&query)?; // same checks as a direct encode
-        let fp = fingerprint(&query);
         let windows = vec![query.window];
         let chunks = vec![query.email_ids.clone()];
-        // "today" is unused: the window is sent as given.
-        Ok(Export::planned(config, query, NaiveDate::MIN, fp, windows, chunks, true))
+        // Dates and fingerprint are unused: no cursor, the window is sent as given.
+        let dates = (NaiveDate::MIN, NaiveDate::MIN);
+        Ok(Export::planned(config, query, dates, 0, windows, chunks, true))
     }
 
     fn planned(
         config: ExportConfig,
         query: Query,
-        today: NaiveDate,
+        dates: (NaiveDate, NaiveDate),
         fingerprint: u32,
         windows: Vec<Window>,
         chunks: Vec<Vec<String>>,
@@ -258,15 +499,14 @@ impl Export {
             jitter: Jitter::new(config.jitter_seed),
             config,
             query,
-            today,
+            dates,
             fingerprint,
             windows,
             chunks,
             single_page,
             units: BTreeMap::new(),
             slots: BTreeMap::new(),
-            emit: (0, first_offset),
-            seen: HashSet::new(),
+            emit: (0, 0, first_offset),
             next_id: 0,
             stats: ExportStats::default(),
             finished: false,
@@ -280,6 +520,13 @@ impl Export {
         &self.windows
     }
 
+    /// The inclusive server-day range the export covers, fixed at its
+    /// start (`None` for [`Export::single_page`], which sends its window
+    /// as given).
+    pub fn dates(&self) -> Option<(NaiveDate, NaiveDate)> {
+        (!self.single_page).then_some(self.dates)
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> &ExportStats {
         &self.stats
@@ -289,8 +536,8 @@ impl Export {
     /// page was emitted (and always for [`Export::single_page`]).
     ///
     /// A resumed export does not remember the ids emitted before the
-    /// cursor: a record that the server lists in two windows can come out
-    /// once before and once after the resume point.
+    /// cursor: resuming in the middle of a re-read can repeat rows of that
+    /// unit (never lose them).
     pub fn cursor(&self) -> Option<Cursor> {
         if self.exhausted || self.single_page {
             return None;
@@ -298,12 +545,14 @@ impl Export {
         Some(self.cursor_at(self.emit))
     }
 
-    fn cursor_at(&self, (unit, offset): (u32, u32)) -> Cursor {
+    fn cursor_at(&self, (unit, pass, offset): Key) -> Cursor {
         let n_chunks = self.chunks.len() as u32;
         Cursor {
-            today: self.today,
+            start: self.dates.0,
+            end: self.dates.1,
             window: unit / n_chunks,
             chunk: unit % n_chunks,
+            pass,
             offset,
             fingerprint: self.fingerprint,
         }
@@ -311,10 +560,6 @@ impl Export {
 
     fn unit_count(&self) -> u32 {
         (self.windows.len() * self.chunks.len()) as u32
-    }
-
-    fn limit(&self) -> u32 {
-        self.query.limit
     }
 
     /// What to do next. An error is final: every later call returns it too.
@@ -341,45 +586,61 @@ impl Export {
             return None;
         }
         let Some(Slot::Done(body)) = self.slots.remove(&key) else { unreachable!("checked above") };
-        let (unit, offset) = key;
+        let (unit_index, pass, offset) = key;
+        let max_records = self.config.max_records;
+        let unit = self.units.get_mut(&unit_index).expect("a unit exists while its pages are buffered");
         let rows = body.records.len();
-        let total = body.total;
-        let unit_done = self.single_page
-            || rows == 0
-            || rows < self.limit() as usize
-            || total.is_some_and(|t| u64::from(offset) + rows as u64 >= t);
+        let hashes: Vec<Option<u64>> = body.records.iter().map(|r| r.email_id.as_deref().map(hash_id)).collect();
 
-        let mut records = Vec::with_capacity(rows);
+        // Movement a page reveals by its place among the others of its pass.
+        if pass == 0 {
+            if unit.short_end.is_some_and(|end| rows > 0 && u64::from(offset) >= end) {
+                unit.moved = true; // rows beyond the end of the set
+            }
+        } else if let Some(previous) = &unit.previous_page
+            && !previous.is_empty()
+            && !hashes.iter().flatten().any(|h| previous.contains(h))
+        {
+            unit.moved = true; // no shared row: rows may have slipped between the pages
+        }
+        if rows < unit.page_size as usize && unit.short_end.is_none() {
+            unit.short_end = Some(u64::from(offset) + rows as u64);
+        }
+
+        let mut records: Vec<Record> = Vec::with_capacity(rows);
         let mut row_index = Vec::with_capacity(rows);
         let mut consumed = 0usize;
         let mut hit_max = false;
-        for record in body.records {
-            if self.config.max_records.is_some_and(|m| self.stats.records >= m) {
+        for (record, hash) in body.records.into_iter().zip(&hashes) {
+            if max_records.is_some_and(|m| self.stats.records >= m) {
                 hit_max = true;
                 break;
             }
             consumed += 1;
-            if let Some(id) = &record.email_id {
-                let mut h = DefaultHasher::new();
-                id.hash(&mut h);
-                if !self.seen.insert(h.finish()) {
+            match hash {
+                Some(h) if !unit.seen.insert(*h) => {
                     self.stats.duplicates += 1;
                     continue;
                 }
+                // Rows without an id cannot be matched across passes: only
+                // the first pass emits them.
+                None if pass > 0 => continue,
+                _ => {}
             }
             self.stats.records += 1;
             row_index.push((consumed - 1) as u32);
             records.push(record);
         }
-        hit_max |= self.config.max_records.is_some_and(|m| self.stats.records >= m);
+        unit.previous_page = Some(hashes.into_iter().flatten().collect());
+        hit_max |= max_records.is_some_and(|m| self.stats.records >= m);
 
         let n_chunks = self.chunks.len() as u32;
-        let window_index = (unit / n_chunks) as usize;
         let page = Page {
-            total,
+            total: body.total,
             records,
-            position: Position { window: unit / n_chunks, chunk: unit % n_chunks, offset },
-            window: match self.windows[window_index] {
+            position: Position { window: unit_index / n_chunks, chunk: unit_index % n_chunks, offset },
+            pass,
+            window: match self.windows[(unit_index / n_chunks) as usize] {
                 Window::Dates { start, end } => Some((start, end)),
                 Window::Days(_) => None,
             },
@@ -388,29 +649,50 @@ impl Export {
         };
         self.stats.pages += 1;
 
-        if hit_max && consumed < rows {
-            self.emit = (unit, offset + consumed as u32);
-        } else if unit_done {
-            self.slots.retain(|&(u, _), _| u != unit);
-            self.units.remove(&unit);
-            if unit + 1 >= self.unit_count() {
-                self.finished = true;
-                self.exhausted = true;
-            }
-            self.emit = (unit + 1, 0);
-        } else {
-            // Pages were requested at multiples of `limit`; a server that
-            // sends more rows than asked must not move emission off that
-            // grid (the overlap is removed by de-duplication).
-            self.emit = (unit, offset + self.limit());
-        }
         if hit_max {
             self.finished = true;
+            self.emit = if consumed < rows { (unit_index, pass, offset + consumed as u32) } else { self.after(key) };
+        } else {
+            self.emit = self.after(key);
         }
         if self.finished {
             self.slots.clear();
         }
         Some(page)
+    }
+
+    /// The emission point after the page at `key` was emitted: the next
+    /// page of the pass, the next pass of the unit, or the next unit.
+    fn after(&mut self, (unit_index, pass, offset): Key) -> Key {
+        let limit = self.query.limit;
+        let unit = self.units.get_mut(&unit_index).expect("the emitted page's unit exists");
+        let pass_open = self.slots.range((unit_index, pass, 0)..(unit_index, pass + 1, 0)).next().is_some();
+        if !self.single_page && (pass_open || unit.wants_page()) {
+            return (unit_index, pass, offset + unit.stride());
+        }
+        // The pass is complete.
+        if unit.moved && !self.single_page {
+            if unit.pass < self.config.max_rereads {
+                if unit.pass == 0 {
+                    self.stats.units_reread += 1;
+                }
+                unit.next_pass(limit);
+                self.stats.passes += 1;
+                return (unit_index, unit.pass, unit.origin);
+            }
+            let n_chunks = self.chunks.len() as u32;
+            let (start, end) = match self.windows[(unit_index / n_chunks) as usize] {
+                Window::Dates { start, end } => (start, end),
+                Window::Days(_) => (self.dates.0, self.dates.1),
+            };
+            self.stats.unstable_units.push(UnstableUnit { start, end, chunk: unit_index % n_chunks });
+        }
+        self.units.remove(&unit_index);
+        if self.single_page || unit_index + 1 >= self.unit_count() {
+            self.finished = true;
+            self.exhausted = true;
+        }
+        (unit_index + 1, 0, 0)
     }
 
     /// Picks the next request to send, or says how long to wait.
@@ -432,7 +714,7 @@ impl Export {
         let key = match due {
             Some(key) if in_flight < parallelism => Some(key),
             Some(_) => None,
-            None if in_flight < parallelism && self.slots.len() < 2 * parallelism => self.next_new_page(),
+            None if in_flight < parallelism => self.next_new_page(),
             None => None,
         };
         if let Some(e) = &self.failed {
@@ -441,7 +723,8 @@ impl Export {
             return Err(e.clone());
         }
         if let Some(key) = key {
-            let wait = self.config.limiter.lock().map_or(Ok(()), |mut l| l.try_acquire(now));
+            let wait = self.config.limiter.lock().map(|mut limiter| limiter.try_acquire(now)).map_err(drop);
+            let Ok(wait) = wait else { return Err(self.fail(poisoned_limiter())) };
             match wait {
                 Ok(()) => return Ok(self.send(key, now)),
                 Err(t) => earliest = Some(earliest.map_or(t, |e| e.min(t))),
@@ -450,52 +733,66 @@ impl Export {
         match earliest {
             Some(t) => Ok(Action::WaitUntil(t)),
             None if in_flight > 0 => Ok(Action::AwaitResponse),
-            None => {
-                // Nothing in flight, nothing due, nothing to emit: the plan
-                // has nothing left.
+            // Every unit is done; `try_emit` normally says so first.
+            None if self.emit.0 >= self.unit_count() => {
                 self.finished = true;
                 self.exhausted = true;
                 Ok(Action::Done)
             }
+            // Nothing in flight, nothing due, nothing to request, yet pages
+            // remain: a bug. Fail loudly rather than end the export short.
+            None => Err(self.fail(Error::new(
+                ErrorKind::Api,
+                format!("internal error: the export stalled at {:?}; please report this", self.emit),
+            ))),
         }
     }
 
-    /// The next page that may be requested now, creating its slot.
-    fn next_new_page(&mut self) -> Option<(u32, u32)> {
+    fn fail(&mut self, error: Error) -> Error {
+        self.failed = Some(error.clone());
+        error
+    }
+
+    /// The next page that may be requested now, creating its slot. The
+    /// emission unit comes first and is never held back; units ahead of it
+    /// are read while at most `2 × parallelism` pages wait in the buffer.
+    fn next_new_page(&mut self) -> Option<Key> {
         let parallelism = self.config.parallelism.max(1) as u32;
-        let (emit_unit, _) = self.emit;
+        let (emit_unit, emit_pass, emit_offset) = self.emit;
         let last = if self.single_page { emit_unit } else { (emit_unit + parallelism - 1).min(self.unit_count() - 1) };
-        let limit = self.limit();
-        let cap = self.config.max_pages_per_unit;
+        let buffer_full = self.slots.len() >= 2 * parallelism as usize;
+        let (limit, cap) = (self.query.limit, self.config.max_pages_per_unit);
         for u in emit_unit..=last {
+            if u > emit_unit && buffer_full {
+                break;
+            }
             // The emission unit starts where emission stands (query `start`
             // or a cursor); units further ahead start at 0.
-            let first = if u == emit_unit { self.emit.1 } else { 0 };
-            let unit = self.units.entry(u).or_insert_with(|| Unit {
-                next_offset: first,
-                allowed_below: u64::from(first) + 1,
-                pages: 0,
+            let unit = self.units.entry(u).or_insert_with(|| {
+                self.stats.passes += 1;
+                if u == emit_unit { Unit::new(emit_pass, emit_offset, limit) } else { Unit::new(0, 0, limit) }
             });
-            if u64::from(unit.next_offset) < unit.allowed_below {
-                if unit.pages >= cap {
-                    self.failed = Some(Error::new(
-                        ErrorKind::Api,
-                        format!("stopped after {cap} pages of one window: the server keeps paging"),
-                    ));
-                    return None;
-                }
-                let offset = unit.next_offset;
-                unit.next_offset = offset.saturating_add(limit);
-                unit.pages += 1;
-                self.slots.insert((u, offset), Slot::Pending { attempt: 1, first_sent: None, not_before: None });
-                return Some((u, offset));
+            if !unit.wants_page() || (self.single_page && unit.pages > 0) {
+                continue;
             }
+            if unit.pages >= cap {
+                self.failed = Some(Error::new(
+                    ErrorKind::Api,
+                    format!("stopped after {cap} pages of one window: the server keeps paging"),
+                ));
+                return None;
+            }
+            let key = (u, unit.pass, unit.next_offset);
+            unit.next_offset = unit.next_offset.saturating_add(unit.stride());
+            unit.pages += 1;
+            self.slots.insert(key, Slot::Pending { attempt: 1, first_sent: None, not_before: None });
+            return Some(key);
         }
         None
     }
 
-    fn send(&mut self, key: (u32, u32), now: Instant) -> Action {
-        let (unit, offset) = key;
+    fn send(&mut self, key: Key, now: Instant) -> Action {
+        let (unit, _, offset) = key;
         let Some(Slot::Pending { attempt, first_sent, .. }) = self.slots.remove(&key) else {
             unreachable!("send is only called on pending slots")
         };
@@ -509,11 +806,12 @@ impl Export {
         let n_chunks = self.chunks.len() as u32;
         let window = self.windows[(unit / n_chunks) as usize];
         let ids = &self.chunks[(unit % n_chunks) as usize];
-        let request = self.config.encoder.encode_page(&self.query, window, ids, offset, self.query.limit);
+        let page_size = self.units.get(&unit).map_or(self.query.limit, |u| u.page_size);
+        let request = self.config.encoder.encode_page(&self.query, window, ids, offset, page_size);
         Action::Send(id, request)
     }
 
-    fn find_in_flight(&self, id: RequestId) -> Option<((u32, u32), u32, Instant)> {
+    fn find_in_flight(&self, id: RequestId) -> Option<(Key, u32, Instant)> {
         self.slots.iter().find_map(|(&key, slot)| match slot {
             Slot::InFlight { id: i, attempt, first_sent } if *i == id => Some((key, *attempt, *first_sent)),
             _ => None,
@@ -541,25 +839,61 @@ impl Export {
         self.fail_attempt(key, attempt, first_sent, err, now);
     }
 
-    fn accept(&mut self, key: (u32, u32), page: PageBody) {
-        let (unit, offset) = key;
-        let limit = u64::from(self.limit());
-        let rows = page.records.len() as u64;
-        if let Some(state) = self.units.get_mut(&unit) {
+    /// Records what an answer says about its unit's result set.
+    fn accept(&mut self, key: Key, page: PageBody) {
+        let (unit_index, pass, offset) = key;
+        let changed_since = self.config.started_at.map(|t| t - CLOCK_TOLERANCE);
+        if let Some(unit) = self.units.get_mut(&unit_index).filter(|u| u.pass == pass) {
+            // A row sent or changed since the start: the set is live. An
+            // arrival can balance a departure in `total`; rows arriving or
+            // changing ahead of the paginator are seen by it, so this closes
+            // that blind spot of the first pass.
+            if pass == 0
+                && let Some(since) = changed_since
+                && page.records.iter().any(|r| {
+                    [&r.request_time, &r.modified_time]
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|t| t.datetime())
+                        .any(|t| t.naive_local() >= since)
+                })
+            {
+                unit.moved = true;
+            }
+            let rows = page.records.len() as u64;
             let end_of_page = u64::from(offset) + rows;
-            if rows < limit {
-                // A short page ends the unit: request nothing past it.
-                state.allowed_below = state.allowed_below.min(end_of_page).min(u64::from(state.next_offset));
-            } else if let Some(total) = page.total {
-                state.allowed_below = total;
+            if let Some(total) = page.total {
+                let (lo, hi) = unit.totals.map_or((total, total), |(lo, hi)| (lo.min(total), hi.max(total)));
+                self.stats.total_drift += (hi - lo) - unit.totals.map_or(0, |(lo, hi)| hi - lo);
+                if lo != hi {
+                    unit.moved = true;
+                }
+                unit.totals = Some((lo, hi));
+            }
+            let largest_total = unit.totals.map(|(_, hi)| hi);
+            if rows < u64::from(unit.page_size) {
+                // A short page: the set ended here when it was read.
+                unit.closed = true;
+                if largest_total.is_some_and(|t| end_of_page < t) {
+                    if rows == 0 {
+                        self.stats.empty_pages += 1;
+                    } else {
+                        self.stats.short_pages += 1;
+                    }
+                    // Pass 0 cannot tell a shrinking set from a server that
+                    // over-reports `total`; later passes check overlaps.
+                    if pass == 0 {
+                        unit.moved = true;
+                    }
+                }
             } else {
-                state.allowed_below = state.allowed_below.max(end_of_page + 1);
+                unit.known_rows = unit.known_rows.max(page.total.unwrap_or(end_of_page + 1)).max(end_of_page);
             }
         }
         self.slots.insert(key, Slot::Done(page));
     }
 
-    fn fail_attempt(&mut self, key: (u32, u32), attempt: u32, first_sent: Instant, err: Error, now: Instant) {
+    fn fail_attempt(&mut self, key: Key, attempt: u32, first_sent: Instant, err: Error, now: Instant) {
         self.stats.failures += 1;
         let kind = err.kind();
         if matches!(kind, ErrorKind::RateLimited) {
@@ -570,10 +904,14 @@ impl Export {
         let retry_at = now + delay;
         let within_deadline = retry_at.saturating_duration_since(first_sent) <= policy.deadline;
         if kind.is_retryable() && attempt < policy.max_attempts && within_deadline {
-            if kind == ErrorKind::RateLimited
-                && let Ok(mut l) = self.config.limiter.lock()
-            {
-                l.pause_until(retry_at);
+            if kind == ErrorKind::RateLimited {
+                match self.config.limiter.lock() {
+                    Ok(mut limiter) => limiter.pause_until(retry_at),
+                    Err(_) => {
+                        self.failed = Some(poisoned_limiter());
+                        return;
+                    }
+                }
             }
             self.slots.insert(
                 key,
@@ -583,7 +921,8 @@ impl Export {
         }
         let err = if kind.is_retryable() {
             let waited = now.saturating_duration_since(first_sent);
-            err.with_hint(format!("gave up after {attempt} attempts over {}", fmt_duration(waited)))
+            let attempts = if attempt == 1 { "1 attempt".to_owned() } else { format!("{attempt} attempts") };
+            err.with_hint(format!("gave up after {attempts} over {}", fmt_duration(waited)))
         } else if kind == ErrorKind::Auth {
             let endpoint = self.config.encoder.endpoint().describe();
             err.with_hint(format!(
@@ -594,6 +933,21 @@ impl Export {
         };
         self.failed = Some(err);
     }
+}
+
+fn hash_id(id: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// A panic while another thread held the shared limiter: pacing can no
+/// longer be trusted, so the export stops instead of running unpaced.
+fn poisoned_limiter() -> Error {
+    Error::new(
+        ErrorKind::Api,
+        "internal error: the shared rate limiter is unusable (a thread panicked while holding it)",
+    )
 }
 
 fn fmt_duration(d: Duration) -> String {
@@ -644,5 +998,23 @@ mod tests {
             ]
         );
         assert_eq!(split_window((d("2024-01-01"), d("2024-01-01")), 30).len(), 1);
+    }
+
+    #[test]
+    fn every_pass_has_its_own_page_size_and_an_overlap() {
+        for limit in 1..=100 {
+            let sizes: Vec<u32> = (0..=DEFAULT_MAX_REREADS).map(|p| pass_page_size(limit, p)).collect();
+            let distinct: HashSet<u32> = sizes.iter().copied().collect();
+            assert_eq!(distinct.len(), sizes.len(), "limit {limit}: {sizes:?}");
+            assert!(sizes.iter().all(|s| (1..=100).contains(s)), "limit {limit}: {sizes:?}");
+            for p in 1..=DEFAULT_MAX_REREADS {
+                let size = pass_page_size(limit, p);
+                let overlap = pass_overlap(size, p);
+                assert!(size >= 2 && overlap >= 1 && overlap < size, "limit {limit} pass {p}: {size}/{overlap}");
+            }
+        }
+        assert_eq!(pass_overlap(100, 0), 0);
+        assert_eq!((pass_page_size(100, 1), pass_overlap(99, 1)), (99, 24));
+        assert_eq!(pass_overlap(98, 2), 49);
     }
 }

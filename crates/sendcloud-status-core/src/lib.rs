@@ -11,9 +11,12 @@
 //! - lenient response decoding and error classification by `statusCode`;
 //! - the status model: categories, sub-statuses, bounce classes, soft-bounce
 //!   retry advice;
-//! - the export state machine: window splitting, `emailIds` chunking, offset
-//!   pagination, de-duplication, retries with backoff, rate limiting, a
-//!   resumable cursor, several requests in flight with ordered output.
+//! - the export state machine: the window resolved once at the start and
+//!   split, `emailIds` chunking, offset pagination, drift detection and
+//!   healing on a live account (re-reads with overlapping pages),
+//!   de-duplication per unit, retries with backoff, rate limiting, a
+//!   resumable cursor bound to the plan, several requests in flight with
+//!   ordered output.
 //!
 //! Out of scope: sockets, TLS, DNS, reading clocks, sleeping, threads,
 //! randomness. Time ("now" and the server's "today") and the jitter seed come
@@ -103,7 +106,7 @@ pub use cursor::Cursor;
 pub use decode::{Decoder, PageBody};
 pub use endpoint::{Endpoint, Region};
 pub use error::{Error, ErrorKind, Result};
-pub use export::{Action, Export, ExportConfig, ExportStats, RequestId, TransportErrorKind};
+pub use export::{Action, Export, ExportConfig, ExportStats, RequestId, TransportErrorKind, UnstableUnit};
 pub use limiter::{RateLimit, RateLimiter, SharedLimiter};
 pub use query::{Query, QueryBuilder, Window};
 pub use record::{Page, Position, Record, ServerTime};

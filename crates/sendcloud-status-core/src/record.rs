@@ -186,8 +186,12 @@ pub struct Page {
     pub records: Vec<Record>,
     /// Where the page sits.
     pub position: Position,
-    /// The inclusive date range of the window the page belongs to, when
-    /// known (`None` for a `days` query sent as is).
+    /// The read pass of its window and chunk: 0 for the first read, more
+    /// when the result set moved and the unit is read again (such pages
+    /// hold only rows the earlier passes had not emitted).
+    pub pass: u32,
+    /// The inclusive date range of the window the page belongs to (`None`
+    /// only for a single page of a `days` query, sent as is).
     pub window: Option<(NaiveDate, NaiveDate)>,
     /// Rows the server returned for this page, before de-duplication.
     pub rows_received: usize,

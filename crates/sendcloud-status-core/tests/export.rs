@@ -210,18 +210,41 @@ fn cursor_from_another_query_is_refused() {
     let err = Export::new(config(local()), other, today(), Some(&cursor)).unwrap_err();
     assert_eq!((err.kind(), err.field()), (ErrorKind::Validation, Some("cursor")));
 
-    // Paging settings are not part of the query's identity.
-    let same_filters = Query::builder().days(9).limit(3).build().unwrap();
-    assert!(Export::new(config(local()), same_filters, today(), Some(&cursor)).is_ok());
+    // The plan is part of the identity: another page size, id chunk size or
+    // region window would give the cursor's numbers another meaning.
+    let other_page_size = Query::builder().days(9).limit(3).build().unwrap();
+    assert_eq!(
+        Export::new(config(local()), other_page_size, today(), Some(&cursor)).unwrap_err().field(),
+        Some("cursor")
+    );
+    let mut chunked = config(local());
+    chunked.email_id_chunk = 5;
+    assert_eq!(Export::new(chunked, q.clone(), today(), Some(&cursor)).unwrap_err().field(), Some("cursor"));
+    let cn = Endpoint::preset(Region::SendcloudCn);
+    assert_eq!(Export::new(config(cn), q.clone(), today(), Some(&cursor)).unwrap_err().field(), Some("cursor"));
+    // The query `start` is not: it only offsets the first unit of a fresh export.
+    let with_start = Query::builder().days(9).limit(2).start(4).build().unwrap();
+    assert!(Export::new(config(local()), with_start, today(), Some(&cursor)).is_ok());
 
-    // A cursor pointing past the plan (9 days = 3 windows) is refused too.
+    // The cursor keeps the dates resolved at the start: resumed the next
+    // day, the export still reads the same nine days.
+    let resumed = Export::new(config(local()), q.clone(), today() + Days::new(1), Some(&cursor)).unwrap();
+    assert_eq!(resumed.dates(), Some((today() - Days::new(8), today())));
+
+    // A cursor pointing past the plan (9 days = 3 windows) is refused too,
+    // and so are edited dates (the fingerprint covers them).
     let text = cursor.to_string();
     let fp = text.rsplit('.').next().unwrap();
-    let past: Cursor = format!("sc1.20240520.3.0.0.{fp}").parse().unwrap();
+    let past: Cursor = format!("sc2.20240512-20240520.3.0.0.0.{fp}").parse().unwrap();
     let err = Export::new(config(local()), q.clone(), today(), Some(&past)).unwrap_err();
     assert_eq!(err.field(), Some("cursor"));
-    let chunk_past: Cursor = format!("sc1.20240520.0.1.0.{fp}").parse().unwrap();
-    assert_eq!(Export::new(config(local()), q, today(), Some(&chunk_past)).unwrap_err().field(), Some("cursor"));
+    let chunk_past: Cursor = format!("sc2.20240512-20240520.0.1.0.0.{fp}").parse().unwrap();
+    assert_eq!(
+        Export::new(config(local()), q.clone(), today(), Some(&chunk_past)).unwrap_err().field(),
+        Some("cursor")
+    );
+    let moved: Cursor = format!("sc2.20240513-20240521.0.0.0.0.{fp}").parse().unwrap();
+    assert_eq!(Export::new(config(local()), q, today(), Some(&moved)).unwrap_err().field(), Some("cursor"));
 }
 
 #[test]

@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use sendcloud_status_core::chrono::{FixedOffset, NaiveDate};
+use sendcloud_status_core::chrono::{FixedOffset, NaiveDate, NaiveDateTime};
 use sendcloud_status_core::{
-    Credentials, Decoder, Encoder, Endpoint, Error, Export, ExportConfig, Method, Query, RateLimit, RateLimiter,
-    Region, RetryPolicy, Status,
+    Credentials, Cursor, Decoder, Encoder, Endpoint, Error, Export, ExportConfig, Method, Query, RateLimit,
+    RateLimiter, Region, RetryPolicy, Status,
 };
 
-use support::{Driver, End, FakeServer, Fault, Order, Row};
+use support::{CacheModel, Change, Driver, End, FakeServer, Fault, Order, Row};
 
 const MIN_CASES: usize = 80;
 
@@ -333,11 +333,32 @@ fn run_export(case: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// An export refused before it started (a bad cursor): only `error_kind`,
+/// `error_field` and an empty `email_ids` can hold.
+fn check_error_only(e: &Error, expect: &Map<String, Value>) -> Result<(), String> {
+    let kind_ok = expect.get("error_kind").is_some_and(|k| e.kind().as_str() == string(k));
+    let field_ok = expect.get("error_field").is_none_or(|f| e.field() == f.as_str());
+    let none_emitted = strings(&expect["email_ids"]).is_empty();
+    if kind_ok && field_ok && none_emitted { Ok(()) } else { Err(format!("refused at the start: {e:?}")) }
+}
+
 fn run_export_once(case: &Value, order: Order) -> Result<(), String> {
     for key in obj(case).keys() {
         assert!(
-            ["name", "note", "query", "page_size", "today", "options", "server", "faults", "expect"]
-                .contains(&key.as_str()),
+            [
+                "name",
+                "note",
+                "query",
+                "page_size",
+                "today",
+                "started_at",
+                "resume",
+                "options",
+                "server",
+                "faults",
+                "expect"
+            ]
+            .contains(&key.as_str()),
             "unknown export case key {key:?}"
         );
     }
@@ -382,21 +403,57 @@ fn run_export_once(case: &Value, order: Order) -> Result<(), String> {
         config.limiter = RateLimiter::new(None).shared();
     }
     config.retry = retry;
+    config.started_at = case.get("started_at").map(|t| {
+        NaiveDateTime::parse_from_str(string(t), "%Y-%m-%d %H:%M:%S").expect("started_at: yyyy-MM-dd HH:mm:ss")
+    });
 
     let server_def = obj(&case["server"]);
-    let rows: Vec<Row> = server_def["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|r| Row::new(string(&r["email_id"]), date(&r["date"])))
-        .collect();
-    let mut server = FakeServer::new(today, rows);
-    server.expect_limit = Some(page_size as u32);
+    let rows_of = |v: &Value| -> Vec<Row> {
+        v.as_array()
+            .expect("a list of rows")
+            .iter()
+            .map(|r| {
+                for key in obj(r).keys() {
+                    assert!(["email_id", "date", "modified"].contains(&key.as_str()), "unknown row key {key:?}");
+                }
+                let row = Row::new(string(&r["email_id"]), date(&r["date"]));
+                match r.get("modified") {
+                    Some(m) => row.modified_at(string(m)),
+                    None => row,
+                }
+            })
+            .collect()
+    };
+    let mut server = FakeServer::new(today, rows_of(&server_def["rows"]));
+    server.page_size = Some(page_size as u32);
     for (key, v) in server_def {
         match key.as_str() {
             "rows" => {}
             "omit_total" => server.omit_total = v.as_bool().expect("omit_total bool"),
             "total_bias" => server.total_bias = v.as_u64().expect("total_bias"),
+            "cache" => {
+                server.cache_model = match string(v) {
+                    "snapshot" => CacheModel::Snapshot { ttl: None },
+                    "per_request" => CacheModel::PerRequest,
+                    other => panic!("unknown cache model {other:?}"),
+                }
+            }
+            "advance_day_before_request" => server.advance_day_at = Some(int(v) as usize),
+            "changes" => {
+                for change in v.as_array().expect("changes list") {
+                    let at = int(&change["before_request"]) as usize;
+                    let list = server.changes.entry(at).or_default();
+                    for (k, x) in obj(change) {
+                        match k.as_str() {
+                            "before_request" => {}
+                            "remove" => list.extend(strings(x).into_iter().map(Change::Remove)),
+                            "append" => list.extend(rows_of(x).into_iter().map(|r| Change::Insert(usize::MAX, r))),
+                            "prepend" => list.extend(rows_of(x).into_iter().rev().map(|r| Change::Insert(0, r))),
+                            other => panic!("unknown change key {other:?}"),
+                        }
+                    }
+                }
+            }
             other => panic!("unknown server option {other:?}"),
         }
     }
@@ -405,11 +462,21 @@ fn run_export_once(case: &Value, order: Order) -> Result<(), String> {
         server.faults.insert(int(&f["request_index"]) as usize, kind);
     }
 
-    let mut export = Export::new(config, query, today, None).map_err(|e| unexpected_error(&e))?;
+    let expect = obj(&case["expect"]);
+    let cursor = case.get("resume").map(|c| string(c).parse::<Cursor>());
+    let planned = match cursor {
+        Some(Err(e)) => Err(e),
+        Some(Ok(c)) => Export::new(config, query, today, Some(&c)),
+        None => Export::new(config, query, today, None),
+    };
+    let mut export = match planned {
+        Ok(export) => export,
+        // Refused before anything is sent: the expected error, or a failure.
+        Err(e) => return check_error_only(&e, expect),
+    };
     let mut driver = Driver::new(order);
     let (ids, end) = driver.collect(&mut export, &mut server);
 
-    let expect = obj(&case["expect"]);
     let mut problems = Vec::new();
     if !server.violations.is_empty() {
         problems.push(format!("protocol violations: {:?}", server.violations));
@@ -421,6 +488,29 @@ fn run_export_once(case: &Value, order: Order) -> Result<(), String> {
         (Ok(End::Done), None) => {}
         (Err(e), Some(kind)) if e.kind().as_str() == string(kind) => {}
         (got, want) => problems.push(format!("ended with {got:?}, expected error kind {want:?}")),
+    }
+    if let (Err(e), Some(field)) = (&end, expect.get("error_field"))
+        && e.field() != field.as_str()
+    {
+        problems.push(format!("error field {:?}, want {field}", e.field()));
+    }
+    if let Some(want) = expect.get("stats") {
+        let s = export.stats();
+        for (key, v) in obj(want) {
+            let got = match key.as_str() {
+                "passes" => s.passes,
+                "units_reread" => s.units_reread,
+                "total_drift" => s.total_drift,
+                "short_pages" => s.short_pages,
+                "empty_pages" => s.empty_pages,
+                "duplicates" => s.duplicates,
+                "unstable_units" => s.unstable_units.len() as u64,
+                other => panic!("unknown stats key {other:?}"),
+            };
+            if got != v.as_u64().expect("stats values are counts") {
+                problems.push(format!("stats.{key}: got {got}, want {v}"));
+            }
+        }
     }
     if ids != strings(&expect["email_ids"]) {
         problems.push(format!("email ids\n  got  {ids:?}\n  want {:?}", strings(&expect["email_ids"])));

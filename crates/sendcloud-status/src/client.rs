@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use sendcloud_status_core::{
     Cursor, Decoder, Encoder, Endpoint, Export, ExportConfig, Page, Query, Result, RetryPolicy, SharedLimiter,
 };
@@ -84,7 +84,13 @@ impl Client {
     /// "Today" on the server's calendar (its UTC offset), which anchors
     /// `days` windows.
     pub fn server_today(&self) -> NaiveDate {
-        chrono::Utc::now().with_timezone(&self.inner.decoder.offset()).date_naive()
+        self.server_now().date()
+    }
+
+    /// The time now on the server's clock, as this machine's clock and the
+    /// configured UTC offset tell it.
+    pub fn server_now(&self) -> NaiveDateTime {
+        chrono::Utc::now().with_timezone(&self.inner.decoder.offset()).naive_local()
     }
 
     /// Fetches exactly the page `query` describes (its window, `start` and
@@ -119,6 +125,7 @@ impl Client {
             cursor: None,
             parallelism: None,
             today: None,
+            started_at: None,
             read_ahead: false,
         }
     }
@@ -149,6 +156,7 @@ pub struct ExportRequest<'a> {
     cursor: Option<Cursor>,
     parallelism: Option<usize>,
     today: Option<NaiveDate>,
+    started_at: Option<NaiveDateTime>,
     read_ahead: bool,
 }
 
@@ -195,11 +203,31 @@ impl ExportRequest<'_> {
         self
     }
 
+    /// Plan the export as if the server's clock read `now` (for a server
+    /// whose clock is not this machine's, such as a sandbox): `days`
+    /// windows resolve on its date, and rows changed after it show the
+    /// account moving under the export.
+    pub fn server_now(mut self, now: NaiveDateTime) -> Self {
+        self.today = Some(now.date());
+        self.started_at = Some(now);
+        self
+    }
+
     /// The pages, lazily.
     pub fn pages(self) -> Result<Pages> {
         let parallelism = self.parallelism.unwrap_or(self.client.inner.parallelism);
-        let config = self.client.export_config(self.max_records, parallelism);
-        let today = self.today.unwrap_or_else(|| self.client.server_today());
+        let mut config = self.client.export_config(self.max_records, parallelism);
+        // The window is resolved once, here: an export that runs past the
+        // server's midnight keeps the dates it started with.
+        let (today, started_at) = match (self.today, self.started_at) {
+            (_, Some(now)) => (now.date(), Some(now)),
+            (Some(today), None) => (today, None),
+            (None, None) => {
+                let now = self.client.server_now();
+                (now.date(), Some(now))
+            }
+        };
+        config.started_at = started_at;
         let export = Export::new(config, self.query, today, self.cursor.as_ref())?;
         Ok(Pages::new(self.client.inner.clone(), export, parallelism, self.read_ahead))
     }

@@ -66,5 +66,5 @@ pub use sendcloud_status_core as core;
 pub use sendcloud_status_core::{
     BounceClass, Category, Cursor, Endpoint, Error, ErrorKind, ExportStats, Language, Method, Page, Position, Query,
     QueryBuilder, RateLimit, Record, Region, Result, RetryAdvice, RetryPolicy, RetrySchedule, ServerTime, Status,
-    SubStatus, Window, chrono,
+    SubStatus, UnstableUnit, Window, chrono,
 };

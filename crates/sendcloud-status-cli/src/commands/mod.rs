@@ -8,7 +8,9 @@ mod suppressions;
 
 use std::path::Path;
 
-use sendcloud_status::{Query, Record};
+use std::io::Write as _;
+
+use sendcloud_status::{ExportStats, Query, Record};
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::exit::Failure;
@@ -41,15 +43,17 @@ pub fn stream(
     mut each: impl FnMut(&[Record]) -> Result<(), Failure>,
 ) -> Result<u64, Failure> {
     let mut seen: u64 = 0;
+    let mut stats = ExportStats::default();
     for query in queries {
-        let mut export = session.client.export(query);
+        let mut export = session.export(query);
         if let Some(max) = max_records {
             if seen >= max {
                 break;
             }
             export = export.max_records(max - seen);
         }
-        for page in export.pages()? {
+        let mut pages = export.pages()?;
+        for page in pages.by_ref() {
             let page = page?;
             let n = page.records.len() as u64;
             seen += n;
@@ -62,9 +66,31 @@ pub fn stream(
                 each(&page.records)?;
             }
         }
+        stats.merge(pages.stats());
     }
     progress.finish();
+    log::info!("export: {stats}");
+    if !session.quiet {
+        warn_if_inexact(&stats);
+    }
     Ok(seen)
+}
+
+/// The one-line warning of an export whose result kept moving after every
+/// re-read (the run still succeeds: what was read is written).
+fn warn_if_inexact(stats: &ExportStats) {
+    let Some(first) = stats.unstable_units.first() else { return };
+    let window =
+        if first.start == first.end { first.start.to_string() } else { format!("{} … {}", first.start, first.end) };
+    let more = match stats.unstable_units.len() {
+        1 => String::new(),
+        n => format!(" (and {} more windows)", n - 1),
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "warning: the results of {window}{more} kept changing while they were read, even after re-reading \
+         them; rows that did not change may be missing: run the export again for that range"
+    );
 }
 
 /// Opens the output, runs `body`, and completes or abandons the output.

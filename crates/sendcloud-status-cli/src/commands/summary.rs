@@ -38,7 +38,7 @@ pub fn run(g: &GlobalArgs, args: &SummaryArgs) -> Result<(), Failure> {
 fn render(s: &Summary, query: &Query, session: &Session) -> String {
     let mut out = String::new();
     let c = s.counts();
-    let (from, to) = query.window().date_range(session.client.server_today());
+    let (from, to) = query.window().date_range(session.today());
     let range = if from == to { from.to_string() } else { format!("{from} to {to}") };
     let _ = writeln!(out, "Delivery summary, {range} (server days, UTC+08:00), apiUser {}", session.client.api_user());
     let rate = c.deliverability_rate().map_or_else(|| "n/a".to_owned(), percent);

@@ -14,11 +14,19 @@ use sendcloud_status_core::{Action, Error, Export, HttpRequest, Method, Page, Re
 pub struct Row {
     pub email_id: String,
     pub date: NaiveDate,
+    /// Sent as `modifiedTime` when set (`yyyy-MM-dd HH:mm:ss`).
+    pub modified: Option<String>,
 }
 
 impl Row {
     pub fn new(email_id: impl Into<String>, date: NaiveDate) -> Self {
-        Row { email_id: email_id.into(), date }
+        Row { email_id: email_id.into(), date, modified: None }
+    }
+
+    /// A row last changed at `modified` (server-local `yyyy-MM-dd HH:mm:ss`).
+    pub fn modified_at(mut self, modified: impl Into<String>) -> Self {
+        self.modified = Some(modified.into());
+        self
     }
 }
 
@@ -80,14 +88,47 @@ pub enum Reply {
     Transport(TransportErrorKind),
 }
 
+/// A parameter set without `start`/`limit`: window and `emailIds`.
+type ParamSet = (NaiveDate, NaiveDate, Option<String>);
+
+/// A change to the fake server's rows, as on a live account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The row leaves every result (for example a "sending" row that
+    /// settled, under a `status=sending` query).
+    Remove(String),
+    /// A row arrives at this index of the dataset order (clamped to the end).
+    Insert(usize, Row),
+}
+
+/// How the fake server caches results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheModel {
+    /// One result per parameter set without `start`/`limit`, computed on
+    /// first use and kept for `ttl` requests (`None`: for good — the
+    /// documented 10 minutes outlast most tests).
+    Snapshot { ttl: Option<usize> },
+    /// Every request sees the rows as they are now.
+    PerRequest,
+}
+
 /// The fake server of `tests/vectors/README.md`: filters its rows by the
 /// request's window (`days` relative to `today`, or `startDate`..=`endDate`)
 /// and `emailIds`, keeps dataset order, pages by `start`/`limit`, answers
-/// `total` as a string, and injects faults by request index.
+/// `total` as a string, and injects faults by request index. Live-account
+/// changes apply before the request of their index.
 #[derive(Debug)]
 pub struct FakeServer {
     pub today: NaiveDate,
     pub rows: Vec<Row>,
+    /// Request index → changes applied before that request is handled.
+    pub changes: BTreeMap<usize, Vec<Change>>,
+    /// Snapshot (default) or per-request results.
+    pub cache_model: CacheModel,
+    /// The server's day moves on by one before this request index.
+    pub advance_day_at: Option<usize>,
+    /// Every email id ever removed by a change.
+    pub changed: HashSet<String>,
     /// Request index (0-based, every request received counts) → fault.
     pub faults: BTreeMap<usize, Fault>,
     /// Leave `total` out of every answer.
@@ -96,8 +137,9 @@ pub struct FakeServer {
     pub total_bias: u64,
     /// Rows sent beyond `limit` in every page (a misbehaving server).
     pub oversize: usize,
-    /// When set, every request must carry this `limit`.
-    pub expect_limit: Option<u32>,
+    /// The export's page size: a request with another `limit` (a re-read)
+    /// names it in the log.
+    pub page_size: Option<u32>,
     /// Requests received so far.
     pub received: usize,
     /// One line per request received: `days=N start=S [ids=K]` or
@@ -105,7 +147,8 @@ pub struct FakeServer {
     pub log: Vec<String>,
     /// Requests that broke the protocol (answered with HTTP 400).
     pub violations: Vec<String>,
-    cache: HashMap<(NaiveDate, NaiveDate, Option<String>), Vec<usize>>,
+    /// Parameter set → (request count when computed, rows).
+    cache: HashMap<ParamSet, (usize, Vec<Row>)>,
 }
 
 impl FakeServer {
@@ -117,7 +160,11 @@ impl FakeServer {
             omit_total: false,
             total_bias: 0,
             oversize: 0,
-            expect_limit: None,
+            page_size: None,
+            changes: BTreeMap::new(),
+            cache_model: CacheModel::Snapshot { ttl: None },
+            advance_day_at: None,
+            changed: HashSet::new(),
             received: 0,
             log: Vec::new(),
             violations: Vec::new(),
@@ -134,6 +181,21 @@ impl FakeServer {
     pub fn handle(&mut self, req: &HttpRequest) -> Reply {
         let index = self.received;
         self.received += 1;
+        if self.advance_day_at == Some(index) {
+            self.today = self.today + Days::new(1);
+        }
+        for change in self.changes.remove(&index).unwrap_or_default() {
+            match change {
+                Change::Remove(id) => {
+                    self.rows.retain(|r| r.email_id != id);
+                    self.changed.insert(id);
+                }
+                Change::Insert(at, row) => {
+                    let at = at.min(self.rows.len());
+                    self.rows.insert(at, row);
+                }
+            }
+        }
         let params = request_params(req);
         match self.parse(&params) {
             Ok(parsed) => self.answer(index, parsed),
@@ -189,30 +251,43 @@ impl FakeServer {
         if !(1..=100).contains(&limit) {
             return Err(format!("limit {limit} out of 1..=100"));
         }
-        if let Some(want) = self.expect_limit
-            && limit != want as usize
-        {
-            return Err(format!("limit {limit}, expected {want}"));
-        }
         let ids = get("emailIds").map(str::to_owned);
         let mut line = format!("{window} start={start}");
+        if self.page_size.is_some_and(|want| limit != want as usize) {
+            line.push_str(&format!(" limit={limit}"));
+        }
         if let Some(ids) = &ids {
             line.push_str(&format!(" ids={}", ids.split(';').count()));
         }
         Ok(Parsed { from, to, ids, start, limit, line })
     }
 
-    fn matching(&mut self, from: NaiveDate, to: NaiveDate, ids: Option<String>) -> &[usize] {
+    fn matching(&mut self, from: NaiveDate, to: NaiveDate, ids: Option<String>) -> Vec<Row> {
         let rows = &self.rows;
-        self.cache.entry((from, to, ids)).or_insert_with_key(|(from, to, ids)| {
+        let compute = |(from, to, ids): &ParamSet| -> Vec<Row> {
             let wanted: Option<HashSet<&str>> = ids.as_deref().map(|s| s.split(';').collect());
             rows.iter()
-                .enumerate()
-                .filter(|(_, r)| r.date >= *from && r.date <= *to)
-                .filter(|(_, r)| wanted.as_ref().is_none_or(|w| w.contains(r.email_id.as_str())))
-                .map(|(i, _)| i)
+                .filter(|r| r.date >= *from && r.date <= *to)
+                .filter(|r| wanted.as_ref().is_none_or(|w| w.contains(r.email_id.as_str())))
+                .cloned()
                 .collect()
-        })
+        };
+        let now = self.received;
+        match self.cache_model {
+            CacheModel::Snapshot { ttl } => {
+                let key = (from, to, ids);
+                let fresh = |at: usize| ttl.is_none_or(|ttl| now < at + ttl);
+                match self.cache.get(&key) {
+                    Some((at, rows)) if fresh(*at) => rows.clone(),
+                    _ => {
+                        let rows = compute(&key);
+                        self.cache.insert(key, (now, rows.clone()));
+                        rows
+                    }
+                }
+            }
+            CacheModel::PerRequest => compute(&(from, to, ids)),
+        }
     }
 
     fn answer(&mut self, index: usize, p: Parsed) -> Reply {
@@ -240,18 +315,21 @@ impl FakeServer {
             Some(Fault::Truncated) | None => {}
         }
         let (omit_total, bias) = (self.omit_total, self.total_bias);
-        let matching = self.matching(p.from, p.to, p.ids).to_vec();
+        let matching = self.matching(p.from, p.to, p.ids);
         let end = p.start.saturating_add(p.limit + self.oversize).min(matching.len());
         let page = &matching[p.start.min(matching.len())..end];
         let list: Vec<serde_json::Value> = page
             .iter()
-            .map(|&i| {
-                let r = &self.rows[i];
-                serde_json::json!({
+            .map(|r| {
+                let mut row = serde_json::json!({
                     "emailId": r.email_id,
                     "status": "送达",
                     "requestTime": format!("{} 10:00:00", r.date),
-                })
+                });
+                if let Some(m) = &r.modified {
+                    row["modifiedTime"] = m.as_str().into();
+                }
+                row
             })
             .collect();
         let mut info = serde_json::json!({ "voListSize": list.len(), "voList": list });
@@ -414,7 +492,9 @@ impl Driver {
 /// The rows an export must emit, computed from the spec rather than from
 /// the machine: windows oldest first (consecutive blocks of `max_days` from
 /// `from`), then id chunks in list order, then dataset order; each email id
-/// once.
+/// once per window and chunk (a real server lists an email in the one window
+/// of its request time; de-duplication is scoped to a unit so memory stays
+/// flat).
 pub fn ground_truth(
     rows: &[Row],
     (from, to): (NaiveDate, NaiveDate),
@@ -422,7 +502,6 @@ pub fn ground_truth(
     id_chunks: Option<&[Vec<String>]>,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    let mut seen = HashSet::new();
     let mut lo = from;
     while lo <= to {
         let hi = (lo + Days::new(u64::from(max_days) - 1)).min(to);
@@ -431,6 +510,7 @@ pub fn ground_truth(
             Some(c) => c.iter().map(Some).collect(),
         };
         for chunk in chunks {
+            let mut seen = HashSet::new();
             for r in rows {
                 if r.date >= lo
                     && r.date <= hi
