@@ -419,9 +419,3 @@ mod tests {
         assert_eq!(format!("{:?}", Secret("SENTINEL".into())), "Secret(<redacted>)");
     }
 }
-
-/// A server day, `yyyy-MM-dd`.
-fn parse_day(s: &str) -> Result<sendcloud_status::chrono::NaiveDate, String> {
-    sendcloud_status::chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("{s:?} is not a date like 2024-05-20"))
-}
