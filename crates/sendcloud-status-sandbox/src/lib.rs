@@ -116,26 +116,33 @@
 //!   the request handler.
 //! - `rng` — SplitMix64.
 
+mod account;
 mod args;
 mod catalog;
+mod clock;
 mod config;
 mod control;
 mod dataset;
 mod faults;
 mod limiter;
+mod live;
 mod query;
 mod relay;
 mod render;
 mod reqlog;
 mod rng;
 mod server;
+mod store;
 mod validate;
 
 pub use args::SandboxArgs;
 pub use config::{
-    DEMO_API_KEY, DEMO_API_USER, FaultConfig, Language, SandboxConfig, StatusCodeKey, SubStatusFormat, server_today,
+    CacheModel, DEFAULT_CACHE_TTL, DEMO_API_KEY, DEMO_API_USER, DayAdvance, FaultConfig, Language, LiveConfig,
+    MAX_ARRIVALS_PER_SECOND, MAX_SETTLES_PER_SECOND, ResultOrder, SandboxConfig, StatusCodeKey, SubStatusFormat,
+    TODAY_START_TIME, server_now, server_today,
 };
 pub use dataset::{Dataset, Filter, GroundRecord};
+pub use live::{Change, ChangeKind};
 pub use faults::FaultKind;
 pub use reqlog::{LoggedRequest, REDACTED, REQUEST_LOG_CAPACITY};
 pub use server::Sandbox;

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
     println!("apiUser: {DEMO_API_USER}");
     println!("apiKey: {DEMO_API_KEY}  (a public demo key)");
     println!("{} records from {} to {} (server time UTC+8)", ds.len(), ds.first_day(), ds.today());
+    println!("server clock {}", sandbox.now().format("%Y-%m-%d %H:%M:%S"));
     let _ = std::io::stdout().flush();
     // Serve until the process is killed (Ctrl-C's default action ends it).
     loop {
