@@ -13,7 +13,8 @@ use std::io;
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::catalog::{
-    self, API_USERS, ARRIVAL_API_USER_WEIGHTS, DELIVERED, INVALID, INVALID_SUBS, LABELS, SENDING, SOFT_BOUNCE, SOFT_SUBS,
+    self, API_USERS, ARRIVAL_API_USER_WEIGHTS, DELIVERED, INVALID, INVALID_SUBS, LABELS, SENDING, SOFT_BOUNCE,
+    SOFT_SUBS,
 };
 use crate::config::{DEMO_API_USER, Language, ResultOrder, TODAY_START_TIME};
 use crate::rng::{hash, weighted};
@@ -189,7 +190,7 @@ impl Dataset {
 
     /// Generates the dataset of (`records`, `seed`, `now`, `days_of_data`); same inputs, same
     /// records. `requestTime`s spread from 00:00 of the `days_of_data - 1`-th day before `now`'s
-    /// date up to (and never after) `now`. Fails when `days_of_data` is 0 or there are more
+    /// date up to (and never after) `now`; no `modifiedTime` is after `now` either. Fails when `days_of_data` is 0 or there are more
     /// records than milliseconds in that span.
     pub fn generate(records: u64, seed: u64, now: NaiveDateTime, days_of_data: u32) -> io::Result<Dataset> {
         let invalid = |m: &str| io::Error::new(io::ErrorKind::InvalidInput, m.to_string());
@@ -245,7 +246,9 @@ impl Dataset {
                 } else {
                     (SENDING, 0, bad + (pick % healthy) as u32, 0)
                 };
-                Rec { offset_ms, modified_s: modified_s as u32, recipient, sub, status, api_user, label }
+                // Nothing was modified after `now` either.
+                let modified_s = modified_s.min(span_ms / 1000 - offset_ms / 1000) as u32;
+                Rec { offset_ms, modified_s, recipient, sub, status, api_user, label }
             })
             .collect();
         Ok(Dataset { seed, today, first_day, start_epoch_ms, pool, order: ResultOrder::OldestFirst, recs })
@@ -560,6 +563,7 @@ mod tests {
         let d = Dataset::generate(20_000, 9, now, 3).unwrap();
         let last = d.record(d.len() - 1).unwrap();
         assert!(last.request_time <= now, "{}", last.request_time);
+        assert!((0..d.len()).all(|i| d.record(i).unwrap().modified_time <= now));
         assert!(last.request_time > now - Duration::minutes(5), "the span ends at now: {}", last.request_time);
         assert_eq!(d.first_day(), day("2024-05-08"));
         assert_eq!(d.record(0).unwrap().request_time.date(), day("2024-05-08"));
