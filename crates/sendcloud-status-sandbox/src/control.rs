@@ -208,7 +208,9 @@ fn parse_live(body: &str) -> Result<LiveConfig, (u16, String)> {
         (None, None) => DayAdvance::Never,
         (Some(n), None) => DayAdvance::AfterRequests(n),
         (None, Some(ms)) => DayAdvance::AfterDuration(Duration::from_millis(ms)),
-        (Some(_), Some(_)) => return Err(bad("give day_advance_after_requests or day_advance_after_ms, not both".into())),
+        (Some(_), Some(_)) => {
+            return Err(bad("give day_advance_after_requests or day_advance_after_ms, not both".into()));
+        }
     };
     let order = match text("order")? {
         None | Some("oldest-first") => ResultOrder::OldestFirst,

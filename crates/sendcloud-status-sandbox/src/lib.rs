@@ -195,7 +195,7 @@ pub use config::{
     TODAY_START_TIME, server_now, server_today,
 };
 pub use dataset::{Dataset, Filter, GroundRecord};
-pub use live::{Change, ChangeKind};
 pub use faults::FaultKind;
+pub use live::{Change, ChangeKind};
 pub use reqlog::{LoggedRequest, REDACTED, REQUEST_LOG_CAPACITY};
 pub use server::Sandbox;
