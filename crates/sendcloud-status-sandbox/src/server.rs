@@ -75,10 +75,14 @@ impl State {
             return base;
         }
         let n = self.latency_seq.fetch_add(1, Ordering::Relaxed);
-        let u = unit(hash(self.config.seed, n, SALT_LATENCY));
-        let secs = base.as_secs_f64() + jitter.as_secs_f64() * (2.0 * u - 1.0);
-        Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(base)
+        jittered(base, jitter, unit(hash(self.config.seed, n, SALT_LATENCY)))
     }
+}
+
+/// `base ± jitter`, uniform as `u` runs over `[0, 1)`, floored at zero.
+fn jittered(base: Duration, jitter: Duration, u: f64) -> Duration {
+    let secs = base.as_secs_f64() + jitter.as_secs_f64() * (2.0 * u - 1.0);
+    Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(base)
 }
 
 /// Lets a worker end a relayed connection without owning the relay.
@@ -192,7 +196,8 @@ impl Sandbox {
     pub fn addr(&self) -> SocketAddr {
         self.relay.addr()
     }
-    /// The configuration it was started with (faults as at start).
+    /// The configuration it was started with (faults and live settings as at start; see
+    /// [`live`](Self::live)).
     pub fn config(&self) -> &SandboxConfig {
         &self.state.config
     }
@@ -428,4 +433,23 @@ fn content_type(v: &str) -> Header {
 
 fn json(status: u16, body: String) -> Response<io::Cursor<Vec<u8>>> {
     Response::from_string(body).with_status_code(status).with_header(content_type(JSON))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_jitter_is_uniform_around_the_latency_and_never_negative() {
+        let ms = Duration::from_millis;
+        assert_eq!(jittered(ms(100), ms(20), 0.0), ms(80));
+        assert_eq!(jittered(ms(100), ms(20), 0.5), ms(100));
+        assert!(jittered(ms(100), ms(20), 0.999_999) <= ms(120));
+        assert_eq!(jittered(ms(5), ms(20), 0.0), Duration::ZERO);
+        let draws: Vec<Duration> =
+            (0..1000).map(|n| jittered(ms(50), ms(10), unit(hash(42, n, SALT_LATENCY)))).collect();
+        let mean = draws.iter().sum::<Duration>() / 1000;
+        assert!(draws.iter().all(|d| (ms(40)..=ms(60)).contains(d)));
+        assert!((ms(49)..=ms(51)).contains(&mean), "{mean:?}");
+    }
 }
