@@ -20,6 +20,8 @@ pub(crate) struct View {
     pub now: NaiveDateTime,
     /// The live settings.
     pub live: LiveConfig,
+    /// Counts [`Account::set_live`] calls: snapshots of older settings must not serve newer.
+    pub epoch: u64,
 }
 
 /// The shared, changing account.
@@ -41,6 +43,7 @@ struct Inner {
     requests_at_set: u64,
     /// The day change of `live` has happened.
     day_advanced: bool,
+    epoch: u64,
 }
 
 impl Account {
@@ -59,6 +62,7 @@ impl Account {
             requests: 0,
             requests_at_set: 0,
             day_advanced: false,
+            epoch: 0,
         };
         Account { inner: Mutex::new(inner) }
     }
@@ -77,7 +81,7 @@ impl Account {
         if api_request {
             a.requests += 1;
         }
-        View { dataset: Arc::clone(&a.data), now: a.clock.at(now), live: a.live.clone() }
+        View { dataset: Arc::clone(&a.data), now: a.clock.at(now), live: a.live.clone(), epoch: a.epoch }
     }
 
     /// Replaces the live settings; rates, request counts and durations start from now.
@@ -94,6 +98,7 @@ impl Account {
         a.since = now;
         a.requests_at_set = a.requests;
         a.day_advanced = false;
+        a.epoch += 1;
     }
 
     /// Jumps the clock to the next midnight now; returns the new server time.

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 
+use crate::account::View;
 use crate::catalog::API_USERS;
 use crate::config::{CacheModel, ResultOrder};
 use crate::dataset::Dataset;
@@ -23,6 +24,9 @@ const CACHE_ENTRIES: usize = 32;
 /// A parameter set without `start`/`limit`: what a snapshot is kept for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Key {
+    /// The live settings' epoch: a request racing a settings change cannot leave a snapshot
+    /// of the old settings for later requests.
+    epoch: u64,
     first: NaiveDate,
     last: NaiveDate,
     status: Option<u8>,
@@ -37,7 +41,7 @@ struct Key {
 }
 
 impl Key {
-    fn of(q: &Query) -> Key {
+    fn of(q: &Query, epoch: u64) -> Key {
         let mut subs = q.subs.clone();
         subs.sort_unstable();
         subs.dedup();
@@ -45,6 +49,7 @@ impl Key {
         email_ids.sort_unstable();
         email_ids.dedup();
         Key {
+            epoch,
             first: q.first,
             last: q.last,
             status: q.status,
@@ -125,13 +130,14 @@ pub(crate) struct QueryCache {
 }
 
 impl QueryCache {
-    /// The result of `q` under `model`: a snapshot younger than its ttl, or a scan of `live`.
-    pub fn run(&self, live: &Arc<Dataset>, q: &Query, model: CacheModel, now: Instant) -> Found {
-        let ttl = match model {
+    /// The result of `q` in `view`: a snapshot younger than its ttl, or a scan of the records.
+    pub fn run(&self, view: &View, q: &Query, now: Instant) -> Found {
+        let live = &view.dataset;
+        let ttl = match view.live.cache {
             CacheModel::Snapshot { ttl } => ttl,
             CacheModel::PerRequest => return found(live, q),
         };
-        let key = Key::of(q);
+        let key = Key::of(q, view.epoch);
         if let Some(hit) = self.fresh(&key, now, ttl) {
             return hit;
         }
@@ -220,5 +226,48 @@ fn scan(ds: &Dataset, p: &Plan) -> Vec<u32> {
     match &p.ids {
         Some(ids) => ids.iter().copied().filter(|&i| i >= p.lo && i < p.hi && keep(i)).map(|i| i as u32).collect(),
         None => (p.lo..p.hi).filter(|&i| keep(i)).map(|i| i as u32).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LiveConfig;
+    use crate::validate::{self, Params};
+    use chrono::NaiveDateTime;
+
+    #[test]
+    fn snapshots_serve_within_their_ttl_and_epoch_only() {
+        let now: NaiveDateTime = "2024-05-10T08:40:00".parse().unwrap();
+        let old = Arc::new(Dataset::generate(1_000, 1, now, 3).unwrap());
+        let mut grown = (*old).clone();
+        grown.arrive(u64::try_from(grown.offset_of(now)).unwrap(), 5);
+        let grown = Arc::new(grown);
+        let all = API_USERS.map(|u| u.0).join(";");
+        let params = Params(vec![("days".into(), "1".into()), ("apiUserList".into(), all)]);
+        let q = validate::validate(&params, now.date(), 3).unwrap();
+        let view = |dataset: &Arc<Dataset>, epoch, cache| View {
+            dataset: Arc::clone(dataset),
+            now,
+            live: LiveConfig::off().with_cache(cache),
+            epoch,
+        };
+        let snapshot = CacheModel::Snapshot { ttl: Duration::from_secs(10) };
+        let (cache, t0) = (QueryCache::default(), Instant::now());
+
+        let first = cache.run(&view(&old, 0, snapshot), &q, t0);
+        let within = cache.run(&view(&grown, 0, snapshot), &q, t0 + Duration::from_secs(9));
+        assert!(Arc::ptr_eq(&within.dataset, &old) && within.hits.len() == first.hits.len());
+        let later = cache.run(&view(&grown, 0, snapshot), &q, t0 + Duration::from_secs(10));
+        assert!(Arc::ptr_eq(&later.dataset, &grown) && later.hits.len() == first.hits.len() + 1);
+        let next_epoch = cache.run(&view(&old, 1, snapshot), &q, t0 + Duration::from_secs(11));
+        assert!(Arc::ptr_eq(&next_epoch.dataset, &old), "another epoch takes its own snapshot");
+        let live = cache.run(&view(&grown, 1, CacheModel::PerRequest), &q, t0 + Duration::from_secs(11));
+        assert!(Arc::ptr_eq(&live.dataset, &grown));
+
+        let page = |order| later.hits.page(0, 3, order);
+        let n = later.hits.len();
+        let last = |k: usize| later.hits.page((n - 1 - k) as u64, 1, ResultOrder::OldestFirst)[0];
+        assert_eq!(page(ResultOrder::NewestFirst), [last(0), last(1), last(2)]);
     }
 }

@@ -62,7 +62,8 @@ impl std::fmt::Debug for State {
 }
 
 impl State {
-    /// New live settings; snapshots taken under the old ones are dropped.
+    /// New live settings; snapshots taken under the old ones are dropped (and a request racing
+    /// this cannot store one for later: see the cache key's epoch).
     pub fn set_live(&self, live: LiveConfig) {
         self.account.set_live(live);
         self.cache.clear();
@@ -401,7 +402,7 @@ fn answer(s: &State, view: &View, method: &str, path: &str, params: &Params) -> 
         Ok(q) => q,
         Err(e) => return (e.code, 200, s.style.error(e.code, &e.en, &e.zh)),
     };
-    let found = s.cache.run(&view.dataset, &q, view.live.cache, Instant::now());
+    let found = s.cache.run(view, &q, Instant::now());
     let page = found.hits.page(q.start, q.limit, found.dataset.order());
     (200, 200, s.style.success(&found.dataset, found.hits.len(), &page))
 }
