@@ -26,6 +26,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Value, json};
 use tiny_http::{Header, Request, Response};
 
+use crate::account::View;
 use crate::config::{CacheModel, DayAdvance, FaultConfig, LiveConfig, ResultOrder};
 use crate::dataset::{Dataset, Filter};
 use crate::faults::FaultKind;
@@ -46,9 +47,11 @@ pub(crate) fn handle(mut rq: Request, s: &State) {
         let _ = rq.as_reader().take(1 << 16).read_to_string(&mut text);
         text
     };
+    // Every control call first applies the live changes due.
+    let view = s.account.tick(false);
     let result: Result<Value, (u16, String)> = match (method.as_str(), &path[PREFIX.len()..]) {
-        ("GET", "info") => Ok(info(s)),
-        ("GET", "truth") => truth(&s.account.tick(false).dataset, query).map_err(bad),
+        ("GET", "info") => Ok(info(&view, s.config.max_window_days)),
+        ("GET", "truth") => truth(&view.dataset, query).map_err(bad),
         ("GET", "requests") => Ok(Value::Array(s.log.snapshot().iter().map(entry).collect())),
         ("GET", "changes") => since(query).map(|n| Value::Array(s.account.changes(n).iter().map(change).collect())),
         ("POST", "clear") => {
@@ -78,8 +81,7 @@ fn bad(e: String) -> (u16, String) {
     (400, e)
 }
 
-fn info(s: &State) -> Value {
-    let view = s.account.tick(false);
+fn info(view: &View, max_window_days: u32) -> Value {
     let ds = &view.dataset;
     json!({
         "today": ds.today().to_string(),
@@ -87,7 +89,7 @@ fn info(s: &State) -> Value {
         "records": ds.len(),
         "api_users": ds.api_users(),
         "labels": ds.labels(),
-        "max_window_days": s.config.max_window_days,
+        "max_window_days": max_window_days,
         "live": live_json(&view.live),
     })
 }

@@ -41,6 +41,9 @@ pub(crate) struct Rec {
     pub label: u8,
 }
 
+// A million records stay about 24 MB.
+const _: () = assert!(std::mem::size_of::<Rec>() == 24);
+
 /// Ground truth: every record the simulated account holds (at one moment, for a live account).
 ///
 /// Cloning is cheap (records are shared until one changes).

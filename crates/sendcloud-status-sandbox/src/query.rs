@@ -148,7 +148,8 @@ impl QueryCache {
             return hit;
         }
         let mut entries = self.lock();
-        entries.retain(|e| e.key != key);
+        // Expired snapshots can no longer serve, and each may pin a copy of changed records.
+        entries.retain(|e| e.key != key && now.saturating_duration_since(e.taken) < ttl);
         entries.push_front(Entry { key, taken: now, found: result.clone() });
         entries.truncate(CACHE_ENTRIES);
         result

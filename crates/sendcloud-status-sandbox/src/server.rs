@@ -213,6 +213,8 @@ impl Sandbox {
     /// The ground truth it serves now: a snapshot of the current live state (changes due so
     /// far applied; later ones do not show in it). Pages of a parameter set read the snapshot
     /// the server took for that set (see [`CacheModel`](crate::CacheModel)), which may be older.
+    /// On a live account, holding a snapshot keeps the records it shares alive: the server
+    /// copies what it then changes, so drop snapshots when done.
     pub fn dataset(&self) -> Arc<Dataset> {
         self.state.account.tick(false).dataset
     }
