@@ -23,7 +23,9 @@ impl Clock {
     /// jump read as the jump's target (the clock never goes back).
     pub fn at(&self, at: Instant) -> NaiveDateTime {
         let ms = at.saturating_duration_since(self.base_instant).as_millis();
-        self.base + chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX / 2))
+        chrono::TimeDelta::try_milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
+            .and_then(|d| self.base.checked_add_signed(d))
+            .unwrap_or(NaiveDateTime::MAX)
     }
 
     /// At the real instant `at`, jumps to 00:00:00.000 of the day after the one shown then.
