@@ -3,9 +3,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::config::{FaultConfig, Language, SandboxConfig, StatusCodeKey, SubStatusFormat};
+use crate::config::{
+    CacheModel, DayAdvance, FaultConfig, Language, LiveConfig, ResultOrder, SandboxConfig, StatusCodeKey,
+    SubStatusFormat,
+};
 
 /// Flags that build a [`SandboxConfig`].
 #[derive(Clone, Debug, clap::Args)]
@@ -20,9 +23,13 @@ pub struct SandboxArgs {
     /// Dataset seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// The server's today, yyyy-MM-dd (default: the current date at UTC+8).
+    /// The server's today, yyyy-MM-dd; the clock starts at 12:00:00 that day (default: the
+    /// current date and time at UTC+8).
     #[arg(long, value_parser = parse_date)]
     pub today: Option<NaiveDate>,
+    /// Where the server clock starts, "yyyy-MM-dd HH:mm:ss" at UTC+8 (default: the current time).
+    #[arg(long, value_parser = parse_date_time, conflicts_with = "today")]
+    pub now: Option<NaiveDateTime>,
     /// Days of data ending today.
     #[arg(long, default_value_t = 30)]
     pub days_of_data: u32,
@@ -47,6 +54,34 @@ pub struct SandboxArgs {
     /// Latency added to every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
+    /// Each answer's latency is uniform in latency ± this many milliseconds (seeded).
+    #[arg(long, default_value_t = 0)]
+    pub latency_jitter_ms: u64,
+    /// Share (0.0 to 1.0) of the rate limit used by a simulated other process on the account.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
+    pub competing_load: f64,
+    /// Live account: new mails per second (at most 1000).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    pub arrivals_per_second: f64,
+    /// Live account: "sending" rows per second that turn final.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    pub settle_per_second: f64,
+    /// Live account: jump the clock to the next midnight after N API requests.
+    #[arg(long, value_name = "N", conflicts_with = "day_advance_after_secs")]
+    pub day_advance_after_requests: Option<u64>,
+    /// Live account: jump the clock to the next midnight after S seconds.
+    #[arg(long, value_name = "S", value_parser = parse_rate)]
+    pub day_advance_after_secs: Option<f64>,
+    /// Order of the rows of a parameter set.
+    #[arg(long, value_enum, default_value = "oldest-first")]
+    pub order: ResultOrder,
+    /// What pages read: a snapshot of the parameter set's result kept for --cache-ttl-secs (the
+    /// real server's behaviour), or the live data on every request.
+    #[arg(long, default_value = "snapshot", value_parser = ["snapshot", "per-request"])]
+    pub cache: String,
+    /// Lifetime of a snapshot with --cache snapshot, in seconds.
+    #[arg(long, value_name = "S", default_value_t = 600.0, value_parser = parse_rate)]
+    pub cache_ttl_secs: f64,
     /// Worker threads.
     #[arg(long, default_value_t = 4)]
     pub threads: usize,
@@ -76,11 +111,26 @@ pub struct SandboxArgs {
 impl SandboxArgs {
     /// The configuration these flags describe.
     pub fn to_config(&self) -> SandboxConfig {
-        let base = SandboxConfig::default();
+        let base = match (self.now, self.today) {
+            (Some(now), _) => SandboxConfig::default().with_now(now),
+            (None, Some(today)) => SandboxConfig::default().with_today(today),
+            (None, None) => SandboxConfig::default(),
+        };
+        let day_advance = match (self.day_advance_after_requests, self.day_advance_after_secs) {
+            (Some(n), _) => DayAdvance::AfterRequests(n),
+            (None, Some(s)) => DayAdvance::AfterDuration(Duration::from_secs_f64(s)),
+            (None, None) => DayAdvance::Never,
+        };
+        let cache = if self.cache == "per-request" {
+            CacheModel::PerRequest
+        } else {
+            CacheModel::Snapshot { ttl: Duration::from_secs_f64(self.cache_ttl_secs) }
+        };
         SandboxConfig {
             records: self.records,
             seed: self.seed,
-            today: self.today.unwrap_or(base.today),
+            now: base.now,
+            today: base.today,
             days_of_data: self.days_of_data,
             language: self.language,
             status_code_key: if self.lowercase_statuscode {
@@ -93,6 +143,14 @@ impl SandboxArgs {
             max_window_days: self.max_window_days,
             rate_limit_per_minute: (self.rate_limit > 0).then_some(self.rate_limit),
             latency: Duration::from_millis(self.latency_ms),
+            latency_jitter: Duration::from_millis(self.latency_jitter_ms),
+            competing_load: self.competing_load,
+            live: LiveConfig::off()
+                .with_arrivals_per_second(self.arrivals_per_second)
+                .with_settle_per_second(self.settle_per_second)
+                .with_day_advance(day_advance)
+                .with_order(self.order)
+                .with_cache(cache),
             faults: FaultConfig {
                 seed: self.fault_seed,
                 rate_limited: self.fault_rate_limited,
@@ -114,6 +172,18 @@ impl SandboxArgs {
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| format!("expected yyyy-MM-dd: {e}"))
+}
+
+fn parse_date_time(s: &str) -> Result<NaiveDateTime, String> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").map_err(|e| format!("expected \"yyyy-MM-dd HH:mm:ss\": {e}"))
+}
+
+/// A finite number ≥ 0 (rates, seconds); large enough values are clamped where they are used.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..1e15).contains(&r) => Ok(r),
+        _ => Err("expected a number ≥ 0".to_string()),
+    }
 }
 
 fn parse_probability(s: &str) -> Result<f64, String> {
@@ -173,8 +243,67 @@ mod tests {
         assert_eq!(c.faults.http_502, 0.5);
         assert_eq!(c.faults.seed, 3);
         assert!(Cli::try_parse_from(["x", "--fault-reset", "1.5"]).is_err());
+        assert_eq!(c.now.to_string(), "2024-05-10 12:00:00");
         let d = Cli::try_parse_from(["x"]).unwrap().sandbox.to_config();
         assert_eq!(d.rate_limit_per_minute, Some(3000));
         assert_eq!(d.language, Language::Chinese);
+        assert_eq!(d.live, LiveConfig::off());
+        assert_eq!((d.latency_jitter, d.competing_load), (Duration::ZERO, 0.0));
+        assert_eq!(d.today, d.now.date());
+    }
+
+    #[test]
+    fn live_flags_map_to_config() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--now",
+            "2024-05-10 08:40:00",
+            "--arrivals-per-second",
+            "5",
+            "--settle-per-second",
+            "2.5",
+            "--day-advance-after-requests",
+            "7",
+            "--order",
+            "newest-first",
+            "--cache",
+            "per-request",
+            "--latency-jitter-ms",
+            "20",
+            "--competing-load",
+            "0.25",
+        ])
+        .unwrap();
+        let c = cli.sandbox.to_config();
+        assert_eq!(c.now.to_string(), "2024-05-10 08:40:00");
+        assert_eq!(c.today.to_string(), "2024-05-10");
+        let want = LiveConfig::off()
+            .with_arrivals_per_second(5.0)
+            .with_settle_per_second(2.5)
+            .with_day_advance(DayAdvance::AfterRequests(7))
+            .with_order(ResultOrder::NewestFirst)
+            .with_cache(CacheModel::PerRequest);
+        assert_eq!(c.live, want);
+        assert_eq!(c.latency_jitter, Duration::from_millis(20));
+        assert_eq!(c.competing_load, 0.25);
+
+        let c = Cli::try_parse_from(["x", "--day-advance-after-secs", "1.5", "--cache-ttl-secs", "0.25"])
+            .unwrap()
+            .sandbox
+            .to_config();
+        assert_eq!(c.live.day_advance, DayAdvance::AfterDuration(Duration::from_millis(1500)));
+        assert_eq!(c.live.cache, CacheModel::Snapshot { ttl: Duration::from_millis(250) });
+
+        for bad in [
+            &["x", "--now", "2024-05-10"][..],
+            &["x", "--now", "2024-05-10 08:40:00", "--today", "2024-05-10"],
+            &["x", "--order", "random"],
+            &["x", "--cache", "none"],
+            &["x", "--competing-load", "1.5"],
+            &["x", "--arrivals-per-second", "-1"],
+            &["x", "--day-advance-after-requests", "1", "--day-advance-after-secs", "1"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -6,6 +6,10 @@ use crate::config::Language;
 pub(crate) const API_USERS: [(&str, u32); 4] =
     [(crate::config::DEMO_API_USER, 50), ("sandbox_mkt", 25), ("sandbox_tx", 20), ("sandbox_ops", 5)];
 
+/// Shares (percent, in [`API_USERS`] order) of the apiUsers sending new mail on a live account:
+/// mostly the demo user, so a query without `apiUserList` sees most of it.
+pub(crate) const ARRIVAL_API_USER_WEIGHTS: [u32; 4] = [70, 15, 10, 5];
+
 /// Labels of the account: id, name, share of the traffic (percent).
 pub(crate) const LABELS: [(u64, &str, u32); 6] = [
     (1001, "newsletter", 30),
@@ -162,6 +166,7 @@ mod tests {
         assert_eq!(INVALID_SUBS.iter().map(|s| s.weight).sum::<u32>(), 100);
         assert_eq!(SOFT_SUBS.iter().map(|s| s.weight).sum::<u32>(), 100);
         assert_eq!(API_USERS.iter().map(|u| u.1).sum::<u32>(), 100);
+        assert_eq!(ARRIVAL_API_USER_WEIGHTS.iter().sum::<u32>(), 100);
         assert_eq!(LABELS.iter().map(|l| l.2).sum::<u32>(), 100);
     }
 

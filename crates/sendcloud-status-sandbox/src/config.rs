@@ -1,8 +1,9 @@
-//! What a sandbox serves and how it misbehaves: [`SandboxConfig`] and [`FaultConfig`].
+//! What a sandbox serves and how it misbehaves: [`SandboxConfig`], [`LiveConfig`] and
+//! [`FaultConfig`].
 
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 /// The only `apiUser` the sandbox authenticates.
 pub const DEMO_API_USER: &str = "sandbox_user";
@@ -53,9 +54,14 @@ pub struct SandboxConfig {
     pub records: u64,
     /// Seed of the dataset.
     pub seed: u64,
-    /// The server's "today" (its time zone is UTC+8); `days=1` means this date.
+    /// Where the server clock starts (server-local, UTC+8, millisecond precision); it then runs
+    /// with real time. No generated record is dated after it.
+    pub now: NaiveDateTime,
+    /// The server's "today" at start: must be the date of [`now`](Self::now) (the `with_*`
+    /// methods keep them in step; [`Sandbox::start`](crate::Sandbox::start) refuses a mismatch).
     pub today: NaiveDate,
-    /// Records' `requestTime` spreads over `today` and the `days_of_data - 1` days before.
+    /// Records' `requestTime` spreads from 00:00 of the `days_of_data - 1`-th day before
+    /// `today` up to [`now`](Self::now).
     pub days_of_data: u32,
     /// Language of messages and status texts.
     pub language: Language,
@@ -71,6 +77,15 @@ pub struct SandboxConfig {
     pub rate_limit_per_minute: Option<u32>,
     /// Added to every answer.
     pub latency: Duration,
+    /// Each answer's added latency is drawn uniformly (seeded by [`seed`](Self::seed)) from
+    /// `latency ± latency_jitter`, floored at zero.
+    pub latency_jitter: Duration,
+    /// Share (`0.0..=1.0`) of the account's rate limit used by another, simulated process on
+    /// the same account: the limiter's bucket drains at `1 - share` of real time, so that share
+    /// of every emission interval is reserved for the other process.
+    pub competing_load: f64,
+    /// A live account: new mail, settling rows, day changes, result order and cache model.
+    pub live: LiveConfig,
     /// Injected faults.
     pub faults: FaultConfig,
     /// Worker threads answering requests.
@@ -79,10 +94,12 @@ pub struct SandboxConfig {
 
 impl Default for SandboxConfig {
     fn default() -> Self {
+        let now = server_now();
         SandboxConfig {
             records: 10_000,
             seed: 42,
-            today: server_today(),
+            now,
+            today: now.date(),
             days_of_data: 30,
             language: Language::Chinese,
             status_code_key: StatusCodeKey::CamelCase,
@@ -91,6 +108,9 @@ impl Default for SandboxConfig {
             max_window_days: 3,
             rate_limit_per_minute: Some(3000),
             latency: Duration::ZERO,
+            latency_jitter: Duration::ZERO,
+            competing_load: 0.0,
+            live: LiveConfig::default(),
             faults: FaultConfig::default(),
             threads: 4,
         }
@@ -99,7 +119,24 @@ impl Default for SandboxConfig {
 
 /// The current date at UTC+8, the server's time zone.
 pub fn server_today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+    server_now().date()
+}
+
+/// The current time at UTC+8, the server's time zone, to the millisecond.
+pub fn server_now() -> NaiveDateTime {
+    truncate_to_ms((chrono::Utc::now() + chrono::Duration::hours(8)).naive_utc())
+}
+
+/// The time of day [`SandboxConfig::with_today`] starts the clock at: fixed, so that one
+/// configuration always generates the same records, and half a day before the date changes.
+pub const TODAY_START_TIME: NaiveTime = match NaiveTime::from_hms_opt(12, 0, 0) {
+    Some(t) => t,
+    None => NaiveTime::MIN,
+};
+
+/// Drops sub-millisecond digits (the server clock counts milliseconds).
+pub(crate) fn truncate_to_ms(t: NaiveDateTime) -> NaiveDateTime {
+    t.with_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000).unwrap_or(t)
 }
 
 impl SandboxConfig {
@@ -113,9 +150,17 @@ impl SandboxConfig {
         self.seed = seed;
         self
     }
-    /// Sets [`today`](Self::today).
+    /// Sets [`today`](Self::today) and starts the clock on that date at
+    /// [`TODAY_START_TIME`] (12:00:00), so the same configuration always serves the same data.
     pub fn with_today(mut self, today: NaiveDate) -> Self {
+        self.now = today.and_time(TODAY_START_TIME);
         self.today = today;
+        self
+    }
+    /// Sets [`now`](Self::now) (to the millisecond) and [`today`](Self::today) to its date.
+    pub fn with_now(mut self, now: NaiveDateTime) -> Self {
+        self.now = truncate_to_ms(now);
+        self.today = now.date();
         self
     }
     /// Sets [`days_of_data`](Self::days_of_data).
@@ -158,6 +203,21 @@ impl SandboxConfig {
         self.latency = latency;
         self
     }
+    /// Sets [`latency_jitter`](Self::latency_jitter).
+    pub fn with_latency_jitter(mut self, jitter: Duration) -> Self {
+        self.latency_jitter = jitter;
+        self
+    }
+    /// Sets [`competing_load`](Self::competing_load) (clamped to `0.0..=1.0`; NaN is 0).
+    pub fn with_competing_load(mut self, share: f64) -> Self {
+        self.competing_load = if share.is_nan() { 0.0 } else { share.clamp(0.0, 1.0) };
+        self
+    }
+    /// Sets [`live`](Self::live).
+    pub fn with_live(mut self, live: LiveConfig) -> Self {
+        self.live = live;
+        self
+    }
     /// Sets [`faults`](Self::faults).
     pub fn with_faults(mut self, faults: FaultConfig) -> Self {
         self.faults = faults;
@@ -167,6 +227,139 @@ impl SandboxConfig {
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads;
         self
+    }
+}
+
+/// The most arrivals per second: each new record gets its own millisecond (its emailId starts
+/// with it, which keeps ids unique and the order total).
+pub const MAX_ARRIVALS_PER_SECOND: f64 = 1000.0;
+
+/// The most settles per second (one per nanosecond).
+pub const MAX_SETTLES_PER_SECOND: f64 = 1e9;
+
+/// The real server's cache lifetime of a parameter set's result.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(600);
+
+/// How the account changes while the server runs. Everything is off by default: no new mail,
+/// nothing settles, the date changes only with the real clock, oldest rows first, results
+/// cached per parameter set for [`DEFAULT_CACHE_TTL`].
+///
+/// Event counts follow the rates and the real time elapsed since the configuration was set
+/// ([`Sandbox::start`](crate::Sandbox::start) or [`Sandbox::set_live`](crate::Sandbox::set_live));
+/// events are applied, in order, when a request or control call looks at the data.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveConfig {
+    /// New mails per second (status "sending", `requestTime` = the server clock), at most
+    /// [`MAX_ARRIVALS_PER_SECOND`]; mostly sent by the demo apiUser.
+    pub arrivals_per_second: f64,
+    /// "Sending" rows per second that turn final (delivered, invalid or soft bounce), picked
+    /// uniformly among all sending rows of any day.
+    pub settle_per_second: f64,
+    /// When the server clock jumps to the next midnight.
+    pub day_advance: DayAdvance,
+    /// Order of the rows a parameter set pages through.
+    pub order: ResultOrder,
+    /// What a page reads: a cached snapshot of the parameter set's result, or live data.
+    pub cache: CacheModel,
+}
+
+impl LiveConfig {
+    /// Nothing live (same as [`Default`]).
+    pub fn off() -> Self {
+        Self::default()
+    }
+    /// Sets [`arrivals_per_second`](Self::arrivals_per_second) (clamped to
+    /// `0..=`[`MAX_ARRIVALS_PER_SECOND`]; NaN is 0).
+    pub fn with_arrivals_per_second(mut self, rate: f64) -> Self {
+        self.arrivals_per_second = clean_rate(rate).min(MAX_ARRIVALS_PER_SECOND);
+        self
+    }
+    /// Sets [`settle_per_second`](Self::settle_per_second) (clamped to
+    /// `0..=`[`MAX_SETTLES_PER_SECOND`]; NaN is 0).
+    pub fn with_settle_per_second(mut self, rate: f64) -> Self {
+        self.settle_per_second = clean_rate(rate).min(MAX_SETTLES_PER_SECOND);
+        self
+    }
+    /// Sets [`day_advance`](Self::day_advance).
+    pub fn with_day_advance(mut self, advance: DayAdvance) -> Self {
+        self.day_advance = advance;
+        self
+    }
+    /// Sets [`order`](Self::order).
+    pub fn with_order(mut self, order: ResultOrder) -> Self {
+        self.order = order;
+        self
+    }
+    /// Sets [`cache`](Self::cache).
+    pub fn with_cache(mut self, cache: CacheModel) -> Self {
+        self.cache = cache;
+        self
+    }
+    /// The same settings with rates in range (what the server runs with).
+    pub(crate) fn normalized(self) -> Self {
+        let (a, s) = (self.arrivals_per_second, self.settle_per_second);
+        self.with_arrivals_per_second(a).with_settle_per_second(s)
+    }
+}
+
+fn clean_rate(rate: f64) -> f64 {
+    if rate > 0.0 { rate } else { 0.0 } // NaN is not > 0
+}
+
+/// When the server clock jumps to the next midnight (00:00:00.000) and keeps running from
+/// there. It jumps once per [`LiveConfig`]; counting starts when the configuration is set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DayAdvance {
+    /// Only the real clock moves the date.
+    #[default]
+    Never,
+    /// Once this many API requests (any outcome) have been answered.
+    AfterRequests(u64),
+    /// Once this much real time has passed.
+    AfterDuration(Duration),
+}
+
+/// The order of a parameter set's rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum ResultOrder {
+    /// Ascending `requestTime`, then `emailId`.
+    #[default]
+    OldestFirst,
+    /// The exact reverse of [`OldestFirst`](Self::OldestFirst).
+    NewestFirst,
+}
+
+impl ResultOrder {
+    /// `"oldest-first"` or `"newest-first"`, as the flag and the control endpoint spell it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ResultOrder::OldestFirst => "oldest-first",
+            ResultOrder::NewestFirst => "newest-first",
+        }
+    }
+}
+
+/// What a page of a parameter set reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CacheModel {
+    /// The documented behaviour of the real server: a parameter set's full result (everything
+    /// but `start`/`limit`) is computed once, and every page of that set within `ttl` of it
+    /// reads that snapshot, rows as they were then. After `ttl` the next page takes a new one.
+    Snapshot {
+        /// Lifetime of a snapshot, from when it was taken.
+        ttl: Duration,
+    },
+    /// Nothing cached: every request reads the live data, so a live result moves under a
+    /// paginator.
+    PerRequest,
+}
+
+impl Default for CacheModel {
+    fn default() -> Self {
+        CacheModel::Snapshot { ttl: DEFAULT_CACHE_TTL }
     }
 }
 

@@ -4,15 +4,21 @@
 //! demand from the record index and the seed. Records are generated already in order: record
 //! `i` is sent at a strictly increasing millisecond, so ascending index is ascending
 //! `(requestTime, emailId)` (the emailId starts with that millisecond), a date window is a
-//! binary search, and no sort is needed at start-up.
+//! binary search, and no sort is needed at start-up. New mail (a live account) is appended at
+//! later milliseconds, so the order holds. Records live in a copy-on-write [`Store`], so a
+//! [`Dataset`] is a cheap snapshot of a changing account.
 
 use std::io;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
-use crate::catalog::{self, API_USERS, DELIVERED, INVALID, INVALID_SUBS, LABELS, SENDING, SOFT_BOUNCE, SOFT_SUBS};
-use crate::config::{DEMO_API_USER, Language};
+use crate::catalog::{
+    self, API_USERS, ARRIVAL_API_USER_WEIGHTS, DELIVERED, INVALID, INVALID_SUBS, LABELS, SENDING, SOFT_BOUNCE,
+    SOFT_SUBS,
+};
+use crate::config::{DEMO_API_USER, Language, ResultOrder, TODAY_START_TIME};
 use crate::rng::{hash, weighted};
+use crate::store::Store;
 
 const MS_PER_DAY: u64 = 86_400_000;
 /// The server clock runs at UTC+8; emailIds carry real (UTC) epoch milliseconds.
@@ -35,7 +41,13 @@ pub(crate) struct Rec {
     pub label: u8,
 }
 
-/// Ground truth: every record the simulated account holds.
+// A million records stay about 24 MB.
+const _: () = assert!(std::mem::size_of::<Rec>() == 24);
+
+/// Ground truth: every record the simulated account holds (at one moment, for a live account).
+///
+/// Cloning is cheap (records are shared until one changes).
+#[derive(Clone)]
 pub struct Dataset {
     seed: u64,
     today: NaiveDate,
@@ -43,7 +55,8 @@ pub struct Dataset {
     /// UTC epoch milliseconds of `first_day` 00:00:00 at UTC+8.
     start_epoch_ms: i64,
     pool: u32,
-    recs: Vec<Rec>,
+    order: ResultOrder,
+    recs: Store<Rec>,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -54,6 +67,7 @@ impl std::fmt::Debug for Dataset {
             .field("first_day", &self.first_day)
             .field("today", &self.today)
             .field("recipients", &self.pool)
+            .field("order", &self.order)
             .finish()
     }
 }
@@ -62,7 +76,8 @@ impl std::fmt::Debug for Dataset {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GroundRecord {
-    /// Position in the server's order (ascending `request_time`, then `email_id`).
+    /// Position in the account, oldest first (ascending `request_time`, then `email_id`),
+    /// whatever the [`ResultOrder`]; [`Dataset::record`] takes it.
     pub index: u64,
     /// Unique id as the send API returns it (holds `$`, `@`, `.`, `_`, `-`).
     pub email_id: String,
@@ -169,61 +184,77 @@ impl Filter {
 }
 
 impl Dataset {
-    /// Generates the dataset of (`records`, `seed`, `today`, `days_of_data`); same inputs, same
-    /// records. Fails when `days_of_data` is 0 or there are more records than milliseconds.
+    /// Generates the dataset of (`records`, `seed`, `today`, `days_of_data`) with the clock at
+    /// `today` [`TODAY_START_TIME`], as [`SandboxConfig::with_today`](crate::SandboxConfig::with_today)
+    /// does; see [`generate`](Self::generate).
     pub fn new(records: u64, seed: u64, today: NaiveDate, days_of_data: u32) -> io::Result<Dataset> {
+        Self::generate(records, seed, today.and_time(TODAY_START_TIME), days_of_data)
+    }
+
+    /// Generates the dataset of (`records`, `seed`, `now`, `days_of_data`); same inputs, same
+    /// records. `requestTime`s spread from 00:00 of the `days_of_data - 1`-th day before `now`'s
+    /// date up to (and never after) `now`; no `modifiedTime` is after `now` either. Fails when `days_of_data` is 0 or there are more
+    /// records than milliseconds in that span.
+    pub fn generate(records: u64, seed: u64, now: NaiveDateTime, days_of_data: u32) -> io::Result<Dataset> {
         let invalid = |m: &str| io::Error::new(io::ErrorKind::InvalidInput, m.to_string());
         if days_of_data == 0 {
             return Err(invalid("days_of_data must be at least 1"));
         }
-        let span_ms = u64::from(days_of_data) * MS_PER_DAY;
-        if records > span_ms || records > u64::from(u32::MAX) {
-            return Err(invalid("too many records for the time span (at most one per millisecond)"));
-        }
+        let today = now.date();
         let first_day = today - Duration::days(i64::from(days_of_data) - 1);
-        let start_epoch_ms = first_day.and_time(NaiveTime::MIN).and_utc().timestamp_millis() - SERVER_OFFSET_MS;
+        let start = first_day.and_time(NaiveTime::MIN);
+        let span_ms = u64::try_from((now - start).num_milliseconds()).unwrap_or(0);
+        if records > span_ms || records > u64::from(u32::MAX) {
+            return Err(invalid(
+                "too many records for the time span (at most one per millisecond from the first day up to now)",
+            ));
+        }
+        let start_epoch_ms = start.and_utc().timestamp_millis() - SERVER_OFFSET_MS;
 
         // Recipient pool: ~5 mails per address. The first 8% are dead addresses (every mail to
         // them is invalid with the same sub-status), the next 5% flaky (they soft-bounce at
         // times); the rest deliver. So suppression and retry logic see repeats.
         let pool = (records / 5).max(20) as u32;
-        let bad = (pool * 8 / 100).max(1);
-        let flaky = (pool * 5 / 100).max(1);
+        let (bad, flaky) = pool_parts(pool);
         let healthy = u64::from(pool - bad);
 
         let api_weights = API_USERS.map(|u| u.1);
         let label_weights = LABELS.map(|l| l.2);
         let soft_weights = SOFT_SUBS.map(|s| s.weight);
         let n = u128::from(records);
-        let mut recs = Vec::with_capacity(records as usize);
         let mut base = 0u64;
-        for i in 0..records {
-            // Millisecond slots: record i lands in [base_i, base_{i+1}), so times strictly increase.
-            let next = ((u128::from(i + 1) * u128::from(span_ms)) / n) as u64;
-            let width = (next - base).max(1);
-            let h1 = hash(seed, i, 1);
-            let h2 = hash(seed, i, 2);
-            let offset_ms = base + h1 % width;
-            base = next;
+        let recs = (0..records)
+            .map(|i| {
+                // Millisecond slots: record i lands in [base_i, base_{i+1}) ⊂ [0, span), so times
+                // strictly increase and stay before `now`.
+                let next = ((u128::from(i + 1) * u128::from(span_ms)) / n) as u64;
+                let width = (next - base).max(1);
+                let h1 = hash(seed, i, 1);
+                let h2 = hash(seed, i, 2);
+                let offset_ms = base + h1 % width;
+                base = next;
 
-            let api_user = weighted(&api_weights, (h2 >> 20) % 100) as u8;
-            let label = weighted(&label_weights, (h2 >> 30) % 100) as u8;
-            let roll = h2 % 10_000;
-            let pick = h1 >> 32;
-            let (status, sub, recipient, modified_s) = if roll < 8_500 {
-                (DELIVERED, 0, bad + (pick % healthy) as u32, 1 + (h2 >> 40) % 20)
-            } else if roll < 9_300 {
-                let r = (pick % u64::from(bad)) as u32;
-                (INVALID, dead_sub_status(seed, r), r, 1 + (h2 >> 40) % 60)
-            } else if roll < 9_800 {
-                let s = SOFT_SUBS[weighted(&soft_weights, (h2 >> 40) % 100)].code;
-                (SOFT_BOUNCE, s, bad + (pick % u64::from(flaky)) as u32, 60 + (h2 >> 48) % 3_600)
-            } else {
-                (SENDING, 0, bad + (pick % healthy) as u32, 0)
-            };
-            recs.push(Rec { offset_ms, modified_s: modified_s as u32, recipient, sub, status, api_user, label });
-        }
-        Ok(Dataset { seed, today, first_day, start_epoch_ms, pool, recs })
+                let api_user = weighted(&api_weights, (h2 >> 20) % 100) as u8;
+                let label = weighted(&label_weights, (h2 >> 30) % 100) as u8;
+                let roll = h2 % 10_000;
+                let pick = h1 >> 32;
+                let (status, sub, recipient, modified_s) = if roll < 8_500 {
+                    (DELIVERED, 0, bad + (pick % healthy) as u32, 1 + (h2 >> 40) % 20)
+                } else if roll < 9_300 {
+                    let r = (pick % u64::from(bad)) as u32;
+                    (INVALID, dead_sub_status(seed, r), r, 1 + (h2 >> 40) % 60)
+                } else if roll < 9_800 {
+                    let s = SOFT_SUBS[weighted(&soft_weights, (h2 >> 40) % 100)].code;
+                    (SOFT_BOUNCE, s, bad + (pick % u64::from(flaky)) as u32, 60 + (h2 >> 48) % 3_600)
+                } else {
+                    (SENDING, 0, bad + (pick % healthy) as u32, 0)
+                };
+                // Nothing was modified after `now` either.
+                let modified_s = modified_s.min(span_ms / 1000 - offset_ms / 1000) as u32;
+                Rec { offset_ms, modified_s, recipient, sub, status, api_user, label }
+            })
+            .collect();
+        Ok(Dataset { seed, today, first_day, start_epoch_ms, pool, order: ResultOrder::OldestFirst, recs })
     }
 
     /// Number of records.
@@ -232,11 +263,15 @@ impl Dataset {
     }
     /// True when there are no records.
     pub fn is_empty(&self) -> bool {
-        self.recs.is_empty()
+        self.recs.len() == 0
     }
-    /// The server's today (UTC+8).
+    /// The server's today (UTC+8) when this snapshot was taken.
     pub fn today(&self) -> NaiveDate {
         self.today
+    }
+    /// The order [`query`](Self::query) returns and the server pages.
+    pub fn order(&self) -> ResultOrder {
+        self.order
     }
     /// The oldest day holding records.
     pub fn first_day(&self) -> NaiveDate {
@@ -262,7 +297,7 @@ impl Dataset {
     /// Record `index` in server order.
     pub fn record(&self, index: u64) -> Option<GroundRecord> {
         let i = usize::try_from(index).ok()?;
-        let r = self.recs.get(i)?;
+        let r = *self.recs.get(i)?;
         let request_time = self.local_time(r.offset_ms);
         let (label_id, label_name, _) = LABELS[r.label as usize];
         let sub_status = (r.sub != 0).then_some(r.sub);
@@ -281,7 +316,7 @@ impl Dataset {
         })
     }
 
-    /// Ground truth for `filter`, in the order the server pages it.
+    /// Ground truth for `filter`, in the order the server pages it (see [`order`](Self::order)).
     ///
     /// Deliberately a plain scan over typed records, independent of the server's binary search,
     /// index cache and id lookup, so tests comparing the two check both.
@@ -295,7 +330,8 @@ impl Dataset {
         };
         let mut out = Vec::new();
         for i in 0..self.len() {
-            let day = self.local_time(self.recs[i as usize].offset_ms).date();
+            let Some(r) = self.recs.get(i as usize) else { continue };
+            let day = self.local_time(r.offset_ms).date();
             if day < filter.start_date || day > filter.end_date {
                 continue;
             }
@@ -315,13 +351,16 @@ impl Dataset {
                 out.push(g);
             }
         }
+        if self.order == ResultOrder::NewestFirst {
+            out.reverse();
+        }
         out
     }
 
     // ---- crate-internal fast paths used by the server ----
 
     pub(crate) fn rec(&self, i: usize) -> &Rec {
-        &self.recs[i]
+        self.recs.get(i).expect("record index in range")
     }
 
     /// Index range of records whose requestTime date is in `[start, end]`.
@@ -349,10 +388,64 @@ impl Dataset {
         self.first_day.and_time(NaiveTime::MIN) + Duration::seconds((offset_ms / 1000) as i64)
     }
 
+    // ---- crate-internal changes of a live account ----
+
+    /// Milliseconds from `first_day` 00:00 to `t` (negative before it).
+    pub(crate) fn offset_of(&self, t: NaiveDateTime) -> i64 {
+        (t - self.first_day.and_time(NaiveTime::MIN)).num_milliseconds()
+    }
+
+    /// The millisecond of the newest record, if any.
+    pub(crate) fn last_offset(&self) -> Option<u64> {
+        self.recs.last().map(|r| r.offset_ms)
+    }
+
+    pub(crate) fn set_today(&mut self, today: NaiveDate) {
+        self.today = today;
+    }
+
+    pub(crate) fn set_order(&mut self, order: ResultOrder) {
+        self.order = order;
+    }
+
+    /// Appends a new "sending" record at `offset_ms` (after every other record), drawn from
+    /// `h` like generated mail but mostly from the demo apiUser; returns its index.
+    pub(crate) fn arrive(&mut self, offset_ms: u64, h: u64) -> usize {
+        debug_assert!(self.last_offset().is_none_or(|last| offset_ms > last));
+        let (bad, _) = pool_parts(self.pool);
+        let healthy = u64::from(self.pool - bad);
+        let label_weights = LABELS.map(|l| l.2);
+        self.recs.push(Rec {
+            offset_ms,
+            modified_s: 0,
+            recipient: bad + ((h >> 32) % healthy) as u32,
+            sub: 0,
+            status: SENDING,
+            api_user: weighted(&ARRIVAL_API_USER_WEIGHTS, h % 100) as u8,
+            label: weighted(&label_weights, (h >> 8) % 100) as u8,
+        });
+        self.recs.len() - 1
+    }
+
+    /// Gives record `i` its final `status` and `sub` (0: none), modified at `at`.
+    pub(crate) fn settle(&mut self, i: usize, status: u8, sub: u16, at: NaiveDateTime) {
+        let at_s = u64::try_from(self.offset_of(at)).unwrap_or(0) / 1000;
+        if let Some(r) = self.recs.get_mut(i) {
+            r.status = status;
+            r.sub = sub;
+            r.modified_s = u32::try_from(at_s.saturating_sub(r.offset_ms / 1000)).unwrap_or(u32::MAX);
+        }
+    }
+
+    /// The emailId of record `i` (empty when out of range).
+    pub(crate) fn email_id_of(&self, i: usize) -> String {
+        if i < self.recs.len() { self.email_id(i) } else { String::new() }
+    }
+
     /// `1425758592214_4576_32113_9310.sc-10_10_127_105-inbound0$ben@ifaxin.com` style; unique
     /// because the leading epoch millisecond is.
     fn email_id(&self, i: usize) -> String {
-        let r = &self.recs[i];
+        let r = self.rec(i);
         let h = hash(self.seed, i as u64, 4);
         format!(
             "{}_{}_{}_{}.sc-10_10_{}_{}-inbound{}${}",
@@ -366,6 +459,11 @@ impl Dataset {
             catalog::recipient(r.recipient),
         )
     }
+}
+
+/// How many of a pool's addresses are dead and how many flaky (the rest are healthy).
+fn pool_parts(pool: u32) -> (u32, u32) {
+    ((pool * 8 / 100).max(1), (pool * 5 / 100).max(1))
 }
 
 /// The fixed sub-status of a dead address: mail to it always fails the same way.
@@ -442,7 +540,7 @@ mod tests {
             let r = d.date_range(day(s), day(e));
             let scan: Vec<usize> = (0..d.recs.len())
                 .filter(|&i| {
-                    let t = d.local_time(d.recs[i].offset_ms).date();
+                    let t = d.local_time(d.rec(i).offset_ms).date();
                     t >= day(s) && t <= day(e)
                 })
                 .collect();
@@ -453,6 +551,54 @@ mod tests {
     #[test]
     fn rejects_impossible_sizes() {
         assert!(Dataset::new(10, 1, day("2024-05-10"), 0).is_err());
-        assert!(Dataset::new(86_400_001, 1, day("2024-05-10"), 1).is_err());
+        // with_today's clock is at noon: half a day of milliseconds on a one-day account
+        assert!(Dataset::new(43_200_001, 1, day("2024-05-10"), 1).is_err());
+        // one second after midnight: a thousand milliseconds
+        let now: NaiveDateTime = "2024-05-10T00:00:01".parse().unwrap();
+        assert!(Dataset::generate(1_001, 1, now, 1).is_err());
+        let full = Dataset::generate(1_000, 1, now, 1).unwrap();
+        assert!(full.record(999).unwrap().request_time < now);
+    }
+
+    #[test]
+    fn never_dated_after_now() {
+        let now: NaiveDateTime = "2024-05-10T08:40:00".parse().unwrap();
+        let d = Dataset::generate(20_000, 9, now, 3).unwrap();
+        let last = d.record(d.len() - 1).unwrap();
+        assert!(last.request_time <= now, "{}", last.request_time);
+        assert!((0..d.len()).all(|i| d.record(i).unwrap().modified_time <= now));
+        assert!(last.request_time > now - Duration::minutes(5), "the span ends at now: {}", last.request_time);
+        assert_eq!(d.first_day(), day("2024-05-08"));
+        assert_eq!(d.record(0).unwrap().request_time.date(), day("2024-05-08"));
+        assert_eq!(d.today(), day("2024-05-10"));
+        let again = Dataset::generate(20_000, 9, now, 3).unwrap();
+        assert_eq!(d.record(1234), again.record(1234));
+    }
+
+    #[test]
+    fn arrivals_append_and_settles_change_in_place() {
+        let now: NaiveDateTime = "2024-05-10T08:40:00".parse().unwrap();
+        let mut d = Dataset::generate(1_000, 9, now, 2).unwrap();
+        let snapshot = d.clone();
+        let at = now + Duration::seconds(5);
+        let i = d.arrive(d.offset_of(at) as u64, 77);
+        assert_eq!(i as u64, snapshot.len());
+        let g = d.record(i as u64).unwrap();
+        assert_eq!((g.status_code, g.request_time, g.modified_time), (SENDING, at, at));
+        assert_eq!(d.locate_email_id(&g.email_id), Some(i));
+        assert!(g.email_id.starts_with(&(d.start_epoch_ms + d.offset_of(at)).to_string()));
+        d.settle(i, INVALID, 406, at + Duration::seconds(61));
+        let g = d.record(i as u64).unwrap();
+        assert_eq!((g.status_code, g.sub_status), (INVALID, Some(406)));
+        assert_eq!(g.modified_time, at + Duration::seconds(61));
+        assert_eq!(snapshot.record(i as u64), None, "the snapshot does not see the change");
+        d.set_order(ResultOrder::NewestFirst);
+        let f = Filter::days(day("2024-05-10"), 2).with_api_users(d.api_users());
+        let newest = d.query(&f);
+        assert_eq!(newest[0].index, i as u64);
+        let mut oldest = newest.clone();
+        oldest.reverse();
+        d.set_order(ResultOrder::OldestFirst);
+        assert_eq!(d.query(&f), oldest);
     }
 }

@@ -14,15 +14,15 @@
 //! let sandbox = Sandbox::start(SandboxConfig::default().with_records(2_000)).unwrap();
 //! let url = format!("{}data/emailStatus", sandbox.base_url());
 //! let body = ureq::post(&url)
-//!     .send_form([("apiUser", DEMO_API_USER), ("apiKey", DEMO_API_KEY), ("days", "1"), ("limit", "5")])
+//!     .send_form([("apiUser", DEMO_API_USER), ("apiKey", DEMO_API_KEY), ("days", "3"), ("limit", "5")])
 //!     .unwrap()
 //!     .body_mut()
 //!     .read_to_string()
 //!     .unwrap();
 //! let json: serde_json::Value = serde_json::from_str(&body).unwrap();
 //!
-//! let today = sandbox.dataset().today();
-//! let truth = sandbox.dataset().query(&Filter::dates(today, today));
+//! let today = sandbox.dataset().today(); // the server clock's date (UTC+8)
+//! let truth = sandbox.dataset().query(&Filter::days(today, 3));
 //! assert_eq!(json["statusCode"], 200);
 //! assert_eq!(json["info"]["total"], truth.len().to_string()); // a string, as documented
 //! assert_eq!(json["info"]["voList"][0]["emailId"], truth[0].email_id.as_str());
@@ -36,13 +36,56 @@
 //! - Checks run: route (HTTP 404/405 otherwise), credentials, rate limit, validation (codes in
 //!   the table of [`validate`](crate#error-codes)), query. API errors are HTTP 200 with
 //!   `result:false`.
-//! - Rows are ordered by `requestTime`, then `emailId`; `start`/`limit` page them (defaults
-//!   0/100). Results of a parameter set are cached (LRU), so deep paging is cheap.
-//! - Dates are server days (UTC+8). `days=N` is today and the N−1 days before;
-//!   a window spans at most [`SandboxConfig::max_window_days`] calendar days, inclusive.
+//! - Rows are ordered by `requestTime`, then `emailId` (or exactly the reverse, see
+//!   [`ResultOrder`]); `start`/`limit` page them (defaults 0/100). A parameter set's result
+//!   is a snapshot kept for 10 minutes (see [`CacheModel`]), so deep paging is cheap.
+//! - Dates are server days (UTC+8). `days=N` is the server clock's date and the N−1 days
+//!   before; a window spans at most [`SandboxConfig::max_window_days`] calendar days, inclusive.
 //! - `subStatus`: on bounce rows a number (or string, per [`SubStatusFormat`]) with a
 //!   `subStatusDesc`; omitted on delivered/sending rows; with [`SubStatusFormat::Null`] it is
 //!   `null` on every row.
+//!
+//! ## Live account
+//!
+//! - **Clock.** The server has a clock: naive UTC+8 date-times that start at
+//!   [`SandboxConfig::now`] (default: the real current time;
+//!   [`with_today(d)`](SandboxConfig::with_today) starts at `d` [`TODAY_START_TIME`], 12:00:00,
+//!   so one configuration always serves the same data) and run with real time, to the
+//!   millisecond ([`Sandbox::now`]). Generated records spread from 00:00 of the first day up to
+//!   the clock's start: **no record is ever dated after the server clock**, and new ones get
+//!   the clock's time. Its date is "today" for `days=N`, validation and the ground truth.
+//! - **Switches** ([`LiveConfig`], all off by default; [`SandboxConfig::live`] at start,
+//!   [`Sandbox::set_live`] at run time, counting from that moment):
+//!   - `arrivals_per_second`: new mail — a "sending" row (code 18) stamped with the clock,
+//!     with a unique emailId of the usual shape (it starts with its own epoch millisecond, so
+//!     at most [`MAX_ARRIVALS_PER_SECOND`]), recipient and label drawn like generated data,
+//!     apiUser mostly the demo user (70%).
+//!   - `settle_per_second`: "sending" rows, picked uniformly among all of them (any day),
+//!     turn delivered (90%), invalid (6%, a 4xx sub-status) or soft bounce (4%, 5xx), with
+//!     `modifiedTime` = the clock.
+//!   - `day_advance`: [`DayAdvance::AfterRequests`]`(n)` or
+//!     [`AfterDuration`](DayAdvance::AfterDuration) jumps the clock, once, to the next
+//!     midnight (00:00:00), from where it keeps running; [`Sandbox::advance_day`] jumps now.
+//!     Every request on the API paths counts, whatever its outcome.
+//!   - `order`: [`ResultOrder::OldestFirst`] or its exact reverse
+//!     [`NewestFirst`](ResultOrder::NewestFirst), for the API and for [`Dataset::query`].
+//!   - `cache`: [`CacheModel::Snapshot`] (default, the real server's documented behaviour, ttl
+//!     [`DEFAULT_CACHE_TTL`]): the full result of a parameter set (everything but
+//!     `start`/`limit`) is computed once and every page of it within the ttl reads that
+//!     snapshot, rows as they were — totals stay constant and pages tile it exactly while the
+//!     account changes; after the ttl the next request takes a new one.
+//!     [`CacheModel::PerRequest`]: every request reads the live data, so a live result moves
+//!     under a paginator. Without live changes both answer the same.
+//! - **Events** are evenly spaced per switch (event `k` of rate `r` is due `k / r` seconds
+//!   after the switch was set) and applied lazily: each API request and each control call
+//!   (also [`Sandbox::dataset`], [`Sandbox::now`], [`Sandbox::changes`]) first applies every
+//!   event due by then, in due order, stamped with the clock at its due time, with draws keyed
+//!   on the event's running number (same seed and clock start, same sequence of changes).
+//! - **Change log.** Every change is logged as a [`Change`] `{seq, email_id, kind:
+//!   arrived|settled, at, after_request, status_code, sub_status}` ([`Sandbox::changes`],
+//!   `GET /_sandbox/changes`); `after_request: n` means request `n + 1` is the first to see it.
+//! - **Ground truth.** [`Sandbox::dataset`] is a snapshot of the live state now (later changes
+//!   do not show in it; snapshots share unchanged records, so they are cheap).
 //!
 //! # Error codes
 //!
@@ -72,6 +115,8 @@
 //! `max(rate / 60, 10)` calls passes at once, then one call per `60 s / rate`. Only
 //! authenticated calls count; refused calls consume nothing. The answer is HTTP 200 with
 //! exactly `{"result": false, "statuscode": 50000, "message": "interface frequency limited", "info": {}}`.
+//! [`SandboxConfig::competing_load`] simulates another process on the same account using that
+//! share of the rate (the burst stays; the sustained rate left is `(1 − share) × rate`).
 //!
 //! # Faults
 //!
@@ -87,55 +132,70 @@
 //!
 //! tiny_http cannot close a keep-alive connection itself, so the public port is a small byte
 //! relay in front of it that can (see the `relay` module); the client sees EOF, never a hang.
-//! [`SandboxConfig::latency`] is added to every answer. The apiKey's value is never logged,
+//! [`SandboxConfig::latency`] is added to every answer (uniformly spread by
+//! [`SandboxConfig::latency_jitter`], seeded). The apiKey's value is never logged,
 //! echoed or stored: the [request log](Sandbox::request_log) keeps parameter names, values
 //! with the key [`REDACTED`], and whether the key travelled in the URL.
 //!
 //! # Control endpoints (tests in other languages)
 //!
 //! On the same port, outside the API paths, and untouched by faults, latency, the rate limit
-//! and the log: `GET /_sandbox/info` (today, size, apiUsers, labels), `GET /_sandbox/truth?…`
-//! (the ground-truth email ids for API filter parameters, any window length),
-//! `GET /_sandbox/requests` (the request log as JSON), `POST /_sandbox/clear` (empty the log),
-//! `POST /_sandbox/faults` (JSON `{"seed", "rate_limited", "http_502", "reset", "truncated",
-//! "slow", "slow_ms"}`).
+//! and the log: `GET /_sandbox/info` (today, the clock, size, apiUsers, labels, live
+//! settings), `GET /_sandbox/truth?…` (the ground-truth email ids for API filter parameters,
+//! any window length, from the current live state), `GET /_sandbox/requests` (the request log
+//! as JSON), `GET /_sandbox/changes[?since=SEQ]` (the change log), `POST /_sandbox/clear`
+//! (empty the log), `POST /_sandbox/faults` (JSON `{"seed", "rate_limited", "http_502",
+//! "reset", "truncated", "slow", "slow_ms"}`), `POST /_sandbox/live` (JSON
+//! `{"arrivals_per_second", "settle_per_second", "day_advance_after_requests",
+//! "day_advance_after_ms", "order", "cache", "cache_ttl_ms"}`), `POST /_sandbox/advance-day`.
+//! The `control` module documents the shapes.
 //!
 //! # Layout
 //!
 //! - `control` — test-only endpoints under `/_sandbox/` (ground truth, request log, faults)
 //!   for tests in other languages.
-//! - `config` — [`SandboxConfig`], [`FaultConfig`], the fidelity switches.
+//! - `config` — [`SandboxConfig`], [`LiveConfig`], [`FaultConfig`], the fidelity switches.
 //! - `args` — [`SandboxArgs`], the same settings as clap flags.
 //! - `catalog` — apiUsers, labels, sub-status texts, address parts.
 //! - `dataset` — generation, compact records, [`Dataset::query`] (the plain-scan oracle).
+//! - `store` — the chunked copy-on-write record storage behind cheap snapshots.
+//! - `clock` — the server clock. `live` — arrival and settle events, the change log.
+//!   `account` — clock, records and events under one lock, brought up to date on each look.
 //! - `validate` — parameters → checked query or API error.
-//! - `query` — the server's search: binary-searched window, filters, LRU of results.
+//! - `query` — the server's search: binary-searched window, filters, the snapshot LRU.
 //! - `render` — JSON (and HTML) bodies.
 //! - `limiter` — GCRA. `faults` — seeded fault draws. `reqlog` — the request log.
 //! - `relay` — the byte relay that owns the public socket. `server` — [`Sandbox`], workers,
 //!   the request handler.
 //! - `rng` — SplitMix64.
 
+mod account;
 mod args;
 mod catalog;
+mod clock;
 mod config;
 mod control;
 mod dataset;
 mod faults;
 mod limiter;
+mod live;
 mod query;
 mod relay;
 mod render;
 mod reqlog;
 mod rng;
 mod server;
+mod store;
 mod validate;
 
 pub use args::SandboxArgs;
 pub use config::{
-    DEMO_API_KEY, DEMO_API_USER, FaultConfig, Language, SandboxConfig, StatusCodeKey, SubStatusFormat, server_today,
+    CacheModel, DEFAULT_CACHE_TTL, DEMO_API_KEY, DEMO_API_USER, DayAdvance, FaultConfig, Language, LiveConfig,
+    MAX_ARRIVALS_PER_SECOND, MAX_SETTLES_PER_SECOND, ResultOrder, SandboxConfig, StatusCodeKey, SubStatusFormat,
+    TODAY_START_TIME, server_now, server_today,
 };
 pub use dataset::{Dataset, Filter, GroundRecord};
 pub use faults::FaultKind;
+pub use live::{Change, ChangeKind};
 pub use reqlog::{LoggedRequest, REDACTED, REQUEST_LOG_CAPACITY};
 pub use server::Sandbox;

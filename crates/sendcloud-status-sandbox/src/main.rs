@@ -24,12 +24,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let ds = sandbox.dataset();
+    // A snapshot held for the process's life would keep a copy of every record a live
+    // account changes: read it and let it go.
+    let (records, first_day, today) = {
+        let ds = sandbox.dataset();
+        (ds.len(), ds.first_day(), ds.today())
+    };
     println!("listening on {}", sandbox.base_url());
     println!("also at {}", sandbox.base_url_v2());
     println!("apiUser: {DEMO_API_USER}");
     println!("apiKey: {DEMO_API_KEY}  (a public demo key)");
-    println!("{} records from {} to {} (server time UTC+8)", ds.len(), ds.first_day(), ds.today());
+    println!("{records} records from {first_day} to {today} (server time UTC+8)");
+    println!("server clock {}", sandbox.now().format("%Y-%m-%d %H:%M:%S"));
     let _ = std::io::stdout().flush();
     // Serve until the process is killed (Ctrl-C's default action ends it).
     loop {

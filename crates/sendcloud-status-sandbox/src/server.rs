@@ -2,27 +2,32 @@
 
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use chrono::NaiveDateTime;
 use tiny_http::{Header, Method, Request, Response};
 
-use crate::config::{FaultConfig, SandboxConfig};
+use crate::account::{Account, View};
+use crate::config::{FaultConfig, LiveConfig, SandboxConfig};
 use crate::control;
 use crate::dataset::Dataset;
 use crate::faults::{FaultKind, Faults};
 use crate::limiter::Limiter;
+use crate::live::Change;
 use crate::query::QueryCache;
 use crate::relay::Relay;
 use crate::render::{BAD_GATEWAY_HTML, RATE_LIMITED_BODY, Style};
 use crate::reqlog::{LoggedRequest, REDACTED, RequestLog};
+use crate::rng::{hash, unit};
 use crate::validate::{self, Params};
 
 /// Request bodies beyond this are cut (the API only takes short forms).
 const MAX_BODY: u64 = 1 << 20;
 const JSON: &str = "application/json;charset=UTF-8";
+const SALT_LATENCY: u64 = 0x1A7E;
 
 /// A running simulator on loopback. Dropping it stops the server, joins its threads and frees
 /// the port.
@@ -33,23 +38,52 @@ pub struct Sandbox {
     workers: Vec<JoinHandle<()>>,
 }
 
-struct State {
-    config: SandboxConfig,
-    dataset: Dataset,
+/// Everything the workers and the control endpoints share.
+pub(crate) struct State {
+    pub config: SandboxConfig,
+    /// The records, the clock and the live events.
+    pub account: Account,
     style: Style,
     cache: QueryCache,
     limiter: Limiter,
-    faults: Faults,
-    log: RequestLog,
+    pub faults: Faults,
+    pub log: RequestLog,
     stop: Stop,
     /// Ends a relayed connection (workers do not own the relay).
     end_conn: RelayCtl,
+    /// Numbers API requests for the latency jitter draws.
+    latency_seq: AtomicU64,
 }
 
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("State").field("config", &self.config).field("dataset", &self.dataset).finish_non_exhaustive()
+        f.debug_struct("State").field("config", &self.config).field("account", &self.account).finish_non_exhaustive()
     }
+}
+
+impl State {
+    /// New live settings; snapshots taken under the old ones are dropped (and a request racing
+    /// this cannot store one for later: see the cache key's epoch).
+    pub fn set_live(&self, live: LiveConfig) {
+        self.account.set_live(live);
+        self.cache.clear();
+    }
+
+    /// The latency of the next API answer: `latency ± latency_jitter`, seeded, at least zero.
+    fn latency(&self) -> Duration {
+        let (base, jitter) = (self.config.latency, self.config.latency_jitter);
+        if jitter.is_zero() {
+            return base;
+        }
+        let n = self.latency_seq.fetch_add(1, Ordering::Relaxed);
+        jittered(base, jitter, unit(hash(self.config.seed, n, SALT_LATENCY)))
+    }
+}
+
+/// `base ± jitter`, uniform as `u` runs over `[0, 1)`, floored at zero.
+fn jittered(base: Duration, jitter: Duration, u: f64) -> Duration {
+    let secs = base.as_secs_f64() + jitter.as_secs_f64() * (2.0 * u - 1.0);
+    Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(base)
 }
 
 /// Lets a worker end a relayed connection without owning the relay.
@@ -94,8 +128,18 @@ impl Sandbox {
     }
 
     /// Starts on `addr` (port 0: any free port).
+    ///
+    /// Fails when `config.today` is not the date of `config.now`, or the dataset cannot be
+    /// generated (see [`Dataset::generate`]), or the port cannot be bound.
     pub fn start_on(addr: SocketAddr, config: SandboxConfig) -> io::Result<Sandbox> {
-        let dataset = Dataset::new(config.records, config.seed, config.today, config.days_of_data)?;
+        if config.today != config.now.date() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("today ({}) must be the date of now ({})", config.today, config.now),
+            ));
+        }
+        let dataset = Dataset::generate(config.records, config.seed, config.now, config.days_of_data)?;
+        let account = Account::new(dataset, config.now, config.live.clone(), config.seed);
         let listener = TcpListener::bind(addr)?;
         let http = tiny_http::Server::from_listener(backend_listener()?, None).map_err(io::Error::other)?;
         let backend =
@@ -110,12 +154,13 @@ impl Sandbox {
                 sub_format: config.sub_status_format,
             },
             cache: QueryCache::default(),
-            limiter: Limiter::new(config.rate_limit_per_minute),
+            limiter: Limiter::new(config.rate_limit_per_minute, config.competing_load),
             faults: Faults::new(config.faults.clone()),
             log: RequestLog::default(),
             stop: Stop::default(),
             end_conn: relay.controller(),
-            dataset,
+            latency_seq: AtomicU64::new(0),
+            account,
             config,
         });
         let mut workers = Vec::new();
@@ -152,7 +197,8 @@ impl Sandbox {
     pub fn addr(&self) -> SocketAddr {
         self.relay.addr()
     }
-    /// The configuration it was started with (faults as at start).
+    /// The configuration it was started with (faults and live settings as at start; see
+    /// [`live`](Self::live)).
     pub fn config(&self) -> &SandboxConfig {
         &self.state.config
     }
@@ -164,9 +210,40 @@ impl Sandbox {
     pub fn clear_log(&self) {
         self.state.log.clear();
     }
-    /// The ground truth it serves.
-    pub fn dataset(&self) -> &Dataset {
-        &self.state.dataset
+    /// The ground truth it serves now: a snapshot of the current live state (changes due so
+    /// far applied; later ones do not show in it). Pages of a parameter set read the snapshot
+    /// the server took for that set (see [`CacheModel`](crate::CacheModel)), which may be older.
+    /// On a live account, holding a snapshot keeps the records it shares alive: the server
+    /// copies what it then changes, so drop snapshots when done.
+    pub fn dataset(&self) -> Arc<Dataset> {
+        self.state.account.tick(false).dataset
+    }
+    /// The server clock (UTC+8, naive, to the millisecond).
+    pub fn now(&self) -> NaiveDateTime {
+        self.state.account.tick(false).now
+    }
+    /// The live settings in force.
+    pub fn live(&self) -> LiveConfig {
+        self.state.account.tick(false).live
+    }
+    /// Replaces the live settings at run time: rates, request counts and durations count from
+    /// now, and cached snapshots are dropped. Changes due under the old settings are applied
+    /// first.
+    pub fn set_live(&self, live: LiveConfig) {
+        self.state.set_live(live);
+    }
+    /// Every change so far (arrivals and settles), in order.
+    pub fn changes(&self) -> Vec<Change> {
+        self.state.account.changes(0)
+    }
+    /// The changes after sequence number `seq` (`0`: all).
+    pub fn changes_since(&self, seq: u64) -> Vec<Change> {
+        self.state.account.changes(seq)
+    }
+    /// Jumps the server clock to the next midnight (00:00:00) now; it keeps running from
+    /// there and `days=N` counts from the new date. Returns the new server time.
+    pub fn advance_day(&self) -> NaiveDateTime {
+        self.state.account.advance_day()
     }
     /// Replaces the fault configuration; the seeded draw sequence restarts.
     pub fn set_faults(&self, faults: FaultConfig) {
@@ -207,12 +284,7 @@ fn backend_listener() -> io::Result<TcpListener> {
 /// One request, start to finish.
 fn handle(s: &State, mut rq: Request) {
     if rq.url().starts_with(control::PREFIX) {
-        let effect = control::handle(rq, &s.dataset, s.config.max_window_days, || s.log.snapshot());
-        match effect {
-            control::Effect::None => {}
-            control::Effect::ClearLog => s.log.clear(),
-            control::Effect::SetFaults(f) => s.faults.set(f),
-        }
+        control::handle(rq, s);
         return;
     }
     let received = Instant::now();
@@ -231,7 +303,7 @@ fn handle(s: &State, mut rq: Request) {
     let params = Params(params);
     let port = rq.remote_addr().map(SocketAddr::port);
 
-    s.stop.sleep(s.config.latency);
+    s.stop.sleep(s.latency());
     if fault == Some(FaultKind::Slow) {
         s.stop.sleep(slow_delay);
     }
@@ -241,6 +313,8 @@ fn handle(s: &State, mut rq: Request) {
         return;
     }
 
+    // The account as of this answer; every request on the API paths counts (day advance).
+    let view = s.account.tick(is_api_path(path));
     // Decide the answer, log it, then send it: whoever has the response can already see its
     // log entry.
     let outcome = match fault {
@@ -248,11 +322,11 @@ fn handle(s: &State, mut rq: Request) {
         Some(FaultKind::Http502) => Outcome::BadGateway,
         Some(FaultKind::Reset) => Outcome::Reset,
         Some(FaultKind::Truncated) => {
-            let (_, status, body) = answer(s, &method, path, &params);
+            let (_, status, body) = answer(s, &view, &method, path, &params);
             Outcome::Truncated(status, body)
         }
         None | Some(FaultKind::Slow) => {
-            let (code, status, body) = answer(s, &method, path, &params);
+            let (code, status, body) = answer(s, &view, &method, path, &params);
             Outcome::Json(code, status, body)
         }
     };
@@ -313,8 +387,8 @@ enum Outcome {
 }
 
 /// Route, authenticate, rate-limit, validate, query: `(statusCode, HTTP status, body)`.
-fn answer(s: &State, method: &str, path: &str, params: &Params) -> (i64, u16, String) {
-    if path != "/api/data/emailStatus" && path != "/apiv2/data/emailStatus" {
+fn answer(s: &State, view: &View, method: &str, path: &str, params: &Params) -> (i64, u16, String) {
+    if !is_api_path(path) {
         return (404, 404, s.style.error(404, "not found", "接口不存在"));
     }
     if method != "GET" && method != "POST" {
@@ -326,13 +400,17 @@ fn answer(s: &State, method: &str, path: &str, params: &Params) -> (i64, u16, St
     if !s.limiter.admit(Instant::now()) {
         return (50000, 200, RATE_LIMITED_BODY.to_string());
     }
-    let q = match validate::validate(params, s.dataset.today(), s.config.max_window_days) {
+    let q = match validate::validate(params, view.now.date(), s.config.max_window_days) {
         Ok(q) => q,
         Err(e) => return (e.code, 200, s.style.error(e.code, &e.en, &e.zh)),
     };
-    let hits = s.cache.run(&s.dataset, &q);
-    let page = hits.page(q.start, q.limit);
-    (200, 200, s.style.success(&s.dataset, hits.len(), &page))
+    let found = s.cache.run(view, &q, Instant::now());
+    let page = found.hits.page(q.start, q.limit, found.dataset.order());
+    (200, 200, s.style.success(&found.dataset, found.hits.len(), &page))
+}
+
+fn is_api_path(path: &str) -> bool {
+    path == "/api/data/emailStatus" || path == "/apiv2/data/emailStatus"
 }
 
 /// Asks the relay to close this request's connection once tiny_http has flushed it.
@@ -358,4 +436,23 @@ fn content_type(v: &str) -> Header {
 
 fn json(status: u16, body: String) -> Response<io::Cursor<Vec<u8>>> {
     Response::from_string(body).with_status_code(status).with_header(content_type(JSON))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_jitter_is_uniform_around_the_latency_and_never_negative() {
+        let ms = Duration::from_millis;
+        assert_eq!(jittered(ms(100), ms(20), 0.0), ms(80));
+        assert_eq!(jittered(ms(100), ms(20), 0.5), ms(100));
+        assert!(jittered(ms(100), ms(20), 0.999_999) <= ms(120));
+        assert_eq!(jittered(ms(5), ms(20), 0.0), Duration::ZERO);
+        let draws: Vec<Duration> =
+            (0..1000).map(|n| jittered(ms(50), ms(10), unit(hash(42, n, SALT_LATENCY)))).collect();
+        let mean = draws.iter().sum::<Duration>() / 1000;
+        assert!(draws.iter().all(|d| (ms(40)..=ms(60)).contains(d)));
+        assert!((ms(49)..=ms(51)).contains(&mean), "{mean:?}");
+    }
 }
