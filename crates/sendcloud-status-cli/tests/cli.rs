@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use sendcloud_status::chrono::NaiveDate;
 use sendcloud_status_sandbox::{
-    DEMO_API_KEY, DEMO_API_USER, FaultConfig, Filter, GroundRecord, Language, Sandbox, SandboxConfig,
+    CacheModel, DEMO_API_KEY, DEMO_API_USER, DayAdvance, FaultConfig, Filter, GroundRecord, Language, LiveConfig,
+    Sandbox, SandboxConfig,
 };
 use serde_json::Value;
 
@@ -790,4 +791,51 @@ fn request_paths_stay_on_the_sandbox_and_post_is_the_default() {
     let log = sb.request_log();
     assert!(!log.is_empty());
     assert!(log.iter().all(|r| r.method == "POST" && !r.key_in_url && r.path == "/api/data/emailStatus"));
+}
+
+/// A sandbox on 2024-05-20 at 15:00 with three days of data, slowed a little
+/// so that its live account moves while the CLI pages it.
+fn live_sandbox(live: LiveConfig) -> Sandbox {
+    let config = SandboxConfig::default()
+        .with_records(40_000)
+        .with_days_of_data(3)
+        .with_now(today().and_hms_opt(15, 0, 0).unwrap())
+        .with_rate_limit(None)
+        .with_latency(Duration::from_millis(2))
+        .with_live(live);
+    Sandbox::start(config).expect("sandbox starts")
+}
+
+#[test]
+fn query_sending_under_settling_loses_no_unchanged_row() {
+    for cache in [CacheModel::PerRequest, CacheModel::Snapshot { ttl: Duration::from_millis(30) }] {
+        let sb = live_sandbox(LiveConfig::off().with_cache(cache));
+        let truth: Vec<String> =
+            sb.dataset().query(&Filter::days(today(), 3).with_status(18)).into_iter().map(|g| g.email_id).collect();
+        assert!(truth.len() > 300, "{}", truth.len());
+        sb.set_live(LiveConfig::off().with_cache(cache).with_settle_per_second(300.0));
+        let out = run(&mut cli(&sb), &["-v", "query", "--days", "3", "--status", "sending", "--format", "jsonl"]);
+        let err = stderr(&out);
+        let got: Vec<String> =
+            parse_jsonl(&ok(out)).iter().map(|r| r["email_id"].as_str().unwrap().to_owned()).collect();
+        let settled: BTreeSet<String> = sb.changes().into_iter().map(|c| c.email_id).collect();
+        assert!(!settled.is_empty(), "rows settled during the run");
+        let emitted: BTreeSet<&String> = got.iter().collect();
+        assert_eq!(emitted.len(), got.len(), "no record twice");
+        let lost: Vec<&String> = truth.iter().filter(|id| !settled.contains(*id) && !emitted.contains(id)).collect();
+        assert!(lost.is_empty(), "{cache:?}: {} unchanged rows lost; {err}", lost.len());
+        assert!(got.iter().all(|id| truth.contains(id)), "only rows of the window");
+        // -v ends with the counters of the export; an exact one warns of nothing.
+        assert!(err.contains("passes ("), "{err}");
+        assert!(!err.contains("warning:"), "{err}");
+    }
+}
+
+#[test]
+fn query_across_the_servers_midnight_keeps_the_window_of_its_start() {
+    let sb = live_sandbox(LiveConfig::off().with_day_advance(DayAdvance::AfterRequests(3)));
+    let truth = sb.dataset().query(&Filter::days(today(), 2));
+    let out = ok(run(&mut cli(&sb), &["--quiet", "query", "--days", "2", "--format", "jsonl"]));
+    assert!(sb.now().date() > today(), "the server's day moved on during the run");
+    check_jsonl(&out, &truth);
 }

@@ -85,10 +85,6 @@ pub const DEFAULT_EMAIL_ID_CHUNK: usize = 20;
 pub const DEFAULT_MAX_PAGES_PER_UNIT: u32 = 100_000;
 /// Default number of extra passes over a unit whose result set moved.
 pub const DEFAULT_MAX_REREADS: u32 = 3;
-/// How far the driver's clock may be off the server's: rows requested or
-/// modified this long before [`ExportConfig::started_at`] already count as
-/// changes made during the export.
-pub const CLOCK_TOLERANCE: Duration = Duration::from_secs(5);
 
 /// Identifies a request the machine asked for, to match its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -270,9 +266,14 @@ pub struct ExportConfig {
     pub max_rereads: u32,
     /// The server-local time the export started (the driver's clock at the
     /// server's offset). A first-pass row requested or modified after it
-    /// (less [`CLOCK_TOLERANCE`]) shows the account changing under the
-    /// export, even when arrivals and departures leave `total` unchanged;
-    /// its unit is then re-read. `None` leaves that check to `total` alone.
+    /// shows the account changing under the export, even when arrivals and
+    /// departures leave `total` unchanged; its unit is then re-read. `None`
+    /// leaves that check to `total` alone.
+    ///
+    /// A driver clock behind the server's only costs re-reads (rows sent
+    /// just before the start look new); one ahead by δ misses changes made
+    /// in the first δ of the export, which `total` still sees unless they
+    /// balance out exactly — keep the clock synchronised.
     pub started_at: Option<NaiveDateTime>,
 }
 
@@ -598,10 +599,15 @@ impl Export {
                 unit.moved = true; // rows beyond the end of the set
             }
         } else if let Some(previous) = &unit.previous_page
+            && unit.short_end.is_none()
             && !previous.is_empty()
             && !hashes.iter().flatten().any(|h| previous.contains(h))
         {
-            unit.moved = true; // no shared row: rows may have slipped between the pages
+            // No shared row: rows may have slipped between the pages. (After
+            // a short page the pass is complete: that page reached the end of
+            // the set, so pages already requested beyond it hold only rows
+            // that came later.)
+            unit.moved = true;
         }
         if rows < unit.page_size as usize && unit.short_end.is_none() {
             unit.short_end = Some(u64::from(offset) + rows as u64);
@@ -842,7 +848,7 @@ impl Export {
     /// Records what an answer says about its unit's result set.
     fn accept(&mut self, key: Key, page: PageBody) {
         let (unit_index, pass, offset) = key;
-        let changed_since = self.config.started_at.map(|t| t - CLOCK_TOLERANCE);
+        let changed_since = self.config.started_at;
         if let Some(unit) = self.units.get_mut(&unit_index).filter(|u| u.pass == pass) {
             // A row sent or changed since the start: the set is live. An
             // arrival can balance a departure in `total`; rows arriving or
@@ -855,7 +861,7 @@ impl Export {
                         .into_iter()
                         .flatten()
                         .filter_map(|t| t.datetime())
-                        .any(|t| t.naive_local() >= since)
+                        .any(|t| t.naive_local() > since)
                 })
             {
                 unit.moved = true;
@@ -865,7 +871,9 @@ impl Export {
             if let Some(total) = page.total {
                 let (lo, hi) = unit.totals.map_or((total, total), |(lo, hi)| (lo.min(total), hi.max(total)));
                 self.stats.total_drift += (hi - lo) - unit.totals.map_or(0, |(lo, hi)| hi - lo);
-                if lo != hi {
+                // In pass 0 a moving `total` is the sign of drift; later passes
+                // check their overlaps instead, which a growing set passes.
+                if lo != hi && pass == 0 {
                     unit.moved = true;
                 }
                 unit.totals = Some((lo, hi));

@@ -12,23 +12,38 @@ pub fn run(_g: &GlobalArgs, args: &SandboxCommandArgs) -> Result<(), Failure> {
     let a = &args.sandbox;
     let sandbox = Sandbox::start_on(a.addr(), a.to_config())
         .map_err(|e| Failure::new(exit::API, format!("cannot start the sandbox on {}: {e}", a.addr())))?;
-    let ds = sandbox.dataset();
     let cfg = sandbox.config();
     let rate = cfg.rate_limit_per_minute.map_or_else(|| "off".to_owned(), |n| format!("{n}/min"));
+    let live = cfg.live.clone();
+    let live_note = if live.arrivals_per_second > 0.0 || live.settle_per_second > 0.0 {
+        format!(
+            "live account: {} arrivals/s, {} settles/s, {} first\n",
+            live.arrivals_per_second,
+            live.settle_per_second,
+            live.order.as_str()
+        )
+    } else {
+        String::new()
+    };
+    // A snapshot of the account, dropped before serving: a live account
+    // would otherwise keep copies of every part that changes.
+    let ds = sandbox.dataset();
     let text = format!(
         "sandbox listening on {base}\n\
          also at {v2} (sendcloud.net v2 path)\n\
          apiUser: {DEMO_API_USER}\n\
          apiKey:  {DEMO_API_KEY}  (a public demo key)\n\
-         {n} records from {first} to {today} (server time UTC+08:00), rate limit {rate}\n\
+         {n} records from {first} to {now} (server time UTC+08:00), rate limit {rate}\n\
+         {live_note}\
          try: sendcloud-status --base-url {base} --api-user {DEMO_API_USER} --api-key {DEMO_API_KEY} summary --days 3\n\
          Ctrl-C stops it.\n",
         base = sandbox.base_url(),
         v2 = sandbox.base_url_v2(),
         n = thousands(ds.len()),
         first = ds.first_day(),
-        today = ds.today(),
+        now = sandbox.now().format("%Y-%m-%d %H:%M:%S"),
     );
+    drop(ds);
     let mut stdout = std::io::stdout();
     stdout
         .write_all(text.as_bytes())
