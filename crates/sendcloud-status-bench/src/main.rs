@@ -9,6 +9,10 @@
 //!   exactly once, every time.
 //! - `fuzz`: a time-boxed random fuzzer over the decoder and the export
 //!   machine; executions and crashes.
+//! - `drift`: exports from a live account (rows settling out of a
+//!   `status=sending` result, mail arriving) against the same export with
+//!   nothing moving: rows, re-read windows, extra requests, and whether every
+//!   unchanged row came out exactly once.
 //! - `decode`: typed decoding vs a `serde_json::Value` parse, interleaved
 //!   round by round so that a noisy machine slows both sides alike (the
 //!   criterion bench measures one side after the other).
@@ -21,8 +25,10 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use sendcloud_status::chrono::NaiveDate;
-use sendcloud_status::{Client, Query, RetryPolicy};
-use sendcloud_status_sandbox::{DEMO_API_KEY, DEMO_API_USER, FaultConfig, Filter, Sandbox, SandboxConfig};
+use sendcloud_status::{Client, Query, RetryPolicy, Status};
+use sendcloud_status_sandbox::{
+    CacheModel, DEMO_API_KEY, DEMO_API_USER, FaultConfig, Filter, LiveConfig, ResultOrder, Sandbox, SandboxConfig,
+};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -61,6 +67,18 @@ enum Bench {
         #[arg(long, default_value_t = 8)]
         parallel: usize,
     },
+    /// Exports from a live account vs the same export with nothing moving.
+    Drift {
+        /// Records in the account (three days of data; about half belong to the demo apiUser).
+        #[arg(long, default_value_t = 100_000)]
+        records: u64,
+        /// Added server latency, milliseconds.
+        #[arg(long, default_value_t = 20)]
+        latency_ms: u64,
+        /// Parallel requests.
+        #[arg(long, default_value_t = 4)]
+        parallel: usize,
+    },
     /// Typed decoding vs `serde_json::Value`, interleaved rounds.
     Decode {
         /// Rounds; each times a batch of each side, back to back.
@@ -85,6 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().bench {
         Bench::Ceiling { records, limit, latency_ms, parallel } => ceiling(records, limit, latency_ms, &parallel),
         Bench::Soak { records, seeds, parallel } => soak(records, seeds, parallel),
+        Bench::Drift { records, latency_ms, parallel } => drift(records, latency_ms, parallel),
         Bench::Decode { rounds, batch } => {
             decode(rounds, batch);
             Ok(())
@@ -300,4 +319,103 @@ fn soak(records: u64, seeds: u64, parallel: usize) -> Result<(), Box<dyn std::er
         );
     }
     Ok(())
+}
+
+/// One drift scenario: a name, the live settings, and whether the export
+/// asks for `status=sending` only.
+struct Scenario {
+    name: &'static str,
+    live: LiveConfig,
+    sending_only: bool,
+}
+
+fn drift(records: u64, latency_ms: u64, parallel: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let per_request = LiveConfig::off().with_cache(CacheModel::PerRequest);
+    let scenarios = [
+        Scenario { name: "sending, nothing moves", live: LiveConfig::off(), sending_only: true },
+        Scenario {
+            name: "sending, 30 rows/s settle, per-request results",
+            live: per_request.clone().with_settle_per_second(30.0),
+            sending_only: true,
+        },
+        Scenario {
+            name: "sending, 30 rows/s settle, 10-minute snapshots",
+            live: LiveConfig::off().with_settle_per_second(30.0),
+            sending_only: true,
+        },
+        Scenario { name: "all mail, nothing moves", live: LiveConfig::off(), sending_only: false },
+        Scenario {
+            name: "all mail, 50 arrivals/s, newest first, per-request results",
+            live: per_request.with_arrivals_per_second(50.0).with_order(ResultOrder::NewestFirst),
+            sending_only: false,
+        },
+    ];
+    let now = today().and_hms_opt(15, 0, 0).expect("valid time");
+    for scenario in scenarios {
+        let config = SandboxConfig::default()
+            .with_records(records)
+            .with_days_of_data(3)
+            .with_now(now)
+            .with_rate_limit(None)
+            .with_latency(Duration::from_millis(latency_ms))
+            .with_threads(parallel + 2)
+            .with_live(LiveConfig::off().with_order(scenario.live.order));
+        let sb = Sandbox::start(config)?;
+        let mut filter = Filter::days(today(), 3);
+        let mut query = Query::builder().days(3);
+        if scenario.sending_only {
+            filter = filter.with_status(18);
+            query = query.status(Status::Sending);
+        }
+        let truth: Vec<String> = sb.dataset().query(&filter).into_iter().map(|g| g.email_id).collect();
+        // The baseline: the same export with nothing moving.
+        let c = client(&sb, None, RetryPolicy::default(), Duration::from_secs(30))?;
+        let query = query.build()?;
+        let baseline = exact_run(&sb, &c, &query, parallel, &truth)?;
+        sb.set_live(scenario.live.clone());
+        let run = exact_run(&sb, &c, &query, parallel, &truth)?;
+        let changed: HashSet<String> = sb.changes().into_iter().map(|c| c.email_id).collect();
+        let lost = truth.iter().filter(|id| !changed.contains(*id) && !run.ids.contains(*id)).count();
+        let extra = run.stats.requests as f64 / baseline.stats.requests.max(1) as f64 - 1.0;
+        println!(
+            "{}",
+            json!({
+                "bench": "drift", "scenario": scenario.name, "parallel": parallel, "latency_ms": latency_ms,
+                "rows_at_start": truth.len(), "rows_changed": changed.len(), "records": run.stats.records,
+                "seconds": run.seconds, "requests": run.stats.requests, "baseline_requests": baseline.stats.requests,
+                "extra_request_share": extra, "passes": run.stats.passes, "units": baseline.stats.passes,
+                "units_reread": run.stats.units_reread, "total_drift": run.stats.total_drift,
+                "short_pages": run.stats.short_pages, "empty_pages": run.stats.empty_pages,
+                "duplicates_dropped": run.stats.duplicates, "duplicated": run.duplicated,
+                "unchanged_lost": lost, "exact": run.stats.is_exact() && lost == 0 && run.duplicated == 0,
+            })
+        );
+    }
+    Ok(())
+}
+
+struct DriftRun {
+    ids: HashSet<String>,
+    duplicated: usize,
+    stats: sendcloud_status::ExportStats,
+    seconds: f64,
+}
+
+fn exact_run(
+    sb: &Sandbox,
+    client: &Client,
+    query: &Query,
+    parallel: usize,
+    truth: &[String],
+) -> Result<DriftRun, Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let mut records = client.export(query.clone()).server_now(sb.now()).parallel(parallel).records()?;
+    let mut ids = HashSet::with_capacity(truth.len());
+    let mut duplicated = 0;
+    for r in records.by_ref() {
+        if !ids.insert(r?.email_id.unwrap_or_default()) {
+            duplicated += 1;
+        }
+    }
+    Ok(DriftRun { ids, duplicated, stats: records.stats().clone(), seconds: started.elapsed().as_secs_f64() })
 }
