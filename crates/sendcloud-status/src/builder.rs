@@ -260,7 +260,7 @@ impl ClientBuilder {
 
         let mut encoder = Encoder::new(endpoint, credentials).with_method(self.method);
         if let Some(ua) = &self.user_agent {
-            encoder = encoder.with_user_agent(ua.clone());
+            encoder = encoder.with_user_agent(ua.clone())?;
         }
         let jitter_seed = self.jitter_seed.unwrap_or_else(|| {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use sendcloud_status_core::{Action, Cursor, Error, Export, ExportStats, HttpRequest, Page, Record, RequestId, Result};
+use sendcloud_status_core::{
+    Action, Cursor, Error, Export, ExportStats, HttpRequest, Page, Record, RequestId, Result, TransportErrorKind,
+};
 
 use crate::client::Inner;
 use crate::transport::Outcome;
@@ -99,7 +101,7 @@ impl Driver {
                     Some(pool) => pool.submit(id, request),
                     None => {
                         let outcome = self.inner.transport.execute(&request);
-                        feed(&mut self.export, id, outcome);
+                        feed(&mut self.export, id, outcome)?;
                     }
                 },
                 Action::WaitUntil(until) => {
@@ -107,7 +109,7 @@ impl Driver {
                     match &self.pool {
                         Some(pool) => {
                             if let Some((id, outcome)) = pool.recv(Some(wait))? {
-                                feed(&mut self.export, id, outcome);
+                                feed(&mut self.export, id, outcome)?;
                             }
                         }
                         None => std::thread::sleep(wait),
@@ -116,7 +118,7 @@ impl Driver {
                 Action::AwaitResponse => {
                     let pool = self.pool.as_ref().expect("only parallel exports have requests in flight");
                     if let Some((id, outcome)) = pool.recv(None)? {
-                        feed(&mut self.export, id, outcome);
+                        feed(&mut self.export, id, outcome)?;
                     }
                 }
                 Action::Page(page) => return Ok(Some(page)),
@@ -170,12 +172,20 @@ impl ReadAhead {
     }
 }
 
-fn feed(export: &mut Export, id: RequestId, outcome: Outcome) {
+/// Turns an answer into machine input. A request that could not be sent
+/// fails the export (a fatal transport error, not retried) and the
+/// request's own error is returned.
+fn feed(export: &mut Export, id: RequestId, outcome: Outcome) -> Result<()> {
     let now = Instant::now();
     match outcome {
         Outcome::Response { status, body } => export.handle_response(id, status, &body, now),
-        Outcome::Failed { kind, .. } => export.handle_transport_error(id, kind, now),
+        Outcome::Failed { kind } => export.handle_transport_error(id, kind, now),
+        Outcome::Unsendable(e) => {
+            export.handle_transport_error(id, TransportErrorKind::Fatal, now);
+            return Err(e);
+        }
     }
+    Ok(())
 }
 
 impl Iterator for Pages {
