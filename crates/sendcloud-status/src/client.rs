@@ -9,7 +9,7 @@ use sendcloud_status_core::{
     Cursor, Decoder, Encoder, Endpoint, Export, ExportConfig, Page, Query, Result, RetryPolicy, SharedLimiter,
 };
 
-use crate::builder::ClientBuilder;
+use crate::builder::{ClientBuilder, MAX_PARALLELISM, check_range};
 use crate::driver::{Pages, Records};
 use crate::transport::Transport;
 
@@ -171,10 +171,11 @@ impl ExportRequest<'_> {
         self
     }
 
-    /// Fetch up to `n` independent pages at once (threads), under the
-    /// client's shared limiter; the output is the same as sequential.
+    /// Fetch up to `n` independent pages at once (threads; 1 to
+    /// [`MAX_PARALLELISM`]), under the client's shared limiter; the output
+    /// is the same as sequential.
     pub fn parallel(mut self, n: usize) -> Self {
-        self.parallelism = Some(n.max(1));
+        self.parallelism = Some(n);
         self
     }
 
@@ -195,9 +196,11 @@ impl ExportRequest<'_> {
         self
     }
 
-    /// The pages, lazily.
+    /// The pages, lazily. Nothing is sent until the first page is asked
+    /// for.
     pub fn pages(self) -> Result<Pages> {
         let parallelism = self.parallelism.unwrap_or(self.client.inner.parallelism);
+        check_range("parallel", parallelism, MAX_PARALLELISM)?;
         let config = self.client.export_config(self.max_records, parallelism);
         let today = self.today.unwrap_or_else(|| self.client.server_today());
         let export = Export::new(config, self.query, today, self.cursor.as_ref())?;

@@ -58,7 +58,10 @@ mod client;
 mod driver;
 mod transport;
 
-pub use builder::{ClientBuilder, ENV_API_KEY, ENV_API_USER, ENV_BASE_URL, ENV_REGION};
+pub use builder::{
+    ClientBuilder, ENV_API_KEY, ENV_API_USER, ENV_BASE_URL, ENV_REGION, MAX_EMAIL_ID_CHUNK, MAX_PARALLELISM,
+    MAX_TIMEOUT,
+};
 pub use client::{Client, ExportRequest};
 pub use driver::{Pages, Records};
 
