@@ -10,8 +10,8 @@ use sendcloud_status_core::{
 };
 
 use crate::builder::{ClientBuilder, MAX_PARALLELISM, check_range};
-use crate::driver::{Pages, Records};
-use crate::transport::Transport;
+use crate::driver::{Execute, Pages, Records};
+use crate::transport::{Outcome, Transport};
 
 /// A blocking client. Cheap to clone; clones share the connection pool and
 /// the rate limiter, so every request of a program counts against one
@@ -44,6 +44,12 @@ pub(crate) struct Inner {
 }
 
 static EXPORT_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Execute for Inner {
+    fn execute(&self, request: &sendcloud_status_core::HttpRequest) -> Outcome {
+        self.transport.execute(request)
+    }
+}
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -196,8 +202,8 @@ impl ExportRequest<'_> {
         self
     }
 
-    /// The pages, lazily. Nothing is sent until the first page is asked
-    /// for.
+    /// The pages, lazily. Nothing is sent, and no thread started, until the
+    /// first page is asked for.
     pub fn pages(self) -> Result<Pages> {
         let parallelism = self.parallelism.unwrap_or(self.client.inner.parallelism);
         check_range("parallel", parallelism, MAX_PARALLELISM)?;
