@@ -134,17 +134,13 @@ impl Iterator for Pages {
         if self.ended {
             return None;
         }
-        match self.step() {
-            Ok(Some(page)) => Some(Ok(page)),
-            Ok(None) => {
-                self.ended = true;
-                None
-            }
-            Err(e) => {
-                self.ended = true;
-                Some(Err(e))
-            }
+        let next = self.step().transpose();
+        if !matches!(next, Some(Ok(_))) {
+            // Nothing more will be fetched: free the driver and its threads.
+            self.ended = true;
+            self.mode = Mode::Closed;
         }
+        next
     }
 }
 
@@ -178,9 +174,11 @@ impl CancelHandle {
     }
 
     /// Background threads of the export still running: the read-ahead
-    /// thread and the workers of a parallel export. After a cancel it falls
-    /// to 0 once the requests being sent return (within the client's
-    /// timeout).
+    /// thread and the workers of a parallel export. Once the export is
+    /// dropped, closed or has ended (its last page, or an error such as
+    /// the one a cancel causes), it falls to 0 as soon as the requests
+    /// being sent return (within the client's timeout). Idle workers of a
+    /// cancelled export that is neither advanced nor dropped wait for that.
     pub fn running_threads(&self) -> usize {
         self.shared.threads.load(Ordering::Acquire)
     }
@@ -240,7 +238,12 @@ impl Driver {
             self.wait(None)?;
         }
         match &mut self.pool {
-            Some(pool) => pool.submit(id, request),
+            Some(pool) => {
+                pool.submit(id, request)?;
+                #[cfg(test)]
+                self.shared.peak.fetch_max(pool.in_flight, Ordering::Relaxed);
+                Ok(())
+            }
             None => Err(internal("the export's worker pool is missing")),
         }
     }
@@ -430,6 +433,9 @@ struct Shared {
     changed: Condvar,
     /// Background threads alive (workers and read-ahead).
     threads: AtomicUsize,
+    /// The most requests ever in the pool at once (tests check the bound).
+    #[cfg(test)]
+    peak: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -551,9 +557,6 @@ struct Pool {
     size: usize,
     /// Submitted and not yet answered.
     in_flight: usize,
-    /// The most ever in flight (tests check the bound).
-    #[cfg(test)]
-    peak: usize,
 }
 
 impl Pool {
@@ -565,13 +568,7 @@ impl Pool {
             // On failure `jobs` is dropped, so the workers already started exit.
             spawn(shared, format!("sendcloud-status-{i}"), true, move |live| work(live, &*exec, &queue))?;
         }
-        Ok(Pool {
-            jobs,
-            size,
-            in_flight: 0,
-            #[cfg(test)]
-            peak: 0,
-        })
+        Ok(Pool { jobs, size, in_flight: 0 })
     }
 
     fn is_full(&self) -> bool {
@@ -586,10 +583,6 @@ impl Pool {
         match self.jobs.try_send((id, request)) {
             Ok(()) => {
                 self.in_flight += 1;
-                #[cfg(test)]
-                {
-                    self.peak = self.peak.max(self.in_flight);
-                }
                 Ok(())
             }
             Err(TrySendError::Full(_)) => Err(internal("more requests than workers")),
@@ -821,11 +814,7 @@ mod tests {
             _ => rows(p, 4, 4),
         });
         let mut pages = Pages::new(exec.clone(), export(2, fast_retry(), 2), 2, false);
-        let got = within(10, move || {
-            let got = ids(pages.by_ref());
-            let Mode::Inline(driver) = &pages.mode else { unreachable!() };
-            (got, driver.pool.as_ref().unwrap().peak)
-        });
+        let got = within(10, move || (ids(pages.by_ref()), pages.shared.peak.load(Ordering::Relaxed)));
         assert_eq!(got.0.unwrap(), expected([3, 10, 4]));
         let forgotten = exec.log.lock().unwrap().iter().filter(|(w, o)| w == "2024-05-01" && *o >= 4).count();
         assert!(forgotten > 0, "the scenario makes the machine forget requests: {:?}", exec.log.lock().unwrap());
@@ -931,6 +920,23 @@ mod tests {
         assert!(first.unwrap().is_err());
         drop(pages);
         eventually(10, "the read-ahead thread and the workers exit", || handle.running_threads() == 0);
+    }
+
+    #[test]
+    fn an_ended_export_frees_its_threads() {
+        for read_ahead in [false, true] {
+            let pages = Pages::new(fake(sized), export(3, fast_retry(), 2), 3, read_ahead);
+            let handle = pages.cancel_handle();
+            // Kept alive (not dropped) after its last page.
+            let pages = within(10, move || {
+                let mut pages = pages;
+                assert_eq!(ids(pages.by_ref()).unwrap(), expected([5, 0, 7]));
+                pages
+            });
+            eventually(10, "the threads of a finished export exit", || handle.running_threads() == 0);
+            assert!(!handle.is_cancelled());
+            drop(pages);
+        }
     }
 
     #[test]
