@@ -41,7 +41,7 @@ export interface ClientOptions {
   serverUtcOffset?: string
   /** `emailIds` sent per request when a query has many (default 20). */
   emailIdChunk?: number
-  /** The `User-Agent` header (default `sendcloud-status/<version>`). */
+  /** The `User-Agent` header (default `sendcloud-status/<version>`): a valid header value, no control characters such as a newline. */
   userAgent?: string
   /** An HTTP or SOCKS proxy URL (default: `HTTPS_PROXY`/`ALL_PROXY`, honouring `NO_PROXY`; none for loopback). */
   proxy?: string
@@ -251,7 +251,9 @@ export interface EndpointInfo {
 
 /**
  * The records of an export as an async iterable (`for await`). Pages are
- * fetched off the main thread as the loop asks for records.
+ * fetched off the main thread as the loop asks for records. Breaking out of
+ * the loop, `close()`, `await using` and garbage collection stop the export
+ * (requests and threads); the cursor still resumes after the last record seen.
  */
 export declare class Records implements AsyncIterableIterator<EmailRecord> {
   private constructor()
@@ -263,12 +265,20 @@ export declare class Records implements AsyncIterableIterator<EmailRecord> {
   readonly cursor: string | null
   /** Counters so far. */
   readonly stats: ExportStats
-  /** Whether the export has ended (complete, `maxRecords` reached, or failed) and every record was handed out. */
+  /** Whether the export has ended (complete, `maxRecords` reached, or failed) and every record was handed out, or was closed. */
   readonly done: boolean
   /** The next record. Rejects with a `SendCloudError`; after an error the stream ends. */
   next(): Promise<IteratorResult<EmailRecord, undefined>>
-  /** Called by `break`: the stream keeps its position and can be iterated again. */
+  /** Called by `break`: closes the stream (see `close()`). */
   return(): Promise<IteratorResult<EmailRecord, undefined>>
+  /**
+   * Stops the export at once: its requests and threads are cancelled, a
+   * pending `next()` resolves `done`, the stream ends. `cursor` still resumes
+   * after the last record handed out. Idempotent.
+   */
+  close(): Promise<void>
+  /** `await using records = client.records(…)` closes it (where the runtime has `Symbol.asyncDispose`). */
+  [Symbol.asyncDispose](): Promise<void>
   [Symbol.asyncIterator](): this
   /** Every remaining record. */
   toArray(): Promise<EmailRecord[]>
@@ -276,7 +286,7 @@ export declare class Records implements AsyncIterableIterator<EmailRecord> {
 
 /** A SendCloud / Aurora SendCloud `emailStatus` client. Inspecting it never shows the key. */
 export declare class Client {
-  /** @throws {ValidationError} for bad or missing settings. */
+  /** @throws {ValidationError} for bad or missing settings (every option is checked here, before any request). */
   constructor(options?: ClientOptions)
   /** The `apiUser`. */
   readonly apiUser: string

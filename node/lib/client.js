@@ -18,11 +18,13 @@ const EMPTY_STATS = Object.freeze({
 
 /**
  * The records of an export, as an async iterable. Pages are fetched on
- * Node's thread pool one at a time, as the loop asks for records.
+ * Node's thread pool (one page ahead), as the loop asks for records.
  *
  * `cursor` is where a later export resumes: the next record this one
  * would hand out (`null` once complete). Breaking out of a `for await`
- * loop keeps the position; iterate again to go on, or save the cursor.
+ * loop (`return()`), `close()`, `await using` and garbage collection stop
+ * the export: its requests and threads are cancelled and the stream ends,
+ * but the cursor still resumes after the last record seen.
  */
 class Records {
   #native
@@ -30,6 +32,7 @@ class Records {
   #records = []
   #index = 0
   #ended = false
+  #closed = false
   #stats = null
   #queue = Promise.resolve()
 
@@ -48,9 +51,9 @@ class Records {
     return this.#stats === null ? { ...EMPTY_STATS } : this.#stats
   }
 
-  /** Whether the export has ended (complete, `maxRecords` reached, or failed). */
+  /** Whether the export has ended (complete, `maxRecords` reached, failed, or closed). */
   get done() {
-    return this.#ended && this.#index >= this.#records.length
+    return this.#closed || (this.#ended && this.#index >= this.#records.length)
   }
 
   /** @returns {Promise<IteratorResult<any, undefined>>} */
@@ -66,6 +69,7 @@ class Records {
 
   async #step() {
     for (;;) {
+      if (this.#closed) return { value: undefined, done: true }
       if (this.#index < this.#records.length) {
         return { value: this.#records[this.#index++], done: false }
       }
@@ -74,11 +78,15 @@ class Records {
       try {
         batch = await this.#native.nextBatch()
       } catch (e) {
+        // Closed while the page was being fetched: the fetch was cancelled.
+        if (this.#closed) return { value: undefined, done: true }
         this.#ended = true
         // The failed fetch's requests and retries count too.
         this.#stats = this.#native.currentStats() ?? this.#stats
         throw fromNative(e)
       }
+      // Closed while fetching: keep the cursor where the caller stopped.
+      if (this.#closed) return { value: undefined, done: true }
       this.#batch = batch
       this.#stats = batch.stats
       this.#records = batch.takeRecords()
@@ -87,9 +95,22 @@ class Records {
     }
   }
 
-  /** Called by `break` in `for await`: keeps the position (see the class doc). */
+  /**
+   * Stops the export: cancels its requests and threads at once (a pending
+   * `next()` resolves `done`), ends the stream, keeps the cursor. Called by
+   * `break` in `for await`. Idempotent.
+   */
+  close() {
+    if (!this.#closed) {
+      this.#closed = true
+      this.#native.cancel()
+    }
+    return Promise.resolve()
+  }
+
+  /** Called by `break` in `for await`: closes the stream (see `close()`). */
   return() {
-    return Promise.resolve({ value: undefined, done: true })
+    return this.close().then(() => ({ value: undefined, done: true }))
   }
 
   [Symbol.asyncIterator]() {
@@ -203,6 +224,18 @@ class Client {
   [util.inspect.custom](depth, opts) {
     return `Client ${util.inspect(this.toJSON(), opts)}`
   }
+}
+
+// `await using records = client.records(...)` closes the stream; the symbol
+// is missing on some Node 20 releases.
+if (typeof Symbol.asyncDispose === 'symbol') {
+  Object.defineProperty(Records.prototype, Symbol.asyncDispose, {
+    value: function asyncDispose() {
+      return this.close()
+    },
+    writable: true,
+    configurable: true,
+  })
 }
 
 module.exports = { Client, Records }

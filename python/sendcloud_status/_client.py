@@ -5,7 +5,21 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import json
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterable, Iterator, List, Optional, TypedDict, Union, cast
+from types import TracebackType
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Type,
+    TypedDict,
+    Union,
+    cast,
+)
 
 from . import _native
 from ._models import Page, Position, Record, Status, Summary, Suppression, _record
@@ -69,6 +83,14 @@ class Records(Iterator[Record]):
     ``cursor`` is where to resume after the records handed out so far: pass it as
     ``cursor=`` to the same query later (even in another process). It is ``None``
     once the export is complete.
+
+    Pages are fetched in background threads (one page ahead, and ``parallel``
+    requests at once). :meth:`close` stops them; so does leaving a ``with`` block
+    or dropping the last reference to an unfinished iterator::
+
+        with client.records(days=7) as records:
+            for record in records:
+                ...
     """
 
     __slots__ = ("_native",)
@@ -81,6 +103,29 @@ class Records(Iterator[Record]):
 
     def __next__(self) -> Record:
         return _record(next(self._native))
+
+    def close(self) -> None:
+        """Stops the export: cancels its requests and background threads without
+        waiting (a ``next()`` blocked in another thread returns, ending the
+        iteration). Iteration then ends; :attr:`cursor` still resumes after the
+        records handed out. Calling it again does nothing."""
+        self._native.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._native.closed
+
+    def __enter__(self) -> Records:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
 
     @property
     def cursor(self) -> Optional[str]:
@@ -97,7 +142,15 @@ class Records(Iterator[Record]):
 
 class AsyncRecords(AsyncIterator[Record]):
     """``async for`` over an export: each page is fetched in a worker thread, so the
-    event loop keeps running. ``cursor`` and ``stats`` as for :class:`Records`."""
+    event loop keeps running. ``cursor`` and ``stats`` as for :class:`Records`.
+
+    :meth:`aclose` (or leaving ``async with``, or dropping an unfinished iterator)
+    stops the export's background work::
+
+        async with aclient.records(days=7) as records:
+            async for record in records:
+                ...
+    """
 
     __slots__ = ("_native",)
 
@@ -106,6 +159,27 @@ class AsyncRecords(AsyncIterator[Record]):
 
     def __aiter__(self) -> AsyncRecords:
         return self
+
+    async def aclose(self) -> None:
+        """Stops the export, as :meth:`Records.close` (it never blocks the loop: a
+        page being fetched in a worker thread ends with ``StopAsyncIteration``)."""
+        self._native.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._native.closed
+
+    async def __aenter__(self) -> AsyncRecords:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self._native.close()
 
     async def __anext__(self) -> Record:
         t = self._native.take()
@@ -148,7 +222,11 @@ class Client:
     :param server_utc_offset: the server's calendar: ``"+08:00"``, a ``timedelta`` or a ``timezone``.
     :param max_window_days: the window maximum of a custom base URL (default 3).
     :param jitter_seed: fixes the retry jitter, for reproducible runs.
-    :param user_agent: the ``User-Agent`` header (default ``sendcloud-status/<version>``).
+    :param user_agent: the ``User-Agent`` header (default ``sendcloud-status/<version>``);
+        a valid header value (no control characters such as a newline).
+
+    Every argument is checked here: a bad one raises :class:`ValidationError` (a
+    ``ValueError``) naming it, before any request.
     :param email_id_chunk: email ids per request when a query has many (default 20).
     :param retry_base_delay: backoff base in seconds after a server or transport fault
         (default 0.2; waits double per attempt, with full jitter).
@@ -278,8 +356,11 @@ class Client:
         """Counts and shares by category, sub-status and day over every matching record."""
         export = self._export(None, None, page_size, parallel, filters)
         report = _native.NativeReport.summary()
-        while export.feed(report):
-            pass
+        try:
+            while export.feed(report):
+                pass
+        finally:
+            export.close()
         return cast(Summary, json.loads(report.to_json()))
 
     def suppressions(
@@ -294,8 +375,11 @@ class Client:
         ``soft_bounces=n`` also addresses that soft-bounced at least ``n`` times."""
         report = _native.NativeReport.suppressions(soft_bounces)
         export = self._export(None, None, page_size, parallel, filters)
-        while export.feed(report):
-            pass
+        try:
+            while export.feed(report):
+                pass
+        finally:
+            export.close()
         return _suppressions(report)
 
     def _export(
@@ -411,8 +495,12 @@ class AsyncClient:
         """See :meth:`Client.summary`."""
         export = self._client._export(None, None, page_size, parallel, filters)
         report = _native.NativeReport.summary()
-        while await asyncio.to_thread(export.feed, report):
-            pass
+        try:
+            while await asyncio.to_thread(export.feed, report):
+                pass
+        finally:
+            # Also when the task is cancelled: the worker thread's fetch ends.
+            export.close()
         return cast(Summary, json.loads(report.to_json()))
 
     async def suppressions(
@@ -426,6 +514,9 @@ class AsyncClient:
         """See :meth:`Client.suppressions`."""
         report = _native.NativeReport.suppressions(soft_bounces)
         export = self._client._export(None, None, page_size, parallel, filters)
-        while await asyncio.to_thread(export.feed, report):
-            pass
+        try:
+            while await asyncio.to_thread(export.feed, report):
+                pass
+        finally:
+            export.close()
         return _suppressions(report)

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use sendcloud_status::core::report::{Summary, Suppressions};
-use sendcloud_status::{Client, Cursor, ExportRequest, Method, Page, Pages, Records};
+use sendcloud_status::{CancelHandle, Client, Cursor, ExportRequest, Method, Page, Pages, Records};
 
 use crate::convert::{EmailRecord, EndpointInfo, PageResult, Stats, SummaryResult, SuppressionEntry};
 use crate::error::{guard, js_error};
@@ -75,7 +75,8 @@ impl NativeClient {
     pub fn records(&self, env: Env, options: QueryOptions) -> Result<NativeRecords> {
         let pages = checked(&env, || self.pages(&options))?;
         let initial_cursor = pages.cursor();
-        Ok(NativeRecords { pages: Arc::new(Mutex::new(pages)), initial_cursor })
+        let cancel = pages.cancel_handle();
+        Ok(NativeRecords { pages: Arc::new(Mutex::new(pages)), initial_cursor, cancel })
     }
 
     /// The deliverability summary of every matching record.
@@ -136,12 +137,15 @@ impl NativeClient {
 }
 
 /// An export in progress. Each `nextBatch()` fetches the next page on the
-/// libuv pool; the JS wrapper hands the records out one by one.
+/// libuv pool; the JS wrapper hands the records out one by one. Garbage
+/// collection of an unfinished one cancels the export (`Pages`' drop).
 #[napi]
 #[derive(Debug)]
 pub struct NativeRecords {
     pages: Arc<Mutex<Pages>>,
     initial_cursor: Option<Cursor>,
+    /// Cancels without the `pages` lock, which a `nextBatch()` may hold.
+    cancel: CancelHandle,
 }
 
 #[napi]
@@ -157,6 +161,19 @@ impl NativeRecords {
     #[napi]
     pub fn current_stats(&self) -> Option<Stats> {
         self.pages.try_lock().ok().map(|pages| Stats::from(pages.stats()))
+    }
+
+    /// Cancels the export: nothing more is sent and its threads end; a
+    /// `nextBatch()` in progress rejects, later ones are `done`. Never blocks
+    /// the event loop.
+    #[napi]
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+        // Free the driver and its threads now, unless a fetch holds it (it
+        // ends soon, cancelled).
+        if let Ok(mut pages) = self.pages.try_lock() {
+            pages.close();
+        }
     }
 
     /// The next page (an empty, `done` batch after the last one).

@@ -7,6 +7,10 @@
 //! call that could release it, so neither can deadlock against the GIL. A
 //! second thread advancing the same export while a page is being fetched
 //! gets a `RuntimeError`, like a generator that is already executing.
+//!
+//! Closing: `close()` cancels the export through its `CancelHandle`, without
+//! waiting for a fetch in progress (which then ends quietly); dropping the
+//! object (garbage collection) cancels too, as `Pages` does on drop.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +20,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sendcloud_status::core::report::{Summary, Suppressions};
-use sendcloud_status::{Cursor, ExportStats, Page, Pages, Record};
+use sendcloud_status::{CancelHandle, Cursor, ExportStats, Page, Pages, Record};
 
 use crate::convert;
 use crate::errors::{OrRaise, validation};
@@ -56,6 +60,8 @@ struct State {
     cursor: Option<Cursor>,
     stats: ExportStats,
     done: bool,
+    /// `close()` was called: the export ends quietly, `cursor` is frozen.
+    closed: bool,
 }
 
 /// The records of one export, lazily. See the module doc.
@@ -64,6 +70,8 @@ pub struct NativeExport {
     pages: Mutex<Pages>,
     busy: AtomicBool,
     state: Mutex<State>,
+    /// Cancels without the `pages` lock, which a fetch may be holding.
+    cancel: CancelHandle,
 }
 
 impl std::fmt::Debug for NativeExport {
@@ -78,7 +86,16 @@ type Fetched = (Option<sendcloud_status::Result<Page>>, Option<Cursor>, ExportSt
 impl NativeExport {
     pub(crate) fn new(pages: Pages) -> Self {
         let state = State { cursor: pages.cursor(), ..State::default() };
-        NativeExport { pages: Mutex::new(pages), busy: AtomicBool::new(false), state: Mutex::new(state) }
+        let cancel = pages.cancel_handle();
+        NativeExport { pages: Mutex::new(pages), busy: AtomicBool::new(false), state: Mutex::new(state), cancel }
+    }
+
+    /// The resume point after the records handed out so far.
+    fn resume_point(st: &State) -> Option<Cursor> {
+        match &st.current {
+            Some(page) if !st.buffer.is_empty() => page.cursor_at(st.taken),
+            _ => st.cursor,
+        }
     }
 
     /// Fetches the next page with the GIL released; `f` runs on it there
@@ -135,6 +152,10 @@ impl NativeExport {
             }
             py.check_signals()?;
             let ((next, cursor, stats), _) = self.fetch(py, |_| ())?;
+            if lock(&self.state).closed {
+                // Closed while fetching (the fetch was cancelled): end quietly.
+                return Ok(false);
+            }
             let (page, tuples) = match next {
                 Some(Ok(mut page)) => {
                     let records = std::mem::take(&mut page.records);
@@ -200,6 +221,9 @@ impl NativeExport {
             page.records.iter().for_each(|r| report.add(r));
         })?;
         let mut st = lock(&self.state);
+        if st.closed {
+            return Ok(false);
+        }
         st.cursor = cursor;
         st.stats = stats;
         st.current = None;
@@ -221,12 +245,36 @@ impl NativeExport {
     /// is the first one a resumed export delivers. `None` once complete.
     #[getter]
     fn cursor(&self) -> Option<String> {
-        let st = lock(&self.state);
-        let cursor = match &st.current {
-            Some(page) if !st.buffer.is_empty() => page.cursor_at(st.taken),
-            _ => st.cursor,
+        Self::resume_point(&lock(&self.state)).map(|c| c.to_string())
+    }
+
+    /// Stops the export: its requests and background threads are cancelled
+    /// (a fetch in progress in another thread ends quietly), buffered
+    /// records are dropped, and iteration ends. `cursor` keeps the resume
+    /// point. Idempotent; never blocks.
+    fn close(&self) {
+        self.cancel.cancel();
+        let dropped = {
+            let mut st = lock(&self.state);
+            st.cursor = Self::resume_point(&st);
+            st.current = None;
+            st.done = true;
+            st.closed = true;
+            std::mem::take(&mut st.buffer)
         };
-        cursor.map(|c| c.to_string())
+        // Released outside the lock: freeing Python objects may run Python code.
+        drop(dropped);
+        // Free the driver and its threads now, unless a fetch holds it (it
+        // ends soon, cancelled, and the drop of this object frees them).
+        if let Ok(mut pages) = self.pages.try_lock() {
+            pages.close();
+        }
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        lock(&self.state).closed
     }
 
     /// Requests, retries, rate-limit answers, records and duplicates so far.

@@ -170,10 +170,13 @@ impl Encoder {
         self
     }
 
-    /// Sets the `User-Agent`.
-    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
-        self
+    /// Sets the `User-Agent`, refusing a value that is not a valid header
+    /// value (see [`validate_user_agent`]).
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Result<Self> {
+        let user_agent = user_agent.into();
+        validate_user_agent(&user_agent)?;
+        self.user_agent = user_agent;
+        Ok(self)
     }
 
     /// The endpoint.
@@ -248,6 +251,35 @@ impl Encoder {
         };
         HttpRequest { method: self.method, url, headers, body }
     }
+}
+
+/// Checks a `User-Agent` value: an HTTP field value (RFC 9110 §5.5) of
+/// visible ASCII, spaces, tabs and non-ASCII text, not empty, without
+/// surrounding whitespace and without control characters — a CR or LF would
+/// split the header.
+///
+/// ```
+/// use sendcloud_status_core::request::validate_user_agent;
+/// assert!(validate_user_agent("my-app/1.2 (ops@example.com)").is_ok());
+/// let e = validate_user_agent("my-app\r\nX-Evil: 1").unwrap_err();
+/// assert_eq!(e.field(), Some("user_agent"));
+/// assert!(validate_user_agent("").is_err());
+/// ```
+pub fn validate_user_agent(user_agent: &str) -> Result<()> {
+    let field = "user_agent";
+    if user_agent.trim().is_empty() {
+        return Err(Error::validation(field, "must not be empty"));
+    }
+    if user_agent.starts_with([' ', '\t']) || user_agent.ends_with([' ', '\t']) {
+        return Err(Error::validation(field, "must not start or end with whitespace"));
+    }
+    if let Some(c) = user_agent.chars().find(|&c| c.is_ascii_control() && c != '\t') {
+        return Err(Error::validation(
+            field,
+            format!("must not contain control characters (found {:?}); a CR or LF would split the header", c),
+        ));
+    }
+    Ok(())
 }
 
 /// The parameters of one page, credentials excluded, unset ones omitted,
@@ -332,12 +364,28 @@ impl HttpRequest {
         redact_form(&String::from_utf8_lossy(&self.body))
     }
     /// Converts into the `http` crate's request type (what ureq 3 sends).
-    pub fn to_http(&self) -> http::Request<Vec<u8>> {
-        let mut builder = http::Request::builder().method(self.method.as_str()).uri(&self.url);
+    ///
+    /// Fails with a validation error naming the setting at fault when the
+    /// URL or a header value is not valid HTTP (the encoder's settings are
+    /// checked when set, so this is a last line of defence). Messages never
+    /// hold the URL, which for GET carries the key.
+    pub fn to_http(&self) -> Result<http::Request<Vec<u8>>> {
+        let uri = http::Uri::try_from(self.url.as_str())
+            .map_err(|_| Error::validation("base_url", "the request URL is not a valid HTTP URI"))?;
+        let mut request = http::Request::new(self.body.clone());
+        *request.method_mut() = match self.method {
+            Method::Get => http::Method::GET,
+            Method::Post => http::Method::POST,
+        };
+        *request.uri_mut() = uri;
         for (name, value) in &self.headers {
-            builder = builder.header(*name, value);
+            let field = if name.eq_ignore_ascii_case("User-Agent") { "user_agent" } else { "headers" };
+            let invalid = || Error::validation(field, format!("the {name} header is not valid in HTTP"));
+            let header = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+            let value = http::HeaderValue::try_from(value.as_str()).map_err(|_| invalid())?;
+            request.headers_mut().append(header, value);
         }
-        builder.body(self.body.clone()).expect("encoder only produces valid URIs and header values")
+        Ok(request)
     }
 }
 
@@ -425,8 +473,9 @@ mod tests {
             r.redacted_url(),
             "https://api.aurorasendcloud.com/api/data/emailStatus?apiUser=user&apiKey=***&days=1&start=0&limit=100"
         );
-        let h = r.to_http();
+        let h = r.to_http().unwrap();
         assert_eq!(h.method(), "GET");
+        assert_eq!(h.uri(), r.url());
     }
 
     #[test]
@@ -438,6 +487,33 @@ mod tests {
         assert_eq!(encoder().encode(&q).unwrap_err().field(), Some("end_date"));
         let cn = Encoder::new(Endpoint::preset(crate::Region::SendcloudCn), Credentials::new("u", "k").unwrap());
         assert!(cn.encode(&Query::last_days(30).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn user_agents_must_be_header_values() {
+        for ok in ["app/1.0", "app/1.0 (contact; ops@example.com)", "tab\tinside", "naïve-ünïcode/2"] {
+            let r = encoder().with_user_agent(ok).unwrap().encode(&Query::last_days(1).unwrap()).unwrap();
+            let h = r.to_http().unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+            assert_eq!(h.headers()["user-agent"].as_bytes(), ok.as_bytes());
+        }
+        for bad in ["", "  ", "a\nb", "a\r\nX-Injected: 1", "nul\0", "del\u{7f}", " leading", "trailing\t", "bell\u{7}"]
+        {
+            let e = encoder().with_user_agent(bad).unwrap_err();
+            assert_eq!((e.kind(), e.field()), (crate::ErrorKind::Validation, Some("user_agent")), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn to_http_reports_bad_values_instead_of_panicking() {
+        let mut r = encoder().encode(&Query::last_days(1).unwrap()).unwrap();
+        r.headers[0].1 = "two\nlines".into(); // bypasses the encoder's check
+        let e = r.to_http().unwrap_err();
+        assert_eq!((e.kind(), e.field()), (crate::ErrorKind::Validation, Some("user_agent")));
+        let mut r = encoder().with_method(Method::Get).encode(&Query::last_days(1).unwrap()).unwrap();
+        r.url.push_str(" with spaces");
+        let e = r.to_http().unwrap_err();
+        assert_eq!(e.field(), Some("base_url"));
+        assert!(!e.message().contains("K3Y"), "{e}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::FixedOffset;
 use sendcloud_status_core::{
     Credentials, Decoder, Encoder, Endpoint, Error, Method, RateLimit, RateLimiter, Region, Result, RetryPolicy,
-    export::DEFAULT_EMAIL_ID_CHUNK,
+    export::DEFAULT_EMAIL_ID_CHUNK, query::MAX_DAYS,
 };
 
 use crate::client::{Client, Inner};
@@ -22,8 +22,17 @@ pub const ENV_REGION: &str = "SENDCLOUD_REGION";
 /// Environment variable holding a custom base URL.
 pub const ENV_BASE_URL: &str = "SENDCLOUD_BASE_URL";
 
+/// The most requests a client or an export may have in flight at once.
+pub const MAX_PARALLELISM: usize = 64;
+/// The most email ids one request may carry.
+pub const MAX_EMAIL_ID_CHUNK: usize = 10_000;
+/// The longest timeout, retry wait or retry deadline a client accepts (one
+/// day): longer values are mistakes, and past them clocks would overflow.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
 /// Builds a [`Client`]. Unset credentials, region and base URL fall back to
-/// the environment.
+/// the environment. Setters only record values: [`ClientBuilder::build`]
+/// checks every one of them.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -50,7 +59,8 @@ pub struct ClientBuilder {
     proxy: Option<ProxySetting>,
     user_agent: Option<String>,
     retry: RetryPolicy,
-    rate_limit: Option<RateLimit>,
+    /// An error when `rate_limit_per_minute` got an invalid value (reported by `build`).
+    rate_limit: Result<Option<RateLimit>>,
     utc_offset: FixedOffset,
     parallelism: usize,
     email_id_chunk: usize,
@@ -72,7 +82,7 @@ impl Default for ClientBuilder {
             proxy: None,
             user_agent: None,
             retry: RetryPolicy::default(),
-            rate_limit: Some(RateLimit::default()),
+            rate_limit: Ok(Some(RateLimit::default())),
             utc_offset: Decoder::default().offset(),
             parallelism: 1,
             email_id_chunk: DEFAULT_EMAIL_ID_CHUNK,
@@ -122,7 +132,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The window maximum of a custom base URL (default 3 days).
+    /// The window maximum of a custom base URL (default 3 days; 1 to
+    /// 3660).
     pub fn max_window_days(mut self, days: u32) -> Self {
         self.max_window_days = Some(days);
         self
@@ -134,13 +145,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Connection timeout (default 10 s).
+    /// Connection timeout (default 10 s; more than zero, at most
+    /// [`MAX_TIMEOUT`]).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// Whole-request timeout, connect to last body byte (default 30 s).
+    /// Whole-request timeout, connect to last body byte (default 30 s; more
+    /// than zero, at most [`MAX_TIMEOUT`]). It also bounds how long a
+    /// cancelled export's threads may outlive it.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
@@ -160,13 +174,16 @@ impl ClientBuilder {
         self
     }
 
-    /// The `User-Agent` header (default `sendcloud-status/<version>`).
+    /// The `User-Agent` header (default `sendcloud-status/<version>`). It
+    /// must be a valid header value: not empty, no control characters (see
+    /// [`validate_user_agent`](sendcloud_status_core::request::validate_user_agent)).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
         self
     }
 
-    /// The full retry policy.
+    /// The full retry policy (at least one attempt; waits and deadline at
+    /// most [`MAX_TIMEOUT`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
@@ -179,33 +196,36 @@ impl ClientBuilder {
     }
 
     /// Client-side limit in requests per minute (default 3000, the
-    /// documented account limit); `None` disables it.
+    /// documented account limit; at least 1); `None` disables it.
     pub fn rate_limit_per_minute(mut self, per_minute: Option<u32>) -> Self {
-        self.rate_limit = per_minute.map(|n| RateLimit::per_minute(n.max(1)).expect("n ≥ 1"));
+        self.rate_limit = per_minute.map(RateLimit::per_minute).transpose();
         self
     }
 
     /// Client-side limit with an explicit burst.
     pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
-        self.rate_limit = limit;
+        self.rate_limit = Ok(limit);
         self
     }
 
-    /// The server's UTC offset for times and "today" (default +08:00).
+    /// The server's UTC offset for times and "today" (default +08:00; whole
+    /// minutes).
     pub fn server_utc_offset(mut self, offset: FixedOffset) -> Self {
         self.utc_offset = offset;
         self
     }
 
-    /// Requests in flight at once during exports (default 1).
+    /// Requests in flight at once during exports (default 1; 1 to
+    /// [`MAX_PARALLELISM`]).
     pub fn parallelism(mut self, n: usize) -> Self {
-        self.parallelism = n.max(1);
+        self.parallelism = n;
         self
     }
 
-    /// Email ids per request when a query has many (default 20).
+    /// Email ids per request when a query has many (default 20; 1 to
+    /// [`MAX_EMAIL_ID_CHUNK`]).
     pub fn email_id_chunk(mut self, n: usize) -> Self {
-        self.email_id_chunk = n.max(1);
+        self.email_id_chunk = n;
         self
     }
 
@@ -216,8 +236,20 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client. Fails with a validation error naming the setting
-    /// (missing credentials, plain `http://` to a remote host, bad proxy).
+    /// Builds the client. Every setting is checked here, before any request
+    /// can be sent: a bad one is a [`Validation`](crate::ErrorKind::Validation)
+    /// error naming it (`api_user`, `api_key`, `region`, `base_url`,
+    /// `max_window_days`, `timeout`, `connect_timeout`, `proxy`,
+    /// `user_agent`, `retry_policy`, `retry_base_delay`,
+    /// `retry_rate_limit_delay`, `retry_max_delay`, `retry_deadline`,
+    /// `rate_limit_per_minute`, `server_utc_offset`, `parallel`,
+    /// `email_id_chunk`).
+    ///
+    /// ```
+    /// use sendcloud_status::{Client, ErrorKind};
+    /// let err = Client::builder().credentials("u", "k").user_agent("app/1\r\nX-Evil: 1").build().unwrap_err();
+    /// assert_eq!((err.kind(), err.field()), (ErrorKind::Validation, Some("user_agent")));
+    /// ```
     pub fn build(self) -> Result<Client> {
         let env =
             |name: &str| if self.use_env { std::env::var(name).ok().filter(|v| !v.trim().is_empty()) } else { None };
@@ -241,9 +273,18 @@ impl ClientBuilder {
             Some(days) => endpoint.with_max_window_days(days)?,
             None => endpoint,
         };
-        if self.request_timeout.is_zero() {
-            return Err(Error::validation("timeout", "must be greater than zero"));
+        if let Some(days) = self.max_window_days.filter(|&d| d > MAX_DAYS) {
+            return Err(Error::validation("max_window_days", format!("must be at most {MAX_DAYS}, got {days}")));
         }
+        check_duration("timeout", self.request_timeout, false)?;
+        check_duration("connect_timeout", self.connect_timeout, false)?;
+        check_retry_policy(&self.retry)?;
+        let rate_limit = self.rate_limit.clone()?;
+        if self.utc_offset.local_minus_utc() % 60 != 0 {
+            return Err(Error::validation("server_utc_offset", "must be a whole number of minutes"));
+        }
+        check_range("parallel", self.parallelism, MAX_PARALLELISM)?;
+        check_range("email_id_chunk", self.email_id_chunk, MAX_EMAIL_ID_CHUNK)?;
 
         let loopback = Endpoint::custom(endpoint.base_url()).is_ok() && endpoint.base_url().starts_with("http://");
         let proxy = match self.proxy.clone() {
@@ -260,7 +301,7 @@ impl ClientBuilder {
 
         let mut encoder = Encoder::new(endpoint, credentials).with_method(self.method);
         if let Some(ua) = &self.user_agent {
-            encoder = encoder.with_user_agent(ua.clone());
+            encoder = encoder.with_user_agent(ua.clone())?;
         }
         let jitter_seed = self.jitter_seed.unwrap_or_else(|| {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
@@ -270,10 +311,147 @@ impl ClientBuilder {
             encoder,
             decoder: Decoder::new(self.utc_offset),
             retry: self.retry,
-            limiter: RateLimiter::new(self.rate_limit).shared(),
+            limiter: RateLimiter::new(rate_limit).shared(),
             parallelism: self.parallelism,
             email_id_chunk: self.email_id_chunk,
             jitter_seed,
         }))
+    }
+}
+
+/// A duration setting: at most [`MAX_TIMEOUT`], and more than zero unless
+/// `zero_ok`.
+fn check_duration(field: &'static str, d: Duration, zero_ok: bool) -> Result<()> {
+    if d.is_zero() && !zero_ok {
+        return Err(Error::validation(field, "must be greater than zero"));
+    }
+    if d > MAX_TIMEOUT {
+        return Err(Error::validation(
+            field,
+            format!("must be at most {} s, got {} s", MAX_TIMEOUT.as_secs(), d.as_secs()),
+        ));
+    }
+    Ok(())
+}
+
+fn check_retry_policy(p: &RetryPolicy) -> Result<()> {
+    if p.max_attempts == 0 {
+        return Err(Error::validation("retry_policy", "max_attempts must be at least 1 (the first attempt)"));
+    }
+    check_duration("retry_base_delay", p.base_delay, true)?;
+    check_duration("retry_rate_limit_delay", p.rate_limit_base_delay, true)?;
+    check_duration("retry_max_delay", p.max_delay, true)?;
+    check_duration("retry_deadline", p.deadline, true)
+}
+
+/// A count setting from 1 to `max`.
+pub(crate) fn check_range(field: &'static str, n: usize, max: usize) -> Result<()> {
+    if !(1..=max).contains(&n) {
+        return Err(Error::validation(field, format!("must be from 1 to {max}, got {n}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sendcloud_status_core::{ErrorKind, Query};
+
+    use super::*;
+
+    fn base() -> ClientBuilder {
+        Client::builder().ignore_env().credentials("user", "key").base_url("http://127.0.0.1:9/api/")
+    }
+
+    fn field_of(b: ClientBuilder) -> Option<&'static str> {
+        let e = b.build().expect_err("a bad setting is refused");
+        assert_eq!(e.kind(), ErrorKind::Validation, "{e}");
+        e.field()
+    }
+
+    #[test]
+    fn defaults_build() {
+        base().build().unwrap();
+        base().user_agent("my-app/1.0 (ops@example.com)").proxy("http://proxy.example:3128").build().unwrap();
+    }
+
+    #[test]
+    fn every_setting_is_checked_at_build() {
+        let secs = Duration::from_secs;
+        let offset = |s| FixedOffset::east_opt(s).unwrap();
+        let cases: Vec<(&str, ClientBuilder, &str)> = vec![
+            ("empty user", base().api_user(" "), "api_user"),
+            ("empty key", base().api_key(""), "api_key"),
+            ("remote http", base().base_url("http://example.com/api/"), "base_url"),
+            ("no window", base().max_window_days(0), "max_window_days"),
+            ("huge window", base().max_window_days(MAX_DAYS + 1), "max_window_days"),
+            ("zero timeout", base().timeout(Duration::ZERO), "timeout"),
+            ("endless timeout", base().timeout(MAX_TIMEOUT + secs(1)), "timeout"),
+            ("zero connect timeout", base().connect_timeout(Duration::ZERO), "connect_timeout"),
+            ("endless connect timeout", base().connect_timeout(Duration::MAX), "connect_timeout"),
+            ("bad proxy", base().proxy("not a url"), "proxy"),
+            ("newline user agent", base().user_agent("app/1.0\nX-Injected: 1"), "user_agent"),
+            ("CR user agent", base().user_agent("app/1.0\r"), "user_agent"),
+            ("empty user agent", base().user_agent(""), "user_agent"),
+            ("NUL user agent", base().user_agent("app\0"), "user_agent"),
+            (
+                "no attempts",
+                base().retry_policy(RetryPolicy { max_attempts: 0, ..RetryPolicy::default() }),
+                "retry_policy",
+            ),
+            (
+                "endless backoff",
+                base().retry_policy(RetryPolicy { max_delay: Duration::MAX, ..RetryPolicy::default() }),
+                "retry_max_delay",
+            ),
+            (
+                "endless base delay",
+                base().retry_policy(RetryPolicy { base_delay: secs(90_000), ..RetryPolicy::default() }),
+                "retry_base_delay",
+            ),
+            (
+                "endless rate-limit delay",
+                base().retry_policy(RetryPolicy { rate_limit_base_delay: secs(90_000), ..RetryPolicy::default() }),
+                "retry_rate_limit_delay",
+            ),
+            (
+                "endless deadline",
+                base().retry_policy(RetryPolicy { deadline: secs(90_000), ..RetryPolicy::default() }),
+                "retry_deadline",
+            ),
+            ("zero rate", base().rate_limit_per_minute(Some(0)), "rate_limit_per_minute"),
+            ("offset with seconds", base().server_utc_offset(offset(8 * 3600 + 30)), "server_utc_offset"),
+            ("no parallelism", base().parallelism(0), "parallel"),
+            ("too much parallelism", base().parallelism(MAX_PARALLELISM + 1), "parallel"),
+            ("no id chunk", base().email_id_chunk(0), "email_id_chunk"),
+            ("huge id chunk", base().email_id_chunk(MAX_EMAIL_ID_CHUNK + 1), "email_id_chunk"),
+        ];
+        for (name, builder, field) in cases {
+            assert_eq!(field_of(builder), Some(field), "{name}");
+        }
+    }
+
+    #[test]
+    fn bounds_are_inclusive() {
+        base()
+            .max_window_days(MAX_DAYS)
+            .timeout(MAX_TIMEOUT)
+            .connect_timeout(Duration::from_millis(1))
+            .parallelism(MAX_PARALLELISM)
+            .email_id_chunk(MAX_EMAIL_ID_CHUNK)
+            .rate_limit_per_minute(Some(1))
+            .server_utc_offset(FixedOffset::west_opt(5 * 3600 + 30 * 60).unwrap())
+            .retry_policy(RetryPolicy { max_attempts: 1, max_delay: MAX_TIMEOUT, ..RetryPolicy::none() })
+            .build()
+            .unwrap();
+    }
+
+    #[test]
+    fn export_parallelism_is_checked_before_anything_runs() {
+        let client = base().build().unwrap();
+        for n in [0, MAX_PARALLELISM + 1] {
+            let e = client.export(Query::last_days(1).unwrap()).parallel(n).pages().unwrap_err();
+            assert_eq!((e.kind(), e.field()), (ErrorKind::Validation, Some("parallel")), "{n}");
+        }
+        client.export(Query::last_days(1).unwrap()).parallel(MAX_PARALLELISM).pages().unwrap();
     }
 }

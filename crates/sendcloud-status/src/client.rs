@@ -9,9 +9,9 @@ use sendcloud_status_core::{
     Cursor, Decoder, Encoder, Endpoint, Export, ExportConfig, Page, Query, Result, RetryPolicy, SharedLimiter,
 };
 
-use crate::builder::ClientBuilder;
-use crate::driver::{Pages, Records};
-use crate::transport::Transport;
+use crate::builder::{ClientBuilder, MAX_PARALLELISM, check_range};
+use crate::driver::{Execute, Pages, Records};
+use crate::transport::{Outcome, Transport};
 
 /// A blocking client. Cheap to clone; clones share the connection pool and
 /// the rate limiter, so every request of a program counts against one
@@ -44,6 +44,12 @@ pub(crate) struct Inner {
 }
 
 static EXPORT_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Execute for Inner {
+    fn execute(&self, request: &sendcloud_status_core::HttpRequest) -> Outcome {
+        self.transport.execute(request)
+    }
+}
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -179,10 +185,11 @@ impl ExportRequest<'_> {
         self
     }
 
-    /// Fetch up to `n` independent pages at once (threads), under the
-    /// client's shared limiter; the output is the same as sequential.
+    /// Fetch up to `n` independent pages at once (threads; 1 to
+    /// [`MAX_PARALLELISM`]), under the client's shared limiter; the output
+    /// is the same as sequential.
     pub fn parallel(mut self, n: usize) -> Self {
-        self.parallelism = Some(n.max(1));
+        self.parallelism = Some(n);
         self
     }
 
@@ -213,9 +220,11 @@ impl ExportRequest<'_> {
         self
     }
 
-    /// The pages, lazily.
+    /// The pages, lazily. Nothing is sent, and no thread started, until the
+    /// first page is asked for.
     pub fn pages(self) -> Result<Pages> {
         let parallelism = self.parallelism.unwrap_or(self.client.inner.parallelism);
+        check_range("parallel", parallelism, MAX_PARALLELISM)?;
         let mut config = self.client.export_config(self.max_records, parallelism);
         // The window is resolved once, here: an export that runs past the
         // server's midnight keeps the dates it started with.

@@ -14,7 +14,8 @@
 //! - `client`: [`Client`] (`page`, `records`, `pages`, `export`) and
 //!   [`ExportRequest`] (max records, resume, parallelism).
 //! - `driver`: the loop that polls the export machine; the [`Pages`] and
-//!   [`Records`] iterators; the worker pool of parallel exports.
+//!   [`Records`] iterators and their [`CancelHandle`]; the worker pool of
+//!   parallel exports.
 //! - `transport`: the ureq agent; error mapping onto retryable kinds.
 //!
 //! # Examples
@@ -50,6 +51,12 @@
 //! # Ok::<(), sendcloud_status::Error>(())
 //! ```
 //!
+//! Dropping a [`Records`] or [`Pages`] (or calling `close()`) cancels the
+//! export: nothing more is sent, and its background threads (read-ahead,
+//! parallel workers) end once the request they are sending returns. A
+//! [`CancelHandle`] does the same from another thread, cutting short a
+//! fetch that is waiting out a retry backoff or the rate limit.
+//!
 //! Logging goes through the `log` crate (`debug` per request, `trace` for
 //! bodies) with the key redacted.
 
@@ -58,9 +65,12 @@ mod client;
 mod driver;
 mod transport;
 
-pub use builder::{ClientBuilder, ENV_API_KEY, ENV_API_USER, ENV_BASE_URL, ENV_REGION};
+pub use builder::{
+    ClientBuilder, ENV_API_KEY, ENV_API_USER, ENV_BASE_URL, ENV_REGION, MAX_EMAIL_ID_CHUNK, MAX_PARALLELISM,
+    MAX_TIMEOUT,
+};
 pub use client::{Client, ExportRequest};
-pub use driver::{Pages, Records};
+pub use driver::{CancelHandle, Pages, Records};
 
 pub use sendcloud_status_core as core;
 pub use sendcloud_status_core::{

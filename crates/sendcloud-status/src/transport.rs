@@ -4,14 +4,19 @@
 use std::time::Duration;
 
 use log::{debug, trace};
-use sendcloud_status_core::{HttpRequest, TransportErrorKind};
+use sendcloud_status_core::{Error, HttpRequest, TransportErrorKind};
 
 /// What came back for one request.
+#[derive(Debug)]
 pub(crate) enum Outcome {
     /// An HTTP answer, whatever its status (error statuses carry bodies).
     Response { status: u16, body: Vec<u8> },
     /// No usable answer.
     Failed { kind: TransportErrorKind },
+    /// The request could not be sent at all (it cannot be turned into HTTP,
+    /// or sending it panicked). Not retried: the same request would fail the
+    /// same way.
+    Unsendable(Error),
 }
 
 /// Settings of the HTTP layer.
@@ -37,13 +42,15 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    pub(crate) fn new(config: &TransportConfig) -> Result<Self, sendcloud_status_core::Error> {
+    pub(crate) fn new(config: &TransportConfig) -> Result<Self, Error> {
         let proxy = match &config.proxy {
             ProxySetting::None => None,
             ProxySetting::FromEnv => ureq::Proxy::try_from_env(),
-            ProxySetting::Url(url) => Some(ureq::Proxy::new(url).map_err(|e| {
-                sendcloud_status_core::Error::validation("proxy", format!("not a usable proxy URL: {e}"))
-            })?),
+            // ureq's message does not echo the URL (which may hold a password).
+            ProxySetting::Url(url) => Some(
+                ureq::Proxy::new(url)
+                    .map_err(|e| Error::validation("proxy", format!("not a usable proxy URL: {e}")))?,
+            ),
         };
         let agent_config = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -64,7 +71,14 @@ impl Transport {
     pub(crate) fn execute(&self, request: &HttpRequest) -> Outcome {
         debug!("{} {}", request.method(), request.redacted_url());
         trace!("request body: {}", request.redacted_body());
-        let mut response = match self.agent.run(request.to_http()) {
+        let http = match request.to_http() {
+            Ok(http) => http,
+            Err(e) => {
+                debug!("{} {} not sent: {e}", request.method(), request.redacted_url());
+                return Outcome::Unsendable(e);
+            }
+        };
+        let mut response = match self.agent.run(http) {
             Ok(r) => r,
             Err(e) => {
                 let kind = classify(&e, false);
@@ -93,7 +107,7 @@ fn classify(e: &ureq::Error, reading_body: bool) -> TransportErrorKind {
     use ureq::Error as E;
     match e {
         E::Timeout(_) | E::BodyStalled => TransportErrorKind::Timeout,
-        E::HostNotFound | E::ConnectionFailed => TransportErrorKind::Connect,
+        E::HostNotFound | E::ConnectionFailed | E::ConnectProxyFailed(_) => TransportErrorKind::Connect,
         E::Io(io) => match io.kind() {
             Io::TimedOut | Io::WouldBlock => TransportErrorKind::Timeout,
             Io::ConnectionRefused | Io::AddrNotAvailable | Io::NotConnected => TransportErrorKind::Connect,
@@ -121,4 +135,86 @@ fn classify(e: &ureq::Error, reading_body: bool) -> TransportErrorKind {
 /// the POST body or, for GET, in a URL ureq does not echo).
 fn describe(e: &ureq::Error) -> String {
     sendcloud_status_core::request::redact_form(&e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+    use TransportErrorKind::*;
+
+    fn io(kind: io::ErrorKind) -> ureq::Error {
+        ureq::Error::Io(io::Error::new(kind, "test"))
+    }
+
+    fn http_error() -> ureq::Error {
+        ureq::Error::Http(http::Request::builder().uri("\n").body(()).unwrap_err())
+    }
+
+    /// Every ureq error this client can meet, with its class while waiting
+    /// for the answer and while reading the body.
+    #[test]
+    fn every_ureq_error_has_a_retry_class() {
+        use io::ErrorKind as Io;
+        use ureq::Error as E;
+        let cases: Vec<(&str, ureq::Error, TransportErrorKind, TransportErrorKind)> = vec![
+            ("global timeout", E::Timeout(ureq::Timeout::Global), Timeout, Timeout),
+            ("connect timeout", E::Timeout(ureq::Timeout::Connect), Timeout, Timeout),
+            ("per-read timeout", E::Timeout(ureq::Timeout::PerRead), Timeout, Timeout),
+            ("body stalled", E::BodyStalled, Timeout, Timeout),
+            ("host not found", E::HostNotFound, Connect, Connect),
+            ("connection failed", E::ConnectionFailed, Connect, Connect),
+            ("proxy CONNECT failed", E::ConnectProxyFailed("502".into()), Connect, Connect),
+            ("io timed out", io(Io::TimedOut), Timeout, Timeout),
+            ("io would block", io(Io::WouldBlock), Timeout, Timeout),
+            ("io refused", io(Io::ConnectionRefused), Connect, Connect),
+            ("io address not available", io(Io::AddrNotAvailable), Connect, Connect),
+            ("io not connected", io(Io::NotConnected), Connect, Connect),
+            ("io reset", io(Io::ConnectionReset), ConnectionReset, ConnectionReset),
+            ("io aborted", io(Io::ConnectionAborted), ConnectionReset, ConnectionReset),
+            ("io broken pipe", io(Io::BrokenPipe), ConnectionReset, ConnectionReset),
+            ("io eof", io(Io::UnexpectedEof), ConnectionReset, BodyIncomplete),
+            ("io other", io(Io::Other), Other, BodyIncomplete),
+            ("decompress", E::Decompress("gzip", io::Error::other("bad")), Other, BodyIncomplete),
+            ("large header", E::LargeResponseHeader(100_000, 64_000), Other, BodyIncomplete),
+            ("boxed other", E::Other("odd".into()), Other, BodyIncomplete),
+            ("status as error", E::StatusCode(500), Other, BodyIncomplete),
+            ("tls", E::Tls("bad certificate"), Fatal, Fatal),
+            ("tls required", E::TlsRequired, Fatal, Fatal),
+            ("bad uri", E::BadUri("x".into()), Fatal, Fatal),
+            ("http crate", http_error(), Fatal, Fatal),
+            ("invalid proxy", E::InvalidProxyUrl, Fatal, Fatal),
+            ("https only", E::RequireHttpsOnly("http://x".into()), Fatal, Fatal),
+            ("body limit", E::BodyExceedsLimit(64), Fatal, Fatal),
+            ("too many redirects", E::TooManyRedirects, Fatal, Fatal),
+            ("redirect failed", E::RedirectFailed, Fatal, Fatal),
+        ];
+        for (name, e, waiting, reading) in cases {
+            assert_eq!(classify(&e, false), waiting, "{name}, waiting for the answer");
+            assert_eq!(classify(&e, true), reading, "{name}, reading the body");
+        }
+    }
+
+    #[test]
+    fn descriptions_redact_form_keys() {
+        let e = ureq::Error::BadUri("http://h/?apiUser=u&apiKey=SECRET&days=1".into());
+        let text = describe(&e);
+        assert!(!text.contains("SECRET") && text.contains("apiKey=***"), "{text}");
+    }
+
+    #[test]
+    fn unusable_proxies_are_validation_errors() {
+        for bad in ["", "not a url", "ftp://proxy.example:21", "http://user:%ff@proxy.example:3128"] {
+            let config = TransportConfig {
+                connect_timeout: Duration::from_secs(1),
+                request_timeout: Duration::from_secs(1),
+                proxy: ProxySetting::Url(bad.into()),
+                max_idle_connections: 2,
+            };
+            let e = Transport::new(&config).unwrap_err();
+            assert_eq!((e.kind(), e.field()), (sendcloud_status_core::ErrorKind::Validation, Some("proxy")), "{bad:?}");
+            assert!(!e.message().contains("%ff"), "{e}");
+        }
+    }
 }

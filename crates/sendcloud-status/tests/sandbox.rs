@@ -522,3 +522,47 @@ fn read_ahead_gives_the_same_pages_cursors_and_requests() {
     joined.extend(ids_of(rest));
     assert_exact(&joined, &export(&c, q));
 }
+
+#[test]
+fn a_bad_user_agent_is_refused_at_build_and_nothing_is_sent() {
+    // Once a panic in a worker and an export blocked forever (parallel 2).
+    let sb = small();
+    for ua in ["app/1.0\nX-Injected: 1", "app/1.0\r\n", "", "app\u{0}"] {
+        let err = builder(&sb).user_agent(ua).parallelism(2).build().unwrap_err();
+        assert_eq!((err.kind(), err.field()), (ErrorKind::Validation, Some("user_agent")), "{ua:?}");
+    }
+    assert!(sb.request_log().is_empty(), "nothing was sent");
+    // A valid one goes out as given.
+    let c = builder(&sb).user_agent("ops-report/2.1 (+https://example.com)").parallelism(2).build().unwrap();
+    let got = export(&c, Query::last_days(1).unwrap());
+    assert_exact(&got, &truth_ids(&sb.dataset().query(&Filter::days(today(), 1))));
+}
+
+#[test]
+fn dropping_a_parallel_export_stops_its_requests() {
+    // Slow answers and faults: workers are always mid-request or retrying.
+    let sb = start(SandboxConfig::default().with_records(3_000).with_seed(7).with_latency(Duration::from_millis(150)));
+    sb.set_faults(FaultConfig::none().with_http_502(0.3).with_seed(5));
+    let c = client(&sb);
+    let q = Query::builder().dates(date("2024-05-01"), date("2024-05-20")).limit(20).build().unwrap();
+    for read_ahead in [false, true] {
+        sb.clear_log();
+        let mut records = c.export(q.clone()).today(today()).parallel(4).read_ahead(read_ahead).records().unwrap();
+        records.next().unwrap().unwrap();
+        let handle = records.cancel_handle();
+        assert!(handle.running_threads() > 0);
+        drop(records);
+        assert!(handle.is_cancelled());
+
+        // Threads end once their request returns (the timeout is 5 s).
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while handle.running_threads() > 0 {
+            assert!(std::time::Instant::now() < until, "threads still running 10 s after the drop");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let sent = sb.request_log().len();
+        std::thread::sleep(Duration::from_millis(600)); // several latencies and retry backoffs
+        assert_eq!(sb.request_log().len(), sent, "read-ahead {read_ahead}: requests after the export was dropped");
+        assert!(sent < 40, "read-ahead {read_ahead}: {sent} requests for one page of a 3000-record export");
+    }
+}
