@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every benchmark on the loopback sandbox and rewrites BENCHMARKS.md:
 # rate-limit ceiling, typed decoding (criterion), Python and Node against plain
-# reference clients, CLI memory at 100k and 1M records, a fault soak over 5 seeds,
+# reference clients, CLI memory (100k vs 1M records), exports on a live account
+# (drift healing), a fault soak over 5 seeds,
 # a time-boxed fuzzer, and a secrets audit with a sentinel key.
 #
 # Usage: scripts/bench.sh            (the full run, about 20–30 minutes on 2 cores)
