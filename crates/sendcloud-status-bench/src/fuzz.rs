@@ -97,7 +97,7 @@ fn mutate(rng: &mut Jitter) -> Vec<u8> {
 fn drive_export(rng: &mut Jitter) -> bool {
     let encoder = Encoder::new(Endpoint::default(), Credentials::new("u", "k").expect("valid"));
     let mut config = ExportConfig::new(encoder);
-    config.parallelism = 1 + (rng.next_u64() % 4) as usize;
+    config.parallelism = sendcloud_status::Parallelism::Fixed(1 + (rng.next_u64() % 4) as usize);
     config.retry = RetryPolicy { max_attempts: 1 + (rng.next_u64() % 5) as u32, ..RetryPolicy::default() };
     config.limiter = RateLimiter::new(Some(RateLimit::per_minute(3000).expect("valid"))).shared();
     config.max_records = (rng.next_u64().is_multiple_of(3)).then(|| rng.next_u64() % 50);

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use sendcloud_status::Parallelism;
 use sendcloud_status::Region;
 use sendcloud_status_sandbox::SandboxArgs;
 
@@ -127,16 +128,17 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "PER_MINUTE", default_value_t = 3000, global = true, help_heading = "Connection")]
     pub rate_limit: u32,
 
-    /// Requests in flight at once (output order stays the same).
+    /// Requests in flight at once: `auto` (as many as fill the rate limit at the latency seen) or
+    /// 1 to 64. The output order stays the same.
     #[arg(
         long,
-        value_name = "N",
-        default_value_t = 1,
-        value_parser = clap::value_parser!(u16).range(1..=64),
+        value_name = "auto|N",
+        default_value = "auto",
+        value_parser = parse_parallel,
         global = true,
         help_heading = "Connection"
     )]
-    pub parallel: u16,
+    pub parallel: Parallelism,
 
     /// Count --days back from this server day (yyyy-MM-dd) instead of the current one: reproducible
     /// runs, or a simulator whose calendar is not the real one.
@@ -376,6 +378,14 @@ where
     cli.global.api_user_on_command_line = on_command_line("api_user");
     cli.global.api_key_on_command_line = on_command_line("api_key");
     Ok(cli)
+}
+
+/// `auto`, or 1 to 64 requests in flight.
+fn parse_parallel(s: &str) -> Result<Parallelism, String> {
+    match s.parse::<Parallelism>().map_err(|e| e.message().to_owned())? {
+        Parallelism::Fixed(n) if n > 64 => Err(format!("at most 64 requests in flight, got {n}")),
+        p => Ok(p),
+    }
 }
 
 /// A server day, `yyyy-MM-dd`.

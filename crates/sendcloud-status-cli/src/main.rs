@@ -39,6 +39,11 @@ fn init_logging(verbose: u8, quiet: bool) {
     b.target(env_logger::Target::Stderr);
     if verbose == 0 {
         b.filter_level(if quiet { LevelFilter::Error } else { LevelFilter::Warn });
+        // Without -v a warning is a one-line note for people, not a log line.
+        b.format(|buf, record| {
+            use std::io::Write as _;
+            writeln!(buf, "note: {}", record.args())
+        });
         if let Ok(spec) = std::env::var("RUST_LOG") {
             b.parse_filters(&spec);
         }

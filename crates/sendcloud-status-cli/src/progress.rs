@@ -24,12 +24,14 @@ impl Progress {
         }
         let bar = match max_records {
             Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()).with_style(
-                ProgressStyle::with_template("{spinner} [{bar:30}] {human_pos}/{human_len} records · {elapsed} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{spinner} [{bar:30}] {human_pos}/{human_len} records · {per_sec} · {elapsed} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
             ),
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-                ProgressStyle::with_template("{spinner} {human_pos} records · {elapsed} {msg}")
+                ProgressStyle::with_template("{spinner} {human_pos} records · {per_sec} · {elapsed} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             ),
         };
@@ -40,13 +42,17 @@ impl Progress {
         Progress { bar: Some(bar) }
     }
 
-    /// `n` more records; `message` names the window being read.
-    pub fn advance(&self, n: u64, message: Option<String>) {
+    /// `n` more records; `window` names the window being read, `requests`
+    /// counts the requests sent so far (shown as a rate).
+    pub fn advance(&self, n: u64, window: Option<String>, requests: u64) {
         if let Some(bar) = &self.bar {
             bar.inc(n);
-            if let Some(m) = message {
-                bar.set_message(m);
-            }
+            let secs = bar.elapsed().as_secs_f64().max(0.001);
+            let rate = format!("{:.0} requests/s", requests as f64 / secs);
+            bar.set_message(match window {
+                Some(w) => format!("{w} · {rate}"),
+                None => rate,
+            });
         }
     }
 

@@ -54,7 +54,7 @@ impl Session {
             .timeout(Duration::from_secs_f64(g.timeout))
             .max_retries(g.max_retries)
             .rate_limit_per_minute((g.rate_limit > 0).then_some(g.rate_limit))
-            .parallelism(usize::from(g.parallel));
+            .parallelism(g.parallel);
 
         let sandbox = if g.sandbox {
             // The demo credentials, unless given on the command line (the

@@ -77,6 +77,7 @@ use crate::query::{Query, Window};
 use crate::record::{Page, Position, Record};
 use crate::request::{Encoder, HttpRequest};
 use crate::retry::{Jitter, RetryPolicy};
+use crate::throughput::{Outcome, Parallelism};
 
 /// Default number of email ids per request.
 pub const DEFAULT_EMAIL_ID_CHUNK: usize = 20;
@@ -249,14 +250,16 @@ pub struct ExportConfig {
     pub decoder: Decoder,
     /// Retry policy.
     pub retry: RetryPolicy,
-    /// The limiter; share one between the exports of a client.
+    /// The limiter and its throughput controller; share one between the
+    /// exports of an account.
     pub limiter: SharedLimiter,
     /// Seed of the backoff jitter.
     pub jitter_seed: u64,
     /// Email ids per request (at least 1).
     pub email_id_chunk: usize,
-    /// Requests in flight at once (at least 1).
-    pub parallelism: usize,
+    /// Requests in flight at once: as many as fill the limiter's rate at
+    /// the observed latency ([`Parallelism::Auto`]), or a fixed number.
+    pub parallelism: Parallelism,
     /// Stop after this many records.
     pub max_records: Option<u64>,
     /// Guard against endless paging.
@@ -279,7 +282,7 @@ pub struct ExportConfig {
 
 impl ExportConfig {
     /// Defaults: retry policy, 3000 requests/minute, chunks of 20 ids,
-    /// one request at a time, no record limit, 3 re-reads.
+    /// automatic parallelism, no record limit, 3 re-reads.
     pub fn new(encoder: Encoder) -> Self {
         ExportConfig {
             encoder,
@@ -288,7 +291,7 @@ impl ExportConfig {
             limiter: RateLimiter::new(Some(Default::default())).shared(),
             jitter_seed: 0,
             email_id_chunk: DEFAULT_EMAIL_ID_CHUNK,
-            parallelism: 1,
+            parallelism: Parallelism::Auto,
             max_records: None,
             max_pages_per_unit: DEFAULT_MAX_PAGES_PER_UNIT,
             max_rereads: DEFAULT_MAX_REREADS,
@@ -402,6 +405,8 @@ enum Slot {
         id: RequestId,
         attempt: u32,
         first_sent: Instant,
+        /// When this attempt went out.
+        sent: Instant,
     },
     Done(PageBody),
 }
@@ -716,11 +721,11 @@ impl Export {
             _ => None,
         });
         let in_flight = self.slots.values().filter(|s| matches!(s, Slot::InFlight { .. })).count();
-        let parallelism = self.config.parallelism.max(1);
+        let Some(parallelism) = self.in_flight_limit(now) else { return Err(self.fail(poisoned_limiter())) };
         let key = match due {
             Some(key) if in_flight < parallelism => Some(key),
             Some(_) => None,
-            None if in_flight < parallelism => self.next_new_page(),
+            None if in_flight < parallelism => self.next_new_page(parallelism),
             None => None,
         };
         if let Some(e) = &self.failed {
@@ -754,6 +759,25 @@ impl Export {
         }
     }
 
+    /// Requests that may be in flight now: fixed, or the controller's limit
+    /// (`None`: the limiter's lock is poisoned).
+    fn in_flight_limit(&self, now: Instant) -> Option<usize> {
+        match self.config.parallelism {
+            Parallelism::Fixed(n) => Some(n.max(1)),
+            _ => self.config.limiter.lock().ok().map(|l| l.in_flight_limit(now)),
+        }
+    }
+
+    /// The limits the machine works within now: the rate and the requests
+    /// in flight (for logs and progress displays).
+    pub fn throughput(&self, now: Instant) -> Option<crate::throughput::ThroughputState> {
+        let mut state = self.config.limiter.lock().ok()?.throughput(now);
+        if let Parallelism::Fixed(n) = self.config.parallelism {
+            state.in_flight_limit = n.max(1);
+        }
+        Some(state)
+    }
+
     fn fail(&mut self, error: Error) -> Error {
         self.failed = Some(error.clone());
         error
@@ -762,8 +786,8 @@ impl Export {
     /// The next page that may be requested now, creating its slot. The
     /// emission unit comes first and is never held back; units ahead of it
     /// are read while at most `2 × parallelism` pages wait in the buffer.
-    fn next_new_page(&mut self) -> Option<Key> {
-        let parallelism = self.config.parallelism.max(1) as u32;
+    fn next_new_page(&mut self, parallelism: usize) -> Option<Key> {
+        let parallelism = parallelism.max(1) as u32;
         let (emit_unit, emit_pass, emit_offset) = self.emit;
         let last = if self.single_page { emit_unit } else { (emit_unit + parallelism - 1).min(self.unit_count() - 1) };
         let buffer_full = self.slots.len() >= 2 * parallelism as usize;
@@ -808,7 +832,7 @@ impl Export {
         if attempt > 1 {
             self.stats.retries += 1;
         }
-        self.slots.insert(key, Slot::InFlight { id, attempt, first_sent: first_sent.unwrap_or(now) });
+        self.slots.insert(key, Slot::InFlight { id, attempt, first_sent: first_sent.unwrap_or(now), sent: now });
         let n_chunks = self.chunks.len() as u32;
         let window = self.windows[(unit / n_chunks) as usize];
         let ids = &self.chunks[(unit % n_chunks) as usize];
@@ -817,26 +841,44 @@ impl Export {
         Action::Send(id, request)
     }
 
-    fn find_in_flight(&self, id: RequestId) -> Option<(Key, u32, Instant)> {
+    fn find_in_flight(&self, id: RequestId) -> Option<(Key, u32, Instant, Instant)> {
         self.slots.iter().find_map(|(&key, slot)| match slot {
-            Slot::InFlight { id: i, attempt, first_sent } if *i == id => Some((key, *attempt, *first_sent)),
+            Slot::InFlight { id: i, attempt, first_sent, sent } if *i == id => {
+                Some((key, *attempt, *first_sent, *sent))
+            }
             _ => None,
         })
+    }
+
+    /// Tells the throughput controller how a request went.
+    fn observe(&mut self, sent: Instant, now: Instant, outcome: Outcome) {
+        match self.config.limiter.lock() {
+            Ok(mut limiter) => limiter.observe(sent, now, outcome),
+            Err(_) => self.failed = Some(poisoned_limiter()),
+        }
     }
 
     /// Feeds back the answer to a request: HTTP status and body, whatever
     /// the status (error answers carry JSON bodies too).
     pub fn handle_response(&mut self, id: RequestId, http_status: u16, body: &[u8], now: Instant) {
-        let Some((key, attempt, first_sent)) = self.find_in_flight(id) else { return };
+        let Some((key, attempt, first_sent, sent)) = self.find_in_flight(id) else { return };
         match self.config.decoder.decode(http_status, body) {
-            Ok(page) => self.accept(key, page),
-            Err(e) => self.fail_attempt(key, attempt, first_sent, e, now),
+            Ok(page) => {
+                self.observe(sent, now, Outcome::Ok);
+                self.accept(key, page);
+            }
+            Err(e) => {
+                let throttled = e.kind() == ErrorKind::RateLimited;
+                self.observe(sent, now, if throttled { Outcome::Throttled } else { Outcome::Fault });
+                self.fail_attempt(key, attempt, first_sent, e, now);
+            }
         }
     }
 
     /// Reports that a request failed below HTTP.
     pub fn handle_transport_error(&mut self, id: RequestId, kind: TransportErrorKind, now: Instant) {
-        let Some((key, attempt, first_sent)) = self.find_in_flight(id) else { return };
+        let Some((key, attempt, first_sent, sent)) = self.find_in_flight(id) else { return };
+        self.observe(sent, now, Outcome::Fault);
         let err = Error::transport(format!("{} ({})", kind.describe(), self.config.encoder.endpoint().describe()));
         if kind == TransportErrorKind::Fatal {
             self.failed = Some(err);
@@ -912,15 +954,8 @@ impl Export {
         let retry_at = now + delay;
         let within_deadline = retry_at.saturating_duration_since(first_sent) <= policy.deadline;
         if kind.is_retryable() && attempt < policy.max_attempts && within_deadline {
-            if kind == ErrorKind::RateLimited {
-                match self.config.limiter.lock() {
-                    Ok(mut limiter) => limiter.pause_until(retry_at),
-                    Err(_) => {
-                        self.failed = Some(poisoned_limiter());
-                        return;
-                    }
-                }
-            }
+            // A throttled page waits its backoff; the others go on at the
+            // rate the controller just cut (no pause of the whole account).
             self.slots.insert(
                 key,
                 Slot::Pending { attempt: attempt + 1, first_sent: Some(first_sent), not_before: Some(retry_at) },

@@ -36,6 +36,8 @@
 //! - [`advice`]: soft-bounce [`RetrySchedule`] → [`RetryAdvice`].
 //! - [`retry`]: [`RetryPolicy`] (which failures, how long to wait) and [`Jitter`].
 //! - [`limiter`]: [`RateLimiter`], a GCRA limiter answering "wait until".
+//! - [`throughput`]: [`Throughput`], the controller deciding the rate and the
+//!   requests in flight from the answers ([`Parallelism::Auto`]).
 //! - [`cursor`]: the resumable [`Cursor`].
 //! - [`export`]: the [`Export`] state machine drivers loop over.
 //! - [`error`]: the one [`Error`] type and its [`ErrorKind`].
@@ -99,6 +101,7 @@ pub mod report;
 pub mod request;
 pub mod retry;
 pub mod status;
+pub mod throughput;
 
 pub use advice::{RetryAdvice, RetrySchedule};
 pub use credentials::{ApiKey, Credentials};
@@ -113,6 +116,7 @@ pub use record::{Page, Position, Record, ServerTime};
 pub use request::{Encoder, HttpRequest, Method, Param};
 pub use retry::{Jitter, RetryPolicy};
 pub use status::{BounceClass, Category, Language, Status, SubStatus};
+pub use throughput::{Parallelism, Throughput, ThroughputState};
 
 /// Re-exported so callers can name dates and offsets without a direct
 /// `chrono` dependency.

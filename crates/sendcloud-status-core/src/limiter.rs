@@ -1,17 +1,19 @@
 //! Client-side rate limiting: a GCRA limiter that answers "go" or "wait
-//! until", shared by every request of a client.
+//! until", shared by every request of an account, at the rate its
+//! [`Throughput`] controller decides (never above the configured ceiling).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::throughput::{Outcome, Throughput, ThroughputState};
 
 /// The documented account limit: 3000 calls per minute.
 pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 3000;
 
 /// A request rate: `per_minute` sustained, with bursts of up to `burst`
 /// requests back to back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RateLimit {
     per_minute: u32,
     burst: u32,
@@ -69,16 +71,41 @@ fn default_burst(per_minute: u32) -> u32 {
 /// ```
 #[derive(Debug, Clone)]
 pub struct RateLimiter {
+    /// The ceiling and burst as configured.
     limit: Option<RateLimit>,
     /// Theoretical arrival time of the next request.
     tat: Option<Instant>,
+    /// Decides the rate below the ceiling and the requests in flight.
+    throughput: Throughput,
 }
 
 impl RateLimiter {
-    /// A limiter; `None` sets no client-side rate (it waits only after
+    /// A limiter with `limit` as its ceiling; `None` sets no client-side
+    /// rate until the server throttles (and waits after
     /// [`RateLimiter::pause_until`]).
     pub fn new(limit: Option<RateLimit>) -> Self {
-        RateLimiter { limit, tat: None }
+        RateLimiter { limit, tat: None, throughput: Throughput::new(limit.map(|l| l.per_minute)) }
+    }
+
+    /// The configured ceiling.
+    pub fn limit(&self) -> Option<RateLimit> {
+        self.limit
+    }
+
+    /// Feeds an answer to the throughput controller: sent at `sent`,
+    /// answered at `now`.
+    pub fn observe(&mut self, sent: Instant, now: Instant, outcome: Outcome) {
+        self.throughput.observe(sent, now, outcome);
+    }
+
+    /// Requests an automatic export may keep in flight now.
+    pub fn in_flight_limit(&self, now: Instant) -> usize {
+        self.throughput.in_flight_limit(now)
+    }
+
+    /// The controller's current decisions.
+    pub fn throughput(&self, now: Instant) -> ThroughputState {
+        self.throughput.state(now)
     }
 
     /// Wraps the limiter for sharing between threads and exports.
@@ -88,7 +115,7 @@ impl RateLimiter {
 
     /// Takes a slot now, or says when one will be free.
     pub fn try_acquire(&mut self, now: Instant) -> std::result::Result<(), Instant> {
-        let Some(limit) = self.limit else {
+        let Some(rate) = self.throughput.rate_per_second(now) else {
             // No client-side rate, but a pause after a rate-limit answer
             // still holds (see `pause_until`).
             return match self.tat {
@@ -96,8 +123,9 @@ impl RateLimiter {
                 _ => Ok(()),
             };
         };
-        let interval = limit.interval();
-        let tolerance = interval * (limit.burst - 1);
+        let interval = Duration::from_secs_f64(1.0 / rate);
+        let burst = self.limit.map_or_else(|| default_burst((rate * 60.0) as u32), |l| l.burst);
+        let tolerance = interval * (burst - 1);
         let tat = self.tat.map_or(now, |t| t.max(now));
         if tat > now + tolerance {
             return Err(tat - tolerance);
@@ -112,7 +140,10 @@ impl RateLimiter {
     /// Nothing goes out before `until`, and then no burst: one request,
     /// then the sustained rate.
     pub fn pause_until(&mut self, until: Instant) {
-        let tolerance = self.limit.map_or(Duration::ZERO, |l| l.interval() * (l.burst - 1));
+        let tolerance = self.throughput.rate_per_second(until).map_or(Duration::ZERO, |rate| {
+            let burst = self.limit.map_or_else(|| default_burst((rate * 60.0) as u32), |l| l.burst);
+            Duration::from_secs_f64(1.0 / rate) * (burst - 1)
+        });
         let resume = until + tolerance;
         self.tat = Some(self.tat.map_or(resume, |t| t.max(resume)));
     }

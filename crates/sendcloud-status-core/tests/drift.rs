@@ -8,7 +8,9 @@ mod support;
 use std::collections::HashSet;
 
 use sendcloud_status_core::chrono::{Days, NaiveDate, NaiveDateTime};
-use sendcloud_status_core::{Credentials, Encoder, Endpoint, Export, ExportConfig, ExportStats, Query, RateLimiter};
+use sendcloud_status_core::{
+    Credentials, Encoder, Endpoint, Export, ExportConfig, ExportStats, Parallelism, Query, RateLimiter,
+};
 
 use support::{CacheModel, Change, Driver, End, FakeServer, Order, Row, ground_truth};
 
@@ -25,7 +27,7 @@ fn config(parallelism: usize) -> ExportConfig {
     let endpoint = Endpoint::custom("http://127.0.0.1:9/api/").unwrap();
     let mut c = ExportConfig::new(Encoder::new(endpoint, Credentials::new("u", "k").unwrap()));
     c.limiter = RateLimiter::new(None).shared();
-    c.parallelism = parallelism;
+    c.parallelism = Parallelism::Fixed(parallelism);
     c.started_at = Some(started_at());
     c
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use sendcloud_status_core::chrono::{Days, NaiveDate};
 use sendcloud_status_core::{
-    Action, Credentials, Cursor, Encoder, Endpoint, ErrorKind, Export, ExportConfig, Query, RateLimit, RateLimiter,
-    Region, RetryPolicy,
+    Action, Credentials, Cursor, Encoder, Endpoint, ErrorKind, Export, ExportConfig, Parallelism, Query, RateLimit,
+    RateLimiter, Region, RetryPolicy,
 };
 
 use support::{Driver, End, FakeServer, Fault, Order, Row, ground_truth};
@@ -20,6 +20,7 @@ fn today() -> NaiveDate {
 fn config(endpoint: Endpoint) -> ExportConfig {
     let mut c = ExportConfig::new(Encoder::new(endpoint, Credentials::new("u", "k").unwrap()));
     c.limiter = RateLimiter::new(None).shared();
+    c.parallelism = Parallelism::Fixed(1);
     c
 }
 
@@ -39,46 +40,61 @@ fn server(rows: Vec<Row>) -> FakeServer {
 }
 
 #[test]
-fn rate_limit_answer_pauses_the_shared_limiter() {
+fn a_rate_limit_answer_slows_every_export_of_the_account() {
     let shared = RateLimiter::new(Some(RateLimit::per_minute(600).unwrap())).shared();
     let mut cfg = config(local());
     cfg.limiter = shared.clone();
     let mut a = Export::new(cfg.clone(), Query::builder().days(1).limit(10).build().unwrap(), today(), None).unwrap();
-    let mut b = Export::new(cfg, Query::builder().days(2).limit(10).build().unwrap(), today(), None).unwrap();
+    // B reads three windows at once: three first pages to send.
+    cfg.parallelism = Parallelism::Fixed(3);
+    let mut b = Export::new(cfg, Query::builder().days(9).limit(10).build().unwrap(), today(), None).unwrap();
 
     let t0 = Driver::new(Order::Fifo).base;
     let Action::Send(id, _) = a.poll(t0).unwrap() else { panic!("first poll sends") };
-    a.handle_response(id, 200, br#"{"result": false, "statuscode": 50000, "message": "x", "info": {}}"#, t0);
+    let answered = t0 + Duration::from_millis(40);
+    a.handle_response(id, 200, br#"{"result": false, "statuscode": 50000, "message": "x", "info": {}}"#, answered);
     assert_eq!(a.stats().rate_limited, 1);
 
     // A retries no earlier than half the rate-limit base delay (1 s by default) ...
-    let Action::WaitUntil(retry_at) = a.poll(t0).unwrap() else { panic!("A must wait") };
-    assert!(retry_at >= t0 + Duration::from_millis(500), "{:?}", retry_at - t0);
-    // ... and the shared limiter holds every other export back until then,
-    // although B never saw a refusal and the configured rate allows a send.
-    let Action::WaitUntil(b_wait) = b.poll(t0).unwrap() else { panic!("B must wait too") };
-    assert_eq!(b_wait, retry_at);
-    assert_eq!(shared.lock().unwrap().clone().try_acquire(t0), Err(retry_at));
-
-    // At that instant A's retry goes first; B then waits one interval.
-    assert!(matches!(a.poll(retry_at).unwrap(), Action::Send(..)));
-    assert_eq!(a.stats().retries, 1);
-    let Action::WaitUntil(next) = b.poll(retry_at).unwrap() else { panic!("B waits for the rate") };
-    assert_eq!(next, retry_at + Duration::from_millis(100));
-    assert!(matches!(b.poll(next).unwrap(), Action::Send(..)));
+    let Action::WaitUntil(retry_at) = a.poll(answered).unwrap() else { panic!("A must wait") };
+    assert!(retry_at >= answered + Duration::from_millis(500), "{:?}", retry_at - answered);
+    // ... and the account's rate was cut to 0.7 × 600/min for every export
+    // sharing the limiter, B included, which never saw a refusal.
+    let state = b.throughput(answered).unwrap();
+    assert_eq!((state.throttles, state.cuts), (1, 1));
+    assert!((state.rate_per_minute.unwrap() - 420.0).abs() < 1e-6, "{state:?}");
+    let mut sends = Vec::new();
+    let mut now = answered;
+    while sends.len() < 3 {
+        match b.poll(now).unwrap() {
+            Action::Send(..) => sends.push(now),
+            Action::WaitUntil(t) => now = t,
+            other => panic!("{other:?}"),
+        }
+    }
+    // B's sends are spaced at the cut rate (about 140 ms while it
+    // recovers), not at the configured 100 ms.
+    for pair in sends.windows(2) {
+        assert!(pair[1] - pair[0] >= Duration::from_millis(125), "{:?}", pair[1] - pair[0]);
+    }
 }
 
 #[test]
-fn http_429_also_pauses_the_limiter() {
+fn http_429_also_cuts_the_rate() {
     let shared = RateLimiter::new(None).shared();
     let mut cfg = config(local());
     cfg.limiter = shared.clone();
     let mut a = Export::new(cfg, Query::last_days(1).unwrap(), today(), None).unwrap();
     let t0 = Driver::new(Order::Fifo).base;
+    assert_eq!(shared.lock().unwrap().throughput(t0).rate_per_minute, None, "unpaced at first");
     let Action::Send(id, _) = a.poll(t0).unwrap() else { panic!() };
-    a.handle_response(id, 429, b"Too Many Requests", t0);
-    // Even an unlimited limiter is paused by a rate-limit answer.
-    assert!(shared.lock().unwrap().try_acquire(t0).is_err());
+    a.handle_response(id, 429, b"Too Many Requests", t0 + Duration::from_millis(30));
+    // Even an unlimited limiter paces after a rate-limit answer.
+    let mut limiter = shared.lock().unwrap();
+    assert!(limiter.throughput(t0).rate_per_minute.is_some());
+    let now = t0 + Duration::from_millis(30);
+    let granted = (0..100).take_while(|_| limiter.try_acquire(now).is_ok()).count();
+    assert!((1..20).contains(&granted), "a burst at most, then requests wait: {granted}");
 }
 
 fn always(fault: Fault, policy: RetryPolicy) -> (sendcloud_status_core::Error, Export, Driver) {
@@ -252,7 +268,7 @@ fn page_cap_stops_a_server_that_never_stops_paging() {
     let mut cfg = config(local());
     cfg.max_pages_per_unit = 3;
     for parallelism in [1, 2] {
-        cfg.parallelism = parallelism;
+        cfg.parallelism = Parallelism::Fixed(parallelism);
         let mut export =
             Export::new(cfg.clone(), Query::builder().days(1).limit(2).build().unwrap(), today(), None).unwrap();
         let mut srv = server(rows(1, 50));
@@ -275,7 +291,7 @@ fn parallel_sends_never_exceed_parallelism() {
     for parallelism in 1..=4 {
         for order in [Order::Fifo, Order::Lifo, Order::Shuffle(7), Order::Shuffle(8)] {
             let mut cfg = config(local());
-            cfg.parallelism = parallelism;
+            cfg.parallelism = Parallelism::Fixed(parallelism);
             let q = Query::builder().days(10).limit(4).build().unwrap();
             let mut export = Export::new(cfg, q, today(), None).unwrap();
             let mut srv = server(data.clone()).with_faults([(2, Fault::Http502), (5, Fault::RateLimited)]);
@@ -296,7 +312,7 @@ fn limiter_spaces_sends_at_the_configured_rate() {
     let data = rows(1, 20);
     for (parallelism, burst) in [(1, 1), (3, 1), (3, 3)] {
         let mut cfg = config(local());
-        cfg.parallelism = parallelism;
+        cfg.parallelism = Parallelism::Fixed(parallelism);
         cfg.limiter = RateLimiter::new(Some(RateLimit::per_minute(600).unwrap().with_burst(burst))).shared();
         let q = Query::builder().days(10).limit(2).build().unwrap();
         let mut export = Export::new(cfg, q, today(), None).unwrap();
@@ -341,7 +357,7 @@ fn pages_larger_than_asked_lose_nothing() {
     let truth = ground_truth(&data, (today(), today()), 3, None);
     for parallelism in [1, 3] {
         let mut cfg = config(local());
-        cfg.parallelism = parallelism;
+        cfg.parallelism = Parallelism::Fixed(parallelism);
         let mut export = Export::new(cfg, Query::builder().days(1).limit(2).build().unwrap(), today(), None).unwrap();
         let mut srv = server(data.clone());
         srv.oversize = 1;

@@ -18,7 +18,8 @@ use proptest::sample::{Index, select};
 
 use sendcloud_status_core::chrono::{Days, NaiveDate};
 use sendcloud_status_core::{
-    Credentials, Cursor, Decoder, Encoder, Endpoint, Error, ErrorKind, Export, ExportConfig, Query, RateLimiter,
+    Credentials, Cursor, Decoder, Encoder, Endpoint, Error, ErrorKind, Export, ExportConfig, Parallelism, Query,
+    RateLimiter,
 };
 
 use std::collections::HashSet;
@@ -365,7 +366,7 @@ fn build(p: &Params) -> Scenario {
 impl Scenario {
     fn config(&self, max_records: Option<u64>) -> ExportConfig {
         let mut c = ExportConfig::new(Encoder::new(self.endpoint.clone(), Credentials::new("u", "k").unwrap()));
-        c.parallelism = self.parallelism;
+        c.parallelism = Parallelism::Fixed(self.parallelism);
         c.email_id_chunk = self.chunk;
         c.max_records = max_records;
         c.jitter_seed = self.seed;
@@ -556,7 +557,7 @@ proptest! {
 
         let endpoint = Endpoint::custom("http://127.0.0.1:9/api/").unwrap().with_max_window_days(p.max_days).unwrap();
         let mut config = ExportConfig::new(Encoder::new(endpoint, Credentials::new("u", "k").unwrap()));
-        config.parallelism = p.parallelism;
+        config.parallelism = Parallelism::Fixed(p.parallelism);
         config.limiter = RateLimiter::new(None).shared();
         config.started_at = Some(today().and_hms_opt(11, 0, 0).unwrap());
         let query = Query::builder().dates(from, to).limit(p.page_size).build().unwrap();

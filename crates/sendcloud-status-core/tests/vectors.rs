@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 
 use sendcloud_status_core::chrono::{FixedOffset, NaiveDate, NaiveDateTime};
 use sendcloud_status_core::{
-    Credentials, Cursor, Decoder, Encoder, Endpoint, Error, Export, ExportConfig, Method, Query, RateLimit,
-    RateLimiter, Region, RetryPolicy, Status,
+    Credentials, Cursor, Decoder, Encoder, Endpoint, Error, Export, ExportConfig, Method, Parallelism, Query,
+    RateLimit, RateLimiter, Region, RetryPolicy, Status,
 };
 
 use support::{CacheModel, Change, Driver, End, FakeServer, Fault, Order, Row};
@@ -372,12 +372,13 @@ fn run_export_once(case: &Value, order: Order) -> Result<(), String> {
     let endpoint = Endpoint::custom("http://127.0.0.1:9/api/").unwrap().with_max_window_days(max_days).unwrap();
     let method: Method = opts.get("method").map_or(Ok(Method::Post), |m| string(m).parse()).unwrap();
     let mut config = ExportConfig::new(Encoder::new(endpoint, credentials()).with_method(method));
+    config.parallelism = Parallelism::Fixed(1);
     let mut retry = RetryPolicy::default();
     for (key, v) in opts {
         match key.as_str() {
             "max_window_days" | "method" | "request_timeout_ms" => {}
             "email_id_chunk" => config.email_id_chunk = int(v) as usize,
-            "parallelism" => config.parallelism = int(v) as usize,
+            "parallelism" => config.parallelism = Parallelism::Fixed(int(v) as usize),
             "max_records" => config.max_records = v.as_u64(),
             "rate_limit_per_minute" => {
                 let limit = v.as_u64().map(|n| RateLimit::per_minute(n as u32).unwrap());

@@ -82,8 +82,8 @@ pub struct SandboxArgs {
     /// Lifetime of a snapshot with --cache snapshot, in seconds.
     #[arg(long, value_name = "S", default_value_t = 600.0, value_parser = parse_rate)]
     pub cache_ttl_secs: f64,
-    /// Worker threads.
-    #[arg(long, default_value_t = 4)]
+    /// Worker threads (answers in progress at once).
+    #[arg(long, default_value_t = 16)]
     pub threads: usize,
     /// Probability of a fake 50000 "interface frequency limited" answer.
     #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]

@@ -112,7 +112,7 @@ impl Default for SandboxConfig {
             competing_load: 0.0,
             live: LiveConfig::default(),
             faults: FaultConfig::default(),
-            threads: 4,
+            threads: 16,
         }
     }
 }

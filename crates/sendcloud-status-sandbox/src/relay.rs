@@ -106,6 +106,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// See `accept_loop`: new connections reach tiny_http at most this often.
+const BACKEND_CONNECT_SPACING: std::time::Duration = std::time::Duration::from_millis(10);
+
 fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
     loop {
         let accepted = listener.accept();
@@ -124,6 +127,13 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
         if let Err(e) = relay_one(client, shared) {
             log::warn!("sandbox relay: cannot relay a connection: {e}");
         }
+        // tiny_http hands each connection to a pool thread for its whole
+        // life, and its pool can queue a new connection behind a busy one
+        // when two arrive at once (it counts an idle thread that another
+        // arrival already woke): with keep-alive the queued connection then
+        // waits until some client hangs up. Spacing the connections we open
+        // to it gives the woken thread time to take its task first.
+        std::thread::sleep(BACKEND_CONNECT_SPACING);
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::FixedOffset;
 use sendcloud_status_core::{
-    Credentials, Decoder, Encoder, Endpoint, Error, Method, RateLimit, RateLimiter, Region, Result, RetryPolicy,
+    Credentials, Decoder, Encoder, Endpoint, Error, Method, Parallelism, RateLimit, Region, Result, RetryPolicy,
     export::DEFAULT_EMAIL_ID_CHUNK, query::MAX_DAYS,
 };
 
@@ -62,7 +62,7 @@ pub struct ClientBuilder {
     /// An error when `rate_limit_per_minute` got an invalid value (reported by `build`).
     rate_limit: Result<Option<RateLimit>>,
     utc_offset: FixedOffset,
-    parallelism: usize,
+    parallelism: Parallelism,
     email_id_chunk: usize,
     jitter_seed: Option<u64>,
     use_env: bool,
@@ -84,7 +84,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             rate_limit: Ok(Some(RateLimit::default())),
             utc_offset: Decoder::default().offset(),
-            parallelism: 1,
+            parallelism: Parallelism::Auto,
             email_id_chunk: DEFAULT_EMAIL_ID_CHUNK,
             jitter_seed: None,
             use_env: true,
@@ -215,10 +215,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Requests in flight at once during exports (default 1; 1 to
-    /// [`MAX_PARALLELISM`]).
-    pub fn parallelism(mut self, n: usize) -> Self {
-        self.parallelism = n;
+    /// Requests in flight at once during exports: [`Parallelism::Auto`]
+    /// (the default: as many as fill the rate limit at the latency the
+    /// client observes, up to 32) or a fixed number from 1 to
+    /// [`MAX_PARALLELISM`] (`.parallelism(4)`).
+    pub fn parallelism(mut self, n: impl Into<Parallelism>) -> Self {
+        self.parallelism = n.into();
         self
     }
 
@@ -283,7 +285,7 @@ impl ClientBuilder {
         if self.utc_offset.local_minus_utc() % 60 != 0 {
             return Err(Error::validation("server_utc_offset", "must be a whole number of minutes"));
         }
-        check_range("parallel", self.parallelism, MAX_PARALLELISM)?;
+        check_parallelism(self.parallelism)?;
         check_range("email_id_chunk", self.email_id_chunk, MAX_EMAIL_ID_CHUNK)?;
 
         let loopback = Endpoint::custom(endpoint.base_url()).is_ok() && endpoint.base_url().starts_with("http://");
@@ -296,9 +298,10 @@ impl ClientBuilder {
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
             proxy,
-            max_idle_connections: self.parallelism * 2,
+            max_idle_connections: self.parallelism.max_in_flight() * 2,
         })?;
 
+        let (endpoint_url, api_user) = (endpoint.url(), credentials.api_user().to_owned());
         let mut encoder = Encoder::new(endpoint, credentials).with_method(self.method);
         if let Some(ua) = &self.user_agent {
             encoder = encoder.with_user_agent(ua.clone())?;
@@ -311,7 +314,8 @@ impl ClientBuilder {
             encoder,
             decoder: Decoder::new(self.utc_offset),
             retry: self.retry,
-            limiter: RateLimiter::new(rate_limit).shared(),
+            // One budget per account in this process (see `accounts`).
+            limiter: crate::accounts::limiter(&endpoint_url, &api_user, rate_limit),
             parallelism: self.parallelism,
             email_id_chunk: self.email_id_chunk,
             jitter_seed,
@@ -345,6 +349,14 @@ fn check_retry_policy(p: &RetryPolicy) -> Result<()> {
 }
 
 /// A count setting from 1 to `max`.
+/// `Auto`, or a fixed number from 1 to [`MAX_PARALLELISM`].
+pub(crate) fn check_parallelism(p: Parallelism) -> Result<()> {
+    match p {
+        Parallelism::Fixed(n) => check_range("parallel", n, MAX_PARALLELISM),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn check_range(field: &'static str, n: usize, max: usize) -> Result<()> {
     if !(1..=max).contains(&n) {
         return Err(Error::validation(field, format!("must be from 1 to {max}, got {n}")));

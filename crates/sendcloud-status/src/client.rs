@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use sendcloud_status_core::{
-    Cursor, Decoder, Encoder, Endpoint, Export, ExportConfig, Page, Query, Result, RetryPolicy, SharedLimiter,
+    Cursor, Decoder, Encoder, Endpoint, Export, ExportConfig, Page, Parallelism, Query, Result, RetryPolicy,
+    SharedLimiter,
 };
 
-use crate::builder::{ClientBuilder, MAX_PARALLELISM, check_range};
+use crate::builder::{ClientBuilder, check_parallelism};
 use crate::driver::{Execute, Pages, Records};
 use crate::transport::{Outcome, Transport};
 
@@ -38,7 +39,7 @@ pub(crate) struct Inner {
     pub(crate) decoder: Decoder,
     pub(crate) retry: RetryPolicy,
     pub(crate) limiter: SharedLimiter,
-    pub(crate) parallelism: usize,
+    pub(crate) parallelism: Parallelism,
     pub(crate) email_id_chunk: usize,
     pub(crate) jitter_seed: u64,
 }
@@ -103,8 +104,9 @@ impl Client {
     /// `limit`), with retries and rate limiting. The window must fit the
     /// endpoint's maximum; use [`Client::records`] for longer ones.
     pub fn page(&self, query: &Query) -> Result<Page> {
-        let export = Export::single_page(self.export_config(None, 1), query.clone())?;
-        let mut pages = Pages::new(self.inner.clone(), export, 1, false);
+        let one = Parallelism::Fixed(1);
+        let export = Export::single_page(self.export_config(None, one), query.clone())?;
+        let mut pages = Pages::new(self.inner.clone(), export, one, false);
         match pages.next() {
             Some(page) => page,
             None => unreachable!("a single-page export always yields a page or an error"),
@@ -136,7 +138,7 @@ impl Client {
         }
     }
 
-    fn export_config(&self, max_records: Option<u64>, parallelism: usize) -> ExportConfig {
+    fn export_config(&self, max_records: Option<u64>, parallelism: Parallelism) -> ExportConfig {
         let inner = &self.inner;
         let n = EXPORT_COUNTER.fetch_add(1, Ordering::Relaxed);
         let mut config = ExportConfig::new(inner.encoder.clone());
@@ -160,7 +162,7 @@ pub struct ExportRequest<'a> {
     query: Query,
     max_records: Option<u64>,
     cursor: Option<Cursor>,
-    parallelism: Option<usize>,
+    parallelism: Option<Parallelism>,
     today: Option<NaiveDate>,
     started_at: Option<NaiveDateTime>,
     read_ahead: bool,
@@ -186,10 +188,11 @@ impl ExportRequest<'_> {
     }
 
     /// Fetch up to `n` independent pages at once (threads; 1 to
-    /// [`MAX_PARALLELISM`]), under the client's shared limiter; the output
+    /// [`MAX_PARALLELISM`](crate::MAX_PARALLELISM)), or
+    /// [`Parallelism::Auto`], under the client's shared limiter; the output
     /// is the same as sequential.
-    pub fn parallel(mut self, n: usize) -> Self {
-        self.parallelism = Some(n);
+    pub fn parallel(mut self, n: impl Into<Parallelism>) -> Self {
+        self.parallelism = Some(n.into());
         self
     }
 
@@ -224,7 +227,7 @@ impl ExportRequest<'_> {
     /// first page is asked for.
     pub fn pages(self) -> Result<Pages> {
         let parallelism = self.parallelism.unwrap_or(self.client.inner.parallelism);
-        check_range("parallel", parallelism, MAX_PARALLELISM)?;
+        check_parallelism(parallelism)?;
         let mut config = self.client.export_config(self.max_records, parallelism);
         // The window is resolved once, here: an export that runs past the
         // server's midnight keeps the dates it started with.

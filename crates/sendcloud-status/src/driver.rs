@@ -17,7 +17,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 use sendcloud_status_core::{
-    Action, Cursor, Error, Export, ExportStats, HttpRequest, Page, Record, RequestId, Result, TransportErrorKind,
+    Action, Cursor, Error, Export, ExportStats, HttpRequest, Page, Parallelism, Record, RequestId, Result,
+    TransportErrorKind,
 };
 
 use crate::transport::Outcome;
@@ -60,10 +61,24 @@ impl std::fmt::Debug for Pages {
 }
 
 impl Pages {
-    pub(crate) fn new(exec: Arc<dyn Execute>, export: Export, parallelism: usize, read_ahead: bool) -> Self {
+    pub(crate) fn new(
+        exec: Arc<dyn Execute>,
+        export: Export,
+        parallelism: impl Into<Parallelism>,
+        read_ahead: bool,
+    ) -> Self {
         let shared = Arc::new(Shared::default());
         let (cursor, stats) = (export.cursor(), export.stats().clone());
-        let driver = Driver { exec, export, shared: shared.clone(), parallelism, pool: None };
+        let parallelism = parallelism.into().max_in_flight();
+        let driver = Driver {
+            exec,
+            export,
+            shared: shared.clone(),
+            parallelism,
+            pool: None,
+            last_rate: None,
+            noted_throttles: 0,
+        };
         let mode = if read_ahead { Mode::Ahead(Some(driver)) } else { Mode::Inline(driver) };
         Pages { mode, shared, cursor, stats, ended: false }
     }
@@ -196,10 +211,20 @@ struct Driver {
     exec: Arc<dyn Execute>,
     export: Export,
     shared: Arc<Shared>,
+    /// The most requests in flight (the export machine decides how many
+    /// up to this: all of them, or what its throughput controller allows).
     parallelism: usize,
-    /// Started at the first request of a parallel export.
+    /// Started at the first request of a parallel export; its workers start
+    /// as the machine first keeps that many requests in flight.
     pool: Option<Pool>,
+    /// The pacing rate last logged, requests per minute.
+    last_rate: Option<f64>,
+    /// Throttled answers already mentioned in a warning.
+    noted_throttles: u64,
 }
+
+/// Waits this long or longer after throttling are worth a warning.
+const LONG_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Driver {
     fn step(&mut self) -> Result<Option<Page>> {
@@ -208,7 +233,10 @@ impl Driver {
             let now = Instant::now();
             match self.export.poll(now)? {
                 Action::Send(id, request) => self.send(id, request)?,
-                Action::WaitUntil(until) => self.wait(Some(until))?,
+                Action::WaitUntil(until) => {
+                    self.note_long_throttle_wait(until.saturating_duration_since(now));
+                    self.wait(Some(until))?
+                }
                 Action::AwaitResponse => {
                     if self.in_flight() == 0 {
                         // Waiting would be forever.
@@ -261,8 +289,45 @@ impl Driver {
                 pool.in_flight = pool.in_flight.saturating_sub(1);
             }
             feed(&mut self.export, id, outcome)?;
+            self.log_rate_change();
         }
         Ok(())
+    }
+
+    /// A warning when a wait of several seconds follows `50000` answers, so
+    /// that a throttled run is not silent (once per new refusal).
+    fn note_long_throttle_wait(&mut self, wait: std::time::Duration) {
+        let throttled = self.export.stats().rate_limited;
+        if wait >= LONG_WAIT && throttled > self.noted_throttles {
+            self.noted_throttles = throttled;
+            log::warn!(
+                "the account is rate limited ({throttled} `50000` answers so far, another job may share it): \
+                 waiting {:.0} s before retrying",
+                wait.as_secs_f64()
+            );
+        }
+    }
+
+    /// A debug line whenever the controller moves the pacing rate by a
+    /// tenth or more (throttles, recovery).
+    fn log_rate_change(&mut self) {
+        let Some(state) = self.export.throughput(Instant::now()) else { return };
+        let rate = state.rate_per_minute;
+        let moved = match (self.last_rate, rate) {
+            (Some(old), Some(new)) => (new - old).abs() >= 0.1 * old,
+            (old, new) => old.is_some() != new.is_some(),
+        };
+        if moved {
+            match rate {
+                Some(r) => log::debug!(
+                    "pacing at {r:.0} requests/min, up to {} in flight ({} throttled answers so far)",
+                    state.in_flight_limit,
+                    state.throttles
+                ),
+                None => log::debug!("not paced, up to {} in flight", state.in_flight_limit),
+            }
+            self.last_rate = rate;
+        }
     }
 }
 
@@ -554,7 +619,12 @@ fn spawn(
 /// after their request.
 struct Pool {
     jobs: SyncSender<(RequestId, HttpRequest)>,
+    queue: Arc<Mutex<Receiver<(RequestId, HttpRequest)>>>,
+    exec: Arc<dyn Execute>,
+    shared: Arc<Shared>,
     size: usize,
+    /// Workers started so far (an automatic export starts few).
+    started: usize,
     /// Submitted and not yet answered.
     in_flight: usize,
 }
@@ -563,12 +633,20 @@ impl Pool {
     fn start(exec: &Arc<dyn Execute>, shared: &Arc<Shared>, size: usize) -> Result<Self> {
         let (jobs, queue) = mpsc::sync_channel::<(RequestId, HttpRequest)>(size);
         let queue = Arc::new(Mutex::new(queue));
-        for i in 0..size {
-            let (exec, queue) = (exec.clone(), queue.clone());
-            // On failure `jobs` is dropped, so the workers already started exit.
-            spawn(shared, format!("sendcloud-status-{i}"), true, move |live| work(live, &*exec, &queue))?;
+        Ok(Pool { jobs, queue, exec: exec.clone(), shared: shared.clone(), size, started: 0, in_flight: 0 })
+    }
+
+    /// Starts one more worker when every started one is busy.
+    fn grow(&mut self) -> Result<()> {
+        if self.in_flight < self.started || self.started >= self.size {
+            return Ok(());
         }
-        Ok(Pool { jobs, size, in_flight: 0 })
+        let (exec, queue) = (self.exec.clone(), self.queue.clone());
+        spawn(&self.shared, format!("sendcloud-status-{}", self.started), true, move |live| {
+            work(live, &*exec, &queue)
+        })?;
+        self.started += 1;
+        Ok(())
     }
 
     fn is_full(&self) -> bool {
@@ -579,6 +657,7 @@ impl Pool {
         if self.is_full() {
             return Err(internal("more requests than workers"));
         }
+        self.grow()?;
         // Never blocks: the queue has room for one job per worker.
         match self.jobs.try_send((id, request)) {
             Ok(()) => {
@@ -681,7 +760,7 @@ mod tests {
     fn export(parallelism: usize, retry: sendcloud_status_core::RetryPolicy, limit: u32) -> Export {
         let endpoint = Endpoint::custom("http://127.0.0.1:9/api/").unwrap();
         let mut config = ExportConfig::new(Encoder::new(endpoint, Credentials::new("u", "k").unwrap()));
-        config.parallelism = parallelism;
+        config.parallelism = Parallelism::Fixed(parallelism);
         config.retry = retry;
         config.limiter = RateLimiter::new(None).shared();
         let query = Query::builder().date_strings("2024-05-01", "2024-05-09").limit(limit).build().unwrap();

@@ -60,6 +60,7 @@
 //! Logging goes through the `log` crate (`debug` per request, `trace` for
 //! bodies) with the key redacted.
 
+mod accounts;
 mod builder;
 mod client;
 mod driver;
@@ -74,7 +75,7 @@ pub use driver::{CancelHandle, Pages, Records};
 
 pub use sendcloud_status_core as core;
 pub use sendcloud_status_core::{
-    BounceClass, Category, Cursor, Endpoint, Error, ErrorKind, ExportStats, Language, Method, Page, Position, Query,
-    QueryBuilder, RateLimit, Record, Region, Result, RetryAdvice, RetryPolicy, RetrySchedule, ServerTime, Status,
-    SubStatus, UnstableUnit, Window, chrono,
+    BounceClass, Category, Cursor, Endpoint, Error, ErrorKind, ExportStats, Language, Method, Page, Parallelism,
+    Position, Query, QueryBuilder, RateLimit, Record, Region, Result, RetryAdvice, RetryPolicy, RetrySchedule,
+    ServerTime, Status, SubStatus, ThroughputState, UnstableUnit, Window, chrono,
 };

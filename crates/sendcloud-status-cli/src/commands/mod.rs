@@ -53,13 +53,13 @@ pub fn stream(
             export = export.max_records(max - seen);
         }
         let mut pages = export.pages()?;
-        for page in pages.by_ref() {
+        while let Some(page) = pages.next() {
             let page = page?;
             let n = page.records.len() as u64;
             seen += n;
             let message =
                 page.window.map(|(from, to)| if from == to { format!("· {from}") } else { format!("· {from} … {to}") });
-            progress.advance(n, message);
+            progress.advance(n, message, stats.requests + pages.stats().requests);
             if hide_progress {
                 progress.suspend(|| each(&page.records))?;
             } else {
