@@ -72,6 +72,13 @@ def ceiling(quick: bool) -> list[dict]:
                            "--limit", "6000", "--latency-ms", "40", "--parallel", "1,4,8"])
 
 
+def adaptive(quick: bool) -> list[dict]:
+    """Default settings (automatic parallelism and pacing) against the account's 3000/min at 20, 150
+    and 400 ms, beside fixed --parallel 1 and 8; a competing load; two exports in one process."""
+    return run_json_lines([str(RELEASE / "sendcloud-status-bench"), "adaptive",
+                           "--records", "20000" if quick else "50000"])
+
+
 def decode(quick: bool) -> dict:
     """Criterion (the issue's benchmark, one side after the other) and an interleaved run
     (round by round, so a noisy neighbour slows both sides alike); the goal is judged on
@@ -261,6 +268,9 @@ def write_report(r: dict, quick: bool, started: str, seconds: float) -> str:
     # How many times less memory the package needs than the reference (< 1: it needs more).
     py_mem = lang["python_reference"]["peak_rss_mb"] / lang["python_package"]["peak_rss_mb"]
     js_speed = lang["node_package"]["records_per_second"] / lang["node_reference"]["records_per_second"]
+    auto_rows = [a for a in r["adaptive"] if a["scenario"] == "default limit" and a["parallel"] == "auto"]
+    competing = next(a for a in r["adaptive"] if a["scenario"].startswith("competing"))
+    two = next(a for a in r["adaptive"] if a["scenario"].startswith("two"))
     mem = r["memory"]
     flat = mem[1]["peak_rss_mb"] / mem[0]["peak_rss_mb"] - 1
     still = [d for d in r["drift"] if d["rows_changed"] == 0 and "nothing" in d["scenario"]]
@@ -286,6 +296,16 @@ def write_report(r: dict, quick: bool, started: str, seconds: float) -> str:
         f"{best_par['fraction_of_ceiling']:.3f} (parallel {best_par['parallel']}), "
         f"{100 * best_par['throttled_share']:.2f} % throttled, {best_par['lost']} lost, {best_par['duplicated']} dup | "
         f"{ok(best_par['fraction_of_ceiling'] >= 0.95 and best_par['throttled_share'] <= 0.01 and best_par['lost'] == 0 and best_par['duplicated'] == 0)} |",
+        f"| default settings vs the 3000/min ceiling at 20, 150, 400 ms | ≥ 0.9 each, ≤ 2 % throttled, exact | "
+        + ", ".join(f"{a['latency_ms']} ms: {a['fraction']:.2f}" for a in auto_rows)
+        + f"; {max(a['throttled_share'] for a in auto_rows):.1%} throttled at most | "
+        f"{ok(all(a['fraction'] >= 0.9 and a['throttled_share'] <= 0.02 and a['lost'] == 0 and a['duplicated'] == 0 for a in auto_rows))} |",
+        f"| competing load takes half the limit | ≥ 0.85 of the rest, ≤ 5 % throttled | "
+        f"{competing['fraction']:.2f} of the rest, {competing['throttled_share']:.1%} throttled | "
+        f"{ok(competing['fraction'] >= 0.85 and competing['throttled_share'] <= 0.05 and competing['lost'] == 0)} |",
+        f"| two exports in one process | together ≤ the ceiling, ≤ 2 % throttled | "
+        f"{two['fraction']:.2f} of the ceiling together, {two['throttled_share']:.1%} throttled | "
+        f"{ok(two['fraction'] <= 1.02 and two['throttled_share'] <= 0.02 and two['lost'] == 0 and two['duplicated'] == 0)} |",
         f"| typed decode vs `serde_json::Value` (interleaved) | ≥ 1.5× | zh {r['decode']['zh']['speedup']:.2f}×, en {r['decode']['en']['speedup']:.2f}× | "
         f"{ok(min(r['decode']['zh']['speedup'], r['decode']['en']['speedup']) >= 1.5)} |",
         f"| Python package vs stdlib reference, speed | ≥ 2× | {py_speed:.2f}× | {ok(py_speed >= 2)} |",
@@ -357,6 +377,22 @@ def write_report(r: dict, quick: bool, started: str, seconds: float) -> str:
                 "node_package_p4"):
         x = lang[key]
         lines.append(f"| {x['client']} | {x['records_per_second']:,.0f} | {x['peak_rss_mb']:.1f} MB |")
+    lines += [
+        "",
+        "## Throughput with default settings",
+        "",
+        "`sendcloud-status-bench adaptive`: the sandbox limits the account to 3000 requests/minute and answers "
+        "after the latency ± a third of it; the client keeps its defaults (automatic parallelism, 3000/min ceiling) "
+        "or a fixed `--parallel`. Fixed 1 runs export a tenth of the records. `fraction` is requests/s over what "
+        "the account allows (half of it under the competing load).",
+        "",
+        "| scenario | latency | parallel | requests | seconds | requests/s | fraction | throttled | lost | duplicated |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for a in r["adaptive"]:
+        lost = "–" if a["lost"] is None else a["lost"]
+        lines.append(f"| {a['scenario']} | {a['latency_ms']} ms | {a['parallel']} | {a['requests']} | {a['seconds']:.1f} | "
+                     f"{a['requests_per_second']:.1f} | {a['fraction']:.3f} | {a['throttled_share']:.1%} | {lost} | {a['duplicated']} |")
     lines += [
         "",
         "## Memory of a streaming export",
@@ -438,7 +474,7 @@ def main() -> None:
     started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     t0 = time.perf_counter()
     results = {}
-    for name, fn in (("ceiling", ceiling), ("decode", decode), ("languages", languages), ("memory", memory),
+    for name, fn in (("ceiling", ceiling), ("adaptive", adaptive), ("decode", decode), ("languages", languages), ("memory", memory),
                      ("drift", drift), ("soak", soak), ("fuzz", fuzz)):
         log(f"== {name}")
         results[name] = fn(args.quick)

@@ -5,6 +5,10 @@
 //!   minute and a fixed latency; report the request rate as a fraction of
 //!   L/60, the share of `50000` answers, and lost/duplicate records —
 //!   sequential and parallel.
+//! - `adaptive`: the default settings (automatic parallelism and pacing)
+//!   against the account's limit at several latencies, beside fixed
+//!   parallelism; with a competing load taking part of the limit; and two
+//!   concurrent exports in one process sharing the account's budget.
 //! - `soak`: exports with injected faults over several seeds; every record
 //!   exactly once, every time.
 //! - `fuzz`: a time-boxed random fuzzer over the decoder and the export
@@ -25,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use sendcloud_status::chrono::NaiveDate;
-use sendcloud_status::{Client, Query, RetryPolicy, Status};
+use sendcloud_status::{Client, Parallelism, Query, RetryPolicy, Status};
 use sendcloud_status_sandbox::{
     CacheModel, DEMO_API_KEY, DEMO_API_USER, FaultConfig, Filter, LiveConfig, ResultOrder, Sandbox, SandboxConfig,
 };
@@ -54,6 +58,21 @@ enum Bench {
         /// Parallelism values to measure.
         #[arg(long, value_delimiter = ',', default_value = "1,4,8")]
         parallel: Vec<usize>,
+    },
+    /// Default (automatic) settings vs the account limit, latencies, competing load, two exports.
+    Adaptive {
+        /// Records of the demo apiUser to export per run (fixed `1` runs export a tenth).
+        #[arg(long, default_value_t = 30_000)]
+        records: u64,
+        /// The account's limit (server) and the client's ceiling, requests per minute.
+        #[arg(long, default_value_t = 3000)]
+        limit: u32,
+        /// Server latencies to measure, milliseconds (each with ± a third of it as jitter).
+        #[arg(long, value_delimiter = ',', default_value = "20,150,400")]
+        latencies: Vec<u64>,
+        /// Parallelism settings to compare.
+        #[arg(long, value_delimiter = ',', default_value = "auto,1,8")]
+        parallel: Vec<Parallelism>,
     },
     /// Exports under injected faults, several seeds.
     Soak {
@@ -103,6 +122,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().bench {
         Bench::Ceiling { records, limit, latency_ms, parallel } => ceiling(records, limit, latency_ms, &parallel),
         Bench::Soak { records, seeds, parallel } => soak(records, seeds, parallel),
+        Bench::Adaptive { records, limit, latencies, parallel } => adaptive(records, limit, &latencies, &parallel),
         Bench::Drift { records, latency_ms, parallel } => drift(records, latency_ms, parallel),
         Bench::Decode { rounds, batch } => {
             decode(rounds, batch);
@@ -418,4 +438,139 @@ fn exact_run(
         }
     }
     Ok(DriftRun { ids, duplicated, stats: records.stats().clone(), seconds: started.elapsed().as_secs_f64() })
+}
+
+/// One adaptive run's figures.
+struct Measured {
+    records: u64,
+    requests: u64,
+    seconds: f64,
+    throttled: usize,
+    lost: Option<usize>,
+    duplicated: usize,
+}
+
+/// Exports `query` (at most `max_records`) with the client's defaults but
+/// `parallel`, on a sandbox whose log is cleared first.
+fn measure(
+    sb: &Sandbox,
+    client: &Client,
+    query: &Query,
+    parallel: Parallelism,
+    max_records: Option<u64>,
+    truth: &[String],
+) -> Measured {
+    sb.clear_log();
+    let started = Instant::now();
+    let mut export = client.export(query.clone()).today(today()).parallel(parallel);
+    if let Some(n) = max_records {
+        export = export.max_records(n);
+    }
+    let mut seen = HashSet::new();
+    let mut duplicated = 0;
+    let mut records = export.records().expect("valid export");
+    for r in records.by_ref() {
+        if !seen.insert(r.expect("export succeeds").email_id.unwrap_or_default()) {
+            duplicated += 1;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let throttled = sb.request_log().iter().filter(|l| l.status_code == 50000).count();
+    let lost = max_records.is_none().then(|| truth.iter().filter(|id| !seen.contains(*id)).count());
+    Measured { records: seen.len() as u64, requests: records.stats().requests, seconds, throttled, lost, duplicated }
+}
+
+fn adaptive(
+    records: u64,
+    limit: u32,
+    latencies: &[u64],
+    parallel: &[Parallelism],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let ceiling = f64::from(limit) / 60.0;
+    let print = |scenario: &str, latency_ms: u64, parallel: Parallelism, available: f64, m: &Measured| {
+        let rate = m.requests as f64 / m.seconds;
+        println!(
+            "{}",
+            json!({
+                "bench": "adaptive", "scenario": scenario, "latency_ms": latency_ms, "parallel": parallel.to_string(),
+                "records": m.records, "requests": m.requests, "seconds": m.seconds, "requests_per_second": rate,
+                "available_per_second": available, "fraction": rate / available,
+                "throttled": m.throttled, "throttled_share": m.throttled as f64 / m.requests.max(1) as f64,
+                "lost": m.lost, "duplicated": m.duplicated,
+            })
+        );
+    };
+    let client_for = |sb: &Sandbox| -> sendcloud_status::Result<Client> {
+        // The defaults a user gets, but for the sandbox's address and credentials.
+        Client::builder().ignore_env().credentials(DEMO_API_USER, DEMO_API_KEY).base_url(sb.base_url()).build()
+    };
+    for &latency_ms in latencies {
+        let config = SandboxConfig::default()
+            .with_rate_limit(Some(limit))
+            .with_latency(Duration::from_millis(latency_ms))
+            .with_latency_jitter(Duration::from_millis(latency_ms / 3))
+            .with_threads(48);
+        let (sb, query, truth) = sandbox(records, config)?;
+        let client = client_for(&sb)?;
+        for &p in parallel {
+            // One request at a time is slow at high latency: a tenth of the records says enough.
+            let max = (p == Parallelism::Fixed(1)).then_some(records / 10);
+            let m = measure(&sb, &client, &query, p, max, &truth);
+            print("default limit", latency_ms, p, ceiling, &m);
+        }
+    }
+
+    // Another process takes half of the account's limit.
+    let config = SandboxConfig::default()
+        .with_rate_limit(Some(limit))
+        .with_latency(Duration::from_millis(150))
+        .with_latency_jitter(Duration::from_millis(50))
+        .with_competing_load(0.5)
+        .with_threads(48);
+    let (sb, query, truth) = sandbox(records / 2, config)?;
+    let m = measure(&sb, &client_for(&sb)?, &query, Parallelism::Auto, None, &truth);
+    print("competing load takes half", 150, Parallelism::Auto, ceiling / 2.0, &m);
+
+    // Two exports at once in this process: one budget between them.
+    let config = SandboxConfig::default()
+        .with_rate_limit(Some(limit))
+        .with_latency(Duration::from_millis(150))
+        .with_latency_jitter(Duration::from_millis(50))
+        .with_threads(64);
+    let (sb, _, truth) = sandbox(records, config)?;
+    let halves = [
+        (today() - sendcloud_status::chrono::Days::new(29), today() - sendcloud_status::chrono::Days::new(15)),
+        (today() - sendcloud_status::chrono::Days::new(14), today()),
+    ];
+    sb.clear_log();
+    let started = Instant::now();
+    let stats: Vec<(u64, HashSet<String>)> = std::thread::scope(|scope| {
+        let runs: Vec<_> = halves
+            .iter()
+            .map(|&(from, to)| {
+                let sb = &sb;
+                scope.spawn(move || {
+                    let client = client_for(sb).expect("client");
+                    let query = Query::builder().dates(from, to).build().expect("query");
+                    let mut records = client.export(query).today(today()).records().expect("export");
+                    let ids: HashSet<String> =
+                        records.by_ref().map(|r| r.expect("export succeeds").email_id.unwrap_or_default()).collect();
+                    (records.stats().requests, ids)
+                })
+            })
+            .collect();
+        runs.into_iter().map(|h| h.join().expect("export thread")).collect()
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    let seen: HashSet<&String> = stats.iter().flat_map(|(_, ids)| ids).collect();
+    let m = Measured {
+        records: seen.len() as u64,
+        requests: stats.iter().map(|(n, _)| n).sum(),
+        seconds,
+        throttled: sb.request_log().iter().filter(|l| l.status_code == 50000).count(),
+        lost: Some(truth.iter().filter(|id| !seen.contains(id)).count()),
+        duplicated: stats.iter().map(|(_, ids)| ids.len()).sum::<usize>() - seen.len(),
+    };
+    print("two exports in one process", 150, Parallelism::Auto, ceiling, &m);
+    Ok(())
 }

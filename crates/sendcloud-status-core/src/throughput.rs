@@ -53,6 +53,8 @@ const HEADROOM: f64 = 1.2;
 /// Cuts come at most this often, however short the round trip: a burst of
 /// refusals is one signal, and CUBIC needs time to probe between cuts.
 const MIN_CUT_SPACING: Duration = Duration::from_millis(500);
+/// Answers needed before the admitted rate is trusted over the pacing rate.
+const MIN_RATE_SAMPLES: usize = 20;
 /// The rate never drops below this (requests per second): a lone refusal
 /// among many answers should not stall an export.
 const MIN_RATE: f64 = 1.0;
@@ -148,7 +150,8 @@ pub struct Throughput {
     cut: Option<(Instant, f64)>,
     /// Recent latencies, oldest first.
     latencies: VecDeque<Duration>,
-    /// Completion instants within [`MEASURE_WINDOW`], oldest first.
+    /// Instants of answers that were not refusals, within
+    /// [`MEASURE_WINDOW`], oldest first: what the server admits.
     completions: VecDeque<Instant>,
     /// The AIMD in-flight window used while no rate is known.
     window: f64,
@@ -206,7 +209,9 @@ impl Throughput {
         while self.completions.front().is_some_and(|&t| now.saturating_duration_since(t) > MEASURE_WINDOW) {
             self.completions.pop_front();
         }
-        self.completions.push_back(now);
+        if outcome != Outcome::Throttled {
+            self.completions.push_back(now);
+        }
         match outcome {
             Outcome::Ok if self.queueing() => {
                 // The server queues what it gets: more in flight would only
@@ -222,7 +227,15 @@ impl Throughput {
                 // One cut per round trip: a refusal of a request sent before
                 // the last cut tells nothing new.
                 if self.cut.is_none_or(|(at, _)| sent > at && now.saturating_duration_since(at) >= MIN_CUT_SPACING) {
-                    let w_max = self.rate_per_second(now).unwrap_or_else(|| self.measured_rate());
+                    // Wmax: the rate the server admitted, when it is known
+                    // and below the pacing rate (another job takes the rest),
+                    // so that recovery levels off where the refusals began.
+                    let admitted = self.measured_rate();
+                    let w_max = match self.rate_per_second(now) {
+                        Some(rate) if self.completions.len() >= MIN_RATE_SAMPLES => rate.min(admitted),
+                        Some(rate) => rate,
+                        None => admitted,
+                    };
                     // The cut itself: CUBIC at t = 0 is BETA × Wmax.
                     self.cut = Some((now, w_max));
                     self.cuts += 1;
@@ -233,7 +246,8 @@ impl Throughput {
         }
     }
 
-    /// Requests answered per second over the last couple of seconds.
+    /// Requests answered (not refused) per second over the last couple of
+    /// seconds.
     fn measured_rate(&self) -> f64 {
         let (Some(first), Some(last)) = (self.completions.front(), self.completions.back()) else { return 1.0 };
         // Few answers over a short span still say how fast the server
