@@ -90,6 +90,8 @@ pub(crate) fn storage(path: &Path, source: rusqlite::Error) -> Error {
         Some(ErrorCode::DatabaseCorrupt) => {
             Error::NotAnArchive { path: path.to_owned(), detail: Some("the database is damaged".into()) }
         }
+        // Another connection kept the write lock past the busy timeout.
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Busy { path: path.to_owned() },
         _ => Error::Storage { path: path.to_owned(), source },
     }
 }
