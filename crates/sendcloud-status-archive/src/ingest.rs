@@ -90,9 +90,11 @@ pub(crate) fn write_records(
              last_seen_at = excluded.last_seen_at",
     )?;
     let mut touch = tx.prepare_cached("UPDATE emails SET last_seen_at = ?2 WHERE email_id = ?1")?;
+    // The history is clustered by email (no separate index): `seq` numbers
+    // an email's states from 0.
     let mut history = tx.prepare_cached(
-        "INSERT INTO status_history (email_id, status, category, sub_status, modified_time, seen_at, run_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO status_history (email_id, seq, status, category, sub_status, modified_time, seen_at, run_id)
+         VALUES (?1, (SELECT coalesce(max(seq) + 1, 0) FROM status_history WHERE email_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
 
     let mut out = Ingested::default();

@@ -74,8 +74,10 @@
 //! **`status_history`** — one row per observed state of an email: the first
 //! sighting, then every change of `(status, category, sub_status,
 //! modified_time)`. Seeing the same state again adds nothing. Columns
-//! `id`, `email_id`, `status`, `category`, `sub_status`, `modified_time`,
-//! `seen_at` (when a sync first saw that state), `run_id`.
+//! `email_id`, `seq` (the state's place in the email's history, from 0;
+//! the primary key is `(email_id, seq)`), `status`, `category`,
+//! `sub_status`, `modified_time`, `seen_at` (when a sync first saw that
+//! state), `run_id` (the `sync_runs` row, NULL for [`Archive::ingest`]).
 //!
 //! **`sync_runs`** — one row per sync: `id`, `started_at`, `finished_at`,
 //! `outcome` (`running`, `complete`, `inexact` — some days kept moving and

@@ -187,7 +187,7 @@ impl Archive {
             .conn
             .prepare_cached(
                 "SELECT status, category, sub_status, modified_time, seen_at FROM status_history
-                 WHERE email_id = ?1 ORDER BY id",
+                 WHERE email_id = ?1 ORDER BY seq",
             )
             .at(&self.path)?;
         let rows = stmt

@@ -49,16 +49,16 @@ CREATE TABLE sync_runs (
 );
 
 CREATE TABLE status_history (
-    id            INTEGER PRIMARY KEY,
     email_id      TEXT NOT NULL REFERENCES emails (email_id),
+    seq           INTEGER NOT NULL,
     status        TEXT,
     category      TEXT NOT NULL,
     sub_status    INTEGER,
     modified_time TEXT,
     seen_at       TEXT NOT NULL,
-    run_id        INTEGER REFERENCES sync_runs (id)
-);
-CREATE INDEX status_history_email ON status_history (email_id, id);
+    run_id        INTEGER REFERENCES sync_runs (id),
+    PRIMARY KEY (email_id, seq)
+) WITHOUT ROWID;
 
 CREATE TABLE sync_days (
     scope        TEXT NOT NULL,

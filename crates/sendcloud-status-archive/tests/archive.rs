@@ -86,7 +86,7 @@ fn a_new_archive_has_the_documented_tables_columns_and_pragmas() {
     );
     assert_eq!(
         columns("status_history"),
-        ["id", "email_id", "status", "category", "sub_status", "modified_time", "seen_at", "run_id"]
+        ["email_id", "seq", "status", "category", "sub_status", "modified_time", "seen_at", "run_id"]
     );
     assert_eq!(
         columns("sync_runs"),

@@ -183,7 +183,7 @@ fn two_syncs_around_settling_rows_equal_the_server_and_offline_reports_equal_onl
     // History: both states for every settled row, one for the others.
     let conn = Connection::open(&db).unwrap();
     for (id, code) in &settled {
-        let mut s = conn.prepare("SELECT category FROM status_history WHERE email_id = ?1 ORDER BY id").unwrap();
+        let mut s = conn.prepare("SELECT category FROM status_history WHERE email_id = ?1 ORDER BY seq").unwrap();
         let states: Vec<String> = s.query_map([id], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
         assert_eq!(states, ["sending", category(*code)], "{id}");
     }
