@@ -17,10 +17,10 @@ if [ -z "${SKIP_LINT:-}" ]; then
   step "docs (warnings are errors)"
   RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --locked
 
-  step "the core stays sans-IO (no HTTP client, no sockets crate, no RNG)"
+  step "the core stays sans-IO (no HTTP client, no sockets crate, no RNG, no database)"
   if cargo tree -p sendcloud-status-core -e normal --prefix none --locked \
-      | grep -Ei '^(ureq|hyper|reqwest|tokio|mio|socket2|rand|getrandom|tiny_http) '; then
-    echo "sendcloud-status-core must not depend on networking or RNG crates" >&2
+      | grep -Ei '^(ureq|hyper|reqwest|tokio|mio|socket2|rand|getrandom|tiny_http|rusqlite|libsqlite3-sys) '; then
+    echo "sendcloud-status-core must not depend on networking, RNG or database crates" >&2
     exit 1
   fi
 fi

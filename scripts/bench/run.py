@@ -184,6 +184,16 @@ def soak(quick: bool) -> list[dict]:
     return run_json_lines([str(RELEASE / "sendcloud-status-bench"), "soak", "--records", records, "--seeds", "5"])
 
 
+def archive(quick: bool) -> dict:
+    """The local archive: ingest rate and bytes per record, and what a second sync with
+    nothing new costs against an export of the lookback days."""
+    records, account = ("50000", "20000") if quick else ("200000", "60000")
+    rows = run_json_lines([str(RELEASE / "sendcloud-status-bench"), "archive", "--records", records,
+                           "--account-records", account])
+    return {"ingest": next(r for r in rows if r["bench"] == "archive_ingest"),
+            "incremental": [r for r in rows if r["bench"] == "archive_incremental"]}
+
+
 def fuzz(quick: bool) -> dict:
     return run_json_lines([str(RELEASE / "sendcloud-status-bench"), "fuzz", "--seconds", "10" if quick else "60"])[0]
 
@@ -277,6 +287,9 @@ def write_report(r: dict, quick: bool, started: str, seconds: float) -> str:
     moving = [d for d in r["drift"] if "nothing" not in d["scenario"]]
     soak_ok = all(s["exact"] for s in r["soak"])
     sec = r["secrets"]
+    arch = r["archive"]
+    ing = arch["ingest"]
+    settled = next(x for x in arch["incremental"] if x["scenario"] == "nothing sending")
     lines = [
         "# Benchmarks",
         "",
@@ -321,6 +334,11 @@ def write_report(r: dict, quick: bool, started: str, seconds: float) -> str:
         f"| drift healing, live account | every unchanged row once | "
         + ", ".join(f"{d['scenario']}: {d['unchanged_lost']} lost, {d['duplicated']} dup, {d['extra_request_share']:+.0%} requests" for d in moving)
         + f" | {ok(all(d['exact'] for d in r['drift']))} |",
+        f"| archive ingest (release) | ≥ 50,000 records/s | {ing['new_records_per_second']:,.0f} new, "
+        f"{ing['unchanged_records_per_second']:,.0f} unchanged, {ing['changed_records_per_second']:,.0f} changed records/s; "
+        f"{ing['bytes_per_record']:.0f} bytes/record | {ok(ing['new_records_per_second'] >= 50000)} |",
+        f"| incremental sync, nothing new | ≤ the lookback's pages | {settled['second_sync_requests']} requests vs "
+        f"{settled['lookback_export_requests']} for the lookback days | {ok(settled['within_lookback_cost'])} |",
         f"| reliability soak, 5 seeds | every record exactly once | "
         f"{sum(1 for s in r['soak'] if s['exact'])}/{len(r['soak'])} exact | {ok(soak_ok)} |",
         f"| fuzzing | 0 crashes | {r['fuzz']['decode_execs']:,} decoder + {r['fuzz']['export_execs']:,} export executions, "
@@ -439,6 +457,37 @@ def write_report(r: dict, quick: bool, started: str, seconds: float) -> str:
     for s in r["soak"]:
         lines.append(f"| {s['seed']} | {s['records']:,} | {s['requests']} | {s['faults_injected']} | {s['retries']} | "
                      f"{s['lost']} | {s['duplicated']} | {'yes' if s['exact'] else 'NO'} |")
+    lines += [
+        "",
+        "## Local archive",
+        "",
+        f"`sendcloud-status-bench archive`: {ing['records']:,} decoded records written into an archive file in "
+        f"100-record pages, one transaction each, as `sync` writes them (decoding not timed); then the same "
+        f"records again (nothing changes), then with every \"sending\" row settled (a history row each).",
+        "",
+        "| emails | records/s | history rows added |",
+        "|---|---|---|",
+        f"| new | {ing['new_records_per_second']:,.0f} | {ing['inserted']:,} |",
+        f"| seen again, unchanged | {ing['unchanged_records_per_second']:,.0f} | 0 |",
+        f"| seen again, {ing['changed']:,} changed | {ing['changed_records_per_second']:,.0f} | {ing['changed']:,} |",
+        "",
+        f"The file holds {ing['file_bytes'] / 2**20:.1f} MiB: {ing['bytes_per_record']:.0f} bytes per email "
+        f"({ing['history_rows_per_record']:.1f} history rows each, indexes included).",
+        "",
+        "A first sync of a 30-day sandbox account, then a second one with nothing new on the server "
+        "(`--rescan-after 0s`), against a plain export of the lookback days (the last complete day and the 3 "
+        "before it). With rows still \"sending\" on older days, those of the days within the 7-day maximum "
+        "age are asked for by id (20 per request).",
+        "",
+        "| account | first sync: days, requests, seconds | second sync: days, requests (by id) | lookback export | within |",
+        "|---|---|---|---|---|",
+    ]
+    for x in arch["incremental"]:
+        lines.append(f"| {x['account_records']:,} records, {x['scenario']} | {x['first_sync_days']}, "
+                     f"{x['first_sync_requests']}, {x['first_sync_seconds']:.2f} | {x['second_sync_days']}, "
+                     f"{x['second_sync_requests']} ({x['second_sync_requests_by_id']}) | "
+                     f"{x['lookback_export_requests']} | "
+                     f"{'lookback' if x['within_lookback_cost'] else ('lookback + id lookups' if x['within_lookback_plus_id_lookups'] else 'NO')} |")
     f = r["fuzz"]
     lines += [
         "",
@@ -474,8 +523,8 @@ def main() -> None:
     started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     t0 = time.perf_counter()
     results = {}
-    for name, fn in (("ceiling", ceiling), ("adaptive", adaptive), ("decode", decode), ("languages", languages), ("memory", memory),
-                     ("drift", drift), ("soak", soak), ("fuzz", fuzz)):
+    for name, fn in (("ceiling", ceiling), ("adaptive", adaptive), ("decode", decode), ("languages", languages),
+                     ("memory", memory), ("drift", drift), ("soak", soak), ("archive", archive), ("fuzz", fuzz)):
         log(f"== {name}")
         results[name] = fn(args.quick)
         log(json.dumps(results[name])[:400])

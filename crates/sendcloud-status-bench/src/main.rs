@@ -17,11 +17,15 @@
 //!   `status=sending` result, mail arriving) against the same export with
 //!   nothing moving: rows, re-read windows, extra requests, and whether every
 //!   unchanged row came out exactly once.
+//! - `archive`: records per second into a local archive (new, unchanged,
+//!   changed emails) and bytes per record of the file; the requests of a
+//!   second sync with nothing new against an export of the lookback days.
 //! - `decode`: typed decoding vs a `serde_json::Value` parse, interleaved
 //!   round by round so that a noisy machine slows both sides alike (the
 //!   criterion bench measures one side after the other).
 #![allow(clippy::print_stdout)]
 
+mod archive;
 mod fuzz;
 
 use std::collections::HashSet;
@@ -98,6 +102,15 @@ enum Bench {
         #[arg(long, default_value_t = 4)]
         parallel: usize,
     },
+    /// The local archive: ingest rate, bytes per record, incremental-sync cost.
+    Archive {
+        /// Records written in the ingest measure.
+        #[arg(long, default_value_t = 200_000)]
+        records: u64,
+        /// Records in the sandbox account of the incremental-sync check (30 days).
+        #[arg(long, default_value_t = 60_000)]
+        account_records: u64,
+    },
     /// Typed decoding vs `serde_json::Value`, interleaved rounds.
     Decode {
         /// Rounds; each times a batch of each side, back to back.
@@ -124,6 +137,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Bench::Soak { records, seeds, parallel } => soak(records, seeds, parallel),
         Bench::Adaptive { records, limit, latencies, parallel } => adaptive(records, limit, &latencies, &parallel),
         Bench::Drift { records, latency_ms, parallel } => drift(records, latency_ms, parallel),
+        Bench::Archive { records, account_records } => {
+            archive::ingest(records)?;
+            archive::incremental(account_records)
+        }
         Bench::Decode { rounds, batch } => {
             decode(rounds, batch);
             Ok(())

@@ -187,6 +187,20 @@ pub enum Command {
     /// Soft-bounced addresses with the suggested next retry time.
     #[command(args_override_self = true, after_help = "Example: sendcloud-status soft-bounces --days 1 --format csv")]
     SoftBounces(SoftBouncesArgs),
+    /// Bring a local archive (SQLite) of every email's status and its history up to date.
+    #[command(
+        args_override_self = true,
+        after_help = "Example: sendcloud-status sync --db status.db --since 2024-05-01\n\n\
+                      Then, with no API call: sendcloud-status summary --db status.db --days 7"
+    )]
+    Sync(SyncArgs),
+    /// The timeline of one address or email: every send, its current state and (with --db) its history.
+    #[command(
+        args_override_self = true,
+        after_help = "Examples: sendcloud-status status someone@example.com --days 7\n\
+                      \u{20}         sendcloud-status status '1716…$someone@example.com' --db status.db"
+    )]
+    Status(StatusArgs),
     /// Run the API simulator on 127.0.0.1 in the foreground until Ctrl-C.
     #[command(args_override_self = true, after_help = "Example: sendcloud-status sandbox --port 8080 --records 100000")]
     Sandbox(SandboxCommandArgs),
@@ -241,6 +255,15 @@ pub struct FilterArgs {
     pub max_records: Option<u64>,
 }
 
+/// `--db FILE` of the report commands: answer from a local archive.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Archive")]
+pub struct ArchiveArg {
+    /// Answer from this archive (made by `sync`) with no API call: same filters, formats and output.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+}
+
 /// Where a result goes.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Output")]
@@ -266,6 +289,8 @@ pub enum RecordFormat {
 pub struct QueryArgs {
     #[command(flatten)]
     pub filters: FilterArgs,
+    #[command(flatten)]
+    pub archive: ArchiveArg,
     /// Output format [default: table on a terminal, else jsonl; csv for an --output ending in .csv].
     #[arg(long, value_enum, help_heading = "Output")]
     pub format: Option<RecordFormat>,
@@ -287,6 +312,8 @@ pub enum SummaryFormat {
 pub struct SummaryArgs {
     #[command(flatten)]
     pub filters: FilterArgs,
+    #[command(flatten)]
+    pub archive: ArchiveArg,
     /// Output format [default: table; json for an --output ending in .json].
     #[arg(long, value_enum, help_heading = "Output")]
     pub format: Option<SummaryFormat>,
@@ -310,6 +337,8 @@ pub enum SuppressionFormat {
 pub struct SuppressionsArgs {
     #[command(flatten)]
     pub filters: FilterArgs,
+    #[command(flatten)]
+    pub archive: ArchiveArg,
     /// Also list addresses that soft-bounced at least N times.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub soft_bounces: Option<u64>,
@@ -336,9 +365,85 @@ pub enum SoftBounceFormat {
 pub struct SoftBouncesArgs {
     #[command(flatten)]
     pub filters: FilterArgs,
+    #[command(flatten)]
+    pub archive: ArchiveArg,
     /// Output format [default: table on a terminal, else csv; csv/json for an --output ending in .csv/.json].
     #[arg(long, value_enum, help_heading = "Output")]
     pub format: Option<SoftBounceFormat>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `sync` options.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The archive file (created on the first run).
+    #[arg(long, value_name = "FILE")]
+    pub db: PathBuf,
+
+    /// First server day to read (yyyy-MM-dd) [default: the archive's first day; 30 days back on a first run].
+    /// At most the server's 180-day retention.
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub since: Option<sendcloud_status::chrono::NaiveDate>,
+
+    /// Days before the last complete day that are read again (late bounces still change them).
+    #[arg(long, value_name = "DAYS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=180))]
+    pub lookback: u32,
+
+    /// Oldest day (days before today) read again for its rows still "sending".
+    #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=180))]
+    pub sending_max_age: u32,
+
+    /// Do not read again a day read less than this long ago (the server caches answers for 10 minutes):
+    /// 90s, 10m, 2h, 1d; 0s reads every planned day.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub rescan_after: std::time::Duration,
+
+    /// Several apiUsers of the account, comma-separated (default: the calling apiUser only).
+    #[arg(long, value_name = "USERS", value_delimiter = ',')]
+    pub api_user_list: Vec<String>,
+}
+
+/// Formats of `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// One block per email, for reading.
+    Table,
+    /// A JSON array: one object per email, with its history.
+    Json,
+}
+
+/// `status` options.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A recipient address, or an email id (ids hold a `$`).
+    #[arg(value_name = "ADDRESS|EMAIL_ID")]
+    pub target: String,
+
+    /// Read the archive instead of the API (every apiUser in it unless --api-user-list).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
+    /// The last N server days [default: 30 from the API; every day in an archive].
+    #[arg(long, value_name = "N", allow_negative_numbers = true, help_heading = "Filters")]
+    pub days: Option<i64>,
+
+    /// First day of an inclusive date range, yyyy-MM-dd (with --to).
+    #[arg(long, value_name = "DATE", help_heading = "Filters")]
+    pub from: Option<String>,
+
+    /// Last day of an inclusive date range, yyyy-MM-dd (with --from).
+    #[arg(long, value_name = "DATE", help_heading = "Filters")]
+    pub to: Option<String>,
+
+    /// Several apiUsers of the account, comma-separated.
+    #[arg(long, value_name = "USERS", value_delimiter = ',', help_heading = "Filters")]
+    pub api_user_list: Vec<String>,
+
+    /// Output format [default: table; json for an --output ending in .json].
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<StatusFormat>,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -394,10 +499,56 @@ fn parse_day(s: &str) -> Result<sendcloud_status::chrono::NaiveDate, String> {
         .map_err(|_| format!("{s:?} is not a date like 2024-05-20"))
 }
 
+/// A duration: a number and a unit (`s`, `m`, `h`, `d`; seconds without one).
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let seconds = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => 0,
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if seconds > 0 && n <= 366 * 86_400 => Ok(std::time::Duration::from_secs(n * seconds)),
+        _ => Err(format!("{s:?} is not a duration like 0s, 90s, 10m, 2h or 1d")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn durations_take_a_unit() {
+        let secs = |s: &str| parse_duration(s).map(|d| d.as_secs());
+        assert_eq!(secs("0s"), Ok(0));
+        assert_eq!(secs("90"), Ok(90));
+        assert_eq!(secs("10m"), Ok(600));
+        assert_eq!(secs("2h"), Ok(7200));
+        assert_eq!(secs("1d"), Ok(86_400));
+        for bad in ["", "m", "10 minutes", "-1s", "1.5h", "99999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sync_and_status_parse() {
+        let cli = parse_from(["x", "sync", "--db", "a.db", "--since", "2024-05-01", "--rescan-after", "0s"]).unwrap();
+        let Command::Sync(s) = cli.command else { panic!() };
+        assert_eq!((s.lookback, s.sending_max_age, s.rescan_after.as_secs()), (3, 7, 0));
+        assert_eq!(s.since.map(|d| d.to_string()).as_deref(), Some("2024-05-01"));
+        assert!(parse_from(["x", "sync"]).is_err(), "--db is required");
+        let cli = parse_from(["x", "status", "a@b.com", "--db", "a.db"]).unwrap();
+        let Command::Status(s) = cli.command else { panic!() };
+        assert_eq!(s.target, "a@b.com");
+        let cli = parse_from(["x", "summary", "--db", "a.db", "--days", "2"]).unwrap();
+        let Command::Summary(s) = cli.command else { panic!() };
+        assert_eq!(s.archive.db.as_deref(), Some(std::path::Path::new("a.db")));
+    }
 
     #[test]
     fn the_command_is_consistent() {

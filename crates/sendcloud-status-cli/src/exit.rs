@@ -7,7 +7,7 @@ use sendcloud_status::{Error, ErrorKind};
 
 /// Success.
 pub const OK: u8 = 0;
-/// The output could not be written (disk full, unwritable path).
+/// The output (or the archive) could not be written (disk full, unwritable path).
 pub const OUTPUT: u8 = 1;
 /// Usage or validation error: nothing was sent.
 pub const USAGE: u8 = 2;
@@ -15,7 +15,7 @@ pub const USAGE: u8 = 2;
 pub const AUTH: u8 = 3;
 /// Still rate limited after the retries (or the account's quota is used up).
 pub const RATE_LIMIT: u8 = 4;
-/// Any other API or network failure.
+/// Any other API or network failure, or the archive is busy (another sync writes it).
 pub const API: u8 = 5;
 /// Interrupted by Ctrl-C.
 pub const INTERRUPTED: u8 = 130;
@@ -24,12 +24,13 @@ pub const INTERRUPTED: u8 = 130;
 pub const HELP: &str = "\
 Exit codes:
   0    success
-  1    the output could not be written
-  2    usage or validation error: nothing was sent
+  1    the output or the archive could not be written
+  2    usage or validation error: nothing was sent (also: --db names no archive, another kind of
+       file, or an archive of a newer version; a filter the archive cannot answer)
   3    authentication failed (wrong apiUser/apiKey, or an account of another region)
   4    still rate limited after the retries, or the request quota is used up
-  5    any other API or network failure
-  130  interrupted (Ctrl-C); a partial --output file is removed
+  5    any other API or network failure; the archive is busy (another sync is writing it)
+  130  interrupted (Ctrl-C); a partial --output file is removed, an archive keeps every whole page
 
 Environment: SENDCLOUD_API_USER, SENDCLOUD_API_KEY, SENDCLOUD_REGION, SENDCLOUD_BASE_URL,
 HTTPS_PROXY / ALL_PROXY / NO_PROXY, RUST_LOG (when -v is not given).";
@@ -75,6 +76,25 @@ impl Failure {
             let _ = writeln!(std::io::stderr(), "error: {line}");
         }
         ExitCode::from(self.code)
+    }
+}
+
+/// Maps an archive error onto the documented exit codes.
+pub fn archive(err: &sendcloud_status_archive::Error) -> Failure {
+    use sendcloud_status_archive::Error as A;
+    let code = match err {
+        A::Busy { .. } => API,
+        A::Missing { .. } | A::NotAnArchive { .. } | A::NewerSchema { .. } | A::Unsupported(_) => USAGE,
+        A::Storage { .. } | A::Io { .. } => OUTPUT,
+        A::Api(e) => return Failure::api(e),
+        _ => API,
+    };
+    Failure::new(code, err.to_string())
+}
+
+impl From<sendcloud_status_archive::Error> for Failure {
+    fn from(err: sendcloud_status_archive::Error) -> Self {
+        archive(&err)
     }
 }
 

@@ -4,6 +4,7 @@
 //!
 //! - `cli`: the clap types; `filters`: filter flags → a validated query;
 //! - `session`: the client (and the embedded sandbox of `--sandbox`);
+//!   `offline`: the archive of `--db` as the source of reports;
 //! - `commands`: one module per subcommand and the shared export loop;
 //! - `output`: stdout or an atomically written file, record writers;
 //! - `progress`: the progress bar; `exit`: exit codes and error lines.
@@ -12,6 +13,7 @@ mod cli;
 mod commands;
 mod exit;
 mod filters;
+mod offline;
 mod output;
 mod progress;
 mod session;

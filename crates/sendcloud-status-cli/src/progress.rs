@@ -42,6 +42,32 @@ impl Progress {
         Progress { bar: Some(bar) }
     }
 
+    /// A bar over the days a sync reads; hidden unless `enabled` and stderr
+    /// is a terminal.
+    pub fn days(enabled: bool, days: u64) -> Progress {
+        if !enabled || !std::io::stderr().is_terminal() || days == 0 {
+            return Progress { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(days), ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} days · {elapsed} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        if let Ok(mut current) = CURRENT.lock() {
+            *current = Some(bar.clone());
+        }
+        Progress { bar: Some(bar) }
+    }
+
+    /// Moves the bar to `position`; `message` says what is being read.
+    pub fn set(&self, position: u64, message: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(position);
+            bar.set_message(message);
+        }
+    }
+
     /// `n` more records; `window` names the window being read, `requests`
     /// counts the requests sent so far (shown as a rate).
     pub fn advance(&self, n: u64, window: Option<String>, requests: u64) {

@@ -638,7 +638,10 @@ fn help_documents_exit_codes_and_environment() {
         "summary",
         "suppressions",
         "soft-bounces",
+        "sync",
+        "status",
         "sandbox",
+        "archive is busy",
     ] {
         assert!(out.contains(needle), "{needle} in help");
     }

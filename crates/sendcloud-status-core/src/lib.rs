@@ -16,7 +16,9 @@
 //!   healing on a live account (re-reads with overlapping pages),
 //!   de-duplication per unit, retries with backoff, rate limiting, a
 //!   resumable cursor bound to the plan, several requests in flight with
-//!   ordered output.
+//!   ordered output;
+//! - the sync planner of a local archive: which server days to read, from
+//!   the archive's state and the time now.
 //!
 //! Out of scope: sockets, TLS, DNS, reading clocks, sleeping, threads,
 //! randomness. Time ("now" and the server's "today") and the jitter seed come
@@ -40,6 +42,8 @@
 //!   requests in flight from the answers ([`Parallelism::Auto`]).
 //! - [`cursor`]: the resumable [`Cursor`].
 //! - [`export`]: the [`Export`] state machine drivers loop over.
+//! - [`sync`]: the sync planner: which server days a local archive reads
+//!   next ([`sync::plan`]).
 //! - [`error`]: the one [`Error`] type and its [`ErrorKind`].
 //!
 //! # Example: a full paginated export with canned responses
@@ -101,6 +105,7 @@ pub mod report;
 pub mod request;
 pub mod retry;
 pub mod status;
+pub mod sync;
 pub mod throughput;
 
 pub use advice::{RetryAdvice, RetrySchedule};

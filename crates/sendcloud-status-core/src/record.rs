@@ -54,6 +54,12 @@ impl ServerTime {
         self.datetime.map(|d| d.date_naive())
     }
 
+    /// A time known with its offset (as an archive stores it): `raw()`
+    /// renders it as the server writes times, `yyyy-MM-dd HH:mm:ss`.
+    pub fn from_datetime(datetime: DateTime<FixedOffset>) -> ServerTime {
+        ServerTime { raw: None, datetime: Some(datetime) }
+    }
+
     /// RFC 3339 with the offset when parsed, else the raw text.
     pub fn to_rfc3339_or_raw(&self) -> String {
         self.datetime.map_or_else(|| self.raw().into_owned(), |d| d.to_rfc3339())
@@ -117,6 +123,26 @@ pub struct Record {
     /// Row fields this crate does not model, and values of known fields
     /// whose type was unexpected, as JSON.
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// An empty record: no field known, category `unknown`. Fields are public:
+/// set them one by one to build a record from stored data.
+impl Default for Record {
+    fn default() -> Self {
+        Record {
+            email_id: None,
+            status: None,
+            category: Category::Unknown,
+            sub_status: None,
+            sub_status_description: None,
+            api_user: None,
+            recipient: None,
+            request_time: None,
+            modified_time: None,
+            send_log: None,
+            extra: BTreeMap::new(),
+        }
+    }
 }
 
 impl Record {
@@ -225,6 +251,13 @@ mod tests {
         let t = ServerTime::parse("2016-10-18T09:31:59.250", off);
         assert!(t.datetime().is_some());
         assert_eq!(t.raw(), "2016-10-18T09:31:59.250");
+        let d = ServerTime::parse("2016-10-18 09:31:59", off).datetime().unwrap();
+        let t = ServerTime::from_datetime(d);
+        assert_eq!(
+            (t.raw(), t.to_rfc3339_or_raw()),
+            ("2016-10-18 09:31:59".into(), "2016-10-18T09:31:59+08:00".into())
+        );
+        assert_eq!(t, ServerTime::parse("2016-10-18 09:31:59", off));
         for bad in ["", "2016-13-18 09:31:59", "yesterday", "2016-10-18 25:00:00"] {
             let t = ServerTime::parse(bad, off);
             assert_eq!(t.datetime(), None, "{bad}");

@@ -101,6 +101,12 @@ impl Category {
         }
     }
 
+    /// The category of a [`name`](Category::name) (`soft_bounce`…), as
+    /// JSON output and the archive spell it.
+    pub fn from_name(name: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.name() == name)
+    }
+
     /// Derives the category: first from the sub-status (4xx invalid, 5xx
     /// soft bounce), then from the known prefixes of the display text in
     /// Chinese and English. Never fails.
@@ -305,6 +311,14 @@ mod tests {
         assert_eq!(Category::derive(Some("投递成功"), Some(SubStatus::from_code(406))), Category::Invalid);
         assert_eq!(Category::derive(Some("whatever"), Some(SubStatus::from_code(503))), Category::SoftBounce);
         assert_eq!(Category::derive(None, None), Category::Unknown);
+    }
+
+    #[test]
+    fn category_names_round_trip() {
+        for c in Category::ALL {
+            assert_eq!(Category::from_name(c.name()), Some(c));
+        }
+        assert_eq!(Category::from_name("soft-bounce"), None);
     }
 
     #[test]

@@ -3,17 +3,21 @@
 mod query;
 mod sandbox;
 mod soft_bounces;
+mod status;
 mod summary;
 mod suppressions;
+mod sync;
 
 use std::path::Path;
 
 use std::io::Write as _;
 
+use sendcloud_status::chrono::NaiveDate;
 use sendcloud_status::{ExportStats, Query, Record};
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::exit::Failure;
+use crate::offline::Offline;
 use crate::output::Sink;
 use crate::progress::Progress;
 use crate::session::Session;
@@ -26,7 +30,71 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Summary(args) => summary::run(g, args),
         Command::Suppressions(args) => suppressions::run(g, args),
         Command::SoftBounces(args) => soft_bounces::run(g, args),
+        Command::Sync(args) => sync::run(g, args),
+        Command::Status(args) => status::run(g, args),
         Command::Sandbox(args) => sandbox::run(g, args),
+    }
+}
+
+/// Where a report's records come from: the API, or an archive (`--db`).
+#[derive(Debug)]
+pub enum Source {
+    /// The API, through a client.
+    Api(Session),
+    /// A local archive, with no API call.
+    Archive(Offline),
+}
+
+impl Source {
+    /// The archive at `db`, else a connection to the API. Every query is
+    /// checked against the source before anything is read or written.
+    pub fn open(g: &GlobalArgs, db: Option<&Path>, queries: &[Query]) -> Result<Source, Failure> {
+        let source = match db {
+            Some(path) => Source::Archive(Offline::open(g, path)?),
+            None => Source::Api(Session::connect(g)?),
+        };
+        if let Source::Archive(offline) = &source {
+            for q in queries {
+                offline.selection(q)?;
+            }
+        }
+        Ok(source)
+    }
+
+    /// The server day `--days` counts back from in this run.
+    pub fn today(&self) -> NaiveDate {
+        match self {
+            Source::Api(s) => s.today(),
+            Source::Archive(o) => o.today,
+        }
+    }
+
+    /// Who the records of `query` belong to, for headings.
+    pub fn api_users_label(&self, query: &Query) -> String {
+        match (self, query.api_users()) {
+            (Source::Archive(o), _) => o.api_users_label(query),
+            (Source::Api(s), []) => format!("apiUser {}", s.client.api_user()),
+            (Source::Api(_), [one]) => format!("apiUser {one}"),
+            (Source::Api(_), many) => format!("apiUsers {}", many.join(", ")),
+        }
+    }
+
+    /// [`stream`] from the API, or the same records from the archive.
+    pub fn stream(
+        &self,
+        queries: Vec<Query>,
+        max_records: Option<u64>,
+        progress: &Progress,
+        hide_progress: bool,
+        each: impl FnMut(&[Record]) -> Result<(), Failure>,
+    ) -> Result<u64, Failure> {
+        match self {
+            Source::Api(session) => stream(session, queries, max_records, progress, hide_progress, each),
+            Source::Archive(offline) => {
+                progress.finish();
+                offline.stream(queries, max_records, each)
+            }
+        }
     }
 }
 

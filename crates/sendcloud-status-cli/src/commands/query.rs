@@ -2,11 +2,11 @@
 
 use std::io::IsTerminal;
 
+use super::Source;
 use crate::cli::{GlobalArgs, QueryArgs, RecordFormat};
 use crate::exit::Failure;
 use crate::filters::Filters;
 use crate::output::RecordWriter;
-use crate::session::Session;
 
 pub fn run(g: &GlobalArgs, args: &QueryArgs) -> Result<(), Failure> {
     let filters = Filters::from_args(&args.filters)?;
@@ -18,13 +18,13 @@ pub fn run(g: &GlobalArgs, args: &QueryArgs) -> Result<(), Failure> {
         None if std::io::stdout().is_terminal() => RecordFormat::Table,
         None => RecordFormat::Jsonl,
     });
-    let session = Session::connect(g)?;
+    let source = Source::open(g, args.archive.db.as_deref(), std::slice::from_ref(&query))?;
     super::with_sink(path, |sink| {
         let mut writer = RecordWriter::new(format);
         writer.header(sink)?;
         let progress = super::progress(g, filters.max_records);
         let terminal = sink.is_terminal();
-        let n = super::stream(&session, vec![query], filters.max_records, &progress, terminal, |records| {
+        let n = source.stream(vec![query], filters.max_records, &progress, terminal, |records| {
             for r in records {
                 writer.write(sink, r)?;
             }

@@ -6,11 +6,11 @@ use std::io::IsTerminal;
 use sendcloud_status::core::report::{SoftBounce, SoftBounces};
 use sendcloud_status::{RetrySchedule, Status};
 
+use super::Source;
 use crate::cli::{GlobalArgs, SoftBounceFormat, SoftBouncesArgs};
 use crate::exit::Failure;
 use crate::filters::Filters;
 use crate::output::{csv_document, json_document, truncate};
-use crate::session::Session;
 
 pub fn run(g: &GlobalArgs, args: &SoftBouncesArgs) -> Result<(), Failure> {
     let filters = Filters::from_args(&args.filters)?;
@@ -22,11 +22,11 @@ pub fn run(g: &GlobalArgs, args: &SoftBouncesArgs) -> Result<(), Failure> {
         None if std::io::stdout().is_terminal() => SoftBounceFormat::Table,
         None => SoftBounceFormat::Csv,
     });
-    let session = Session::connect(g)?;
+    let source = Source::open(g, args.archive.db.as_deref(), std::slice::from_ref(&query))?;
     super::with_sink(path, |sink| {
         let mut bounces = SoftBounces::new(RetrySchedule::default());
         let progress = super::progress(g, filters.max_records);
-        super::stream(&session, vec![query], filters.max_records, &progress, false, |records| {
+        source.stream(vec![query], filters.max_records, &progress, false, |records| {
             records.iter().for_each(|r| bounces.add(r));
             Ok(())
         })?;

@@ -5,11 +5,11 @@ use std::fmt::Write as _;
 use sendcloud_status::core::report::Summary;
 use sendcloud_status::{Category, Query};
 
+use super::Source;
 use crate::cli::{GlobalArgs, SummaryArgs, SummaryFormat};
 use crate::exit::Failure;
 use crate::filters::Filters;
 use crate::output::{json_document, percent, thousands, truncate};
-use crate::session::Session;
 
 pub fn run(g: &GlobalArgs, args: &SummaryArgs) -> Result<(), Failure> {
     let filters = Filters::from_args(&args.filters)?;
@@ -19,28 +19,28 @@ pub fn run(g: &GlobalArgs, args: &SummaryArgs) -> Result<(), Failure> {
         Some("json") => SummaryFormat::Json,
         _ => SummaryFormat::Table,
     });
-    let session = Session::connect(g)?;
+    let source = Source::open(g, args.archive.db.as_deref(), std::slice::from_ref(&query))?;
     super::with_sink(path, |sink| {
         let mut summary = Summary::default();
         let progress = super::progress(g, filters.max_records);
-        super::stream(&session, vec![query.clone()], filters.max_records, &progress, false, |records| {
+        source.stream(vec![query.clone()], filters.max_records, &progress, false, |records| {
             records.iter().for_each(|r| summary.add(r));
             Ok(())
         })?;
         let bytes = match format {
             SummaryFormat::Json => json_document(&summary)?,
-            SummaryFormat::Table => render(&summary, &query, &session).into_bytes(),
+            SummaryFormat::Table => render(&summary, &query, &source).into_bytes(),
         };
         sink.write_all(&bytes)
     })
 }
 
-fn render(s: &Summary, query: &Query, session: &Session) -> String {
+fn render(s: &Summary, query: &Query, source: &Source) -> String {
     let mut out = String::new();
     let c = s.counts();
-    let (from, to) = query.window().date_range(session.today());
+    let (from, to) = query.window().date_range(source.today());
     let range = if from == to { from.to_string() } else { format!("{from} to {to}") };
-    let _ = writeln!(out, "Delivery summary, {range} (server days, UTC+08:00), apiUser {}", session.client.api_user());
+    let _ = writeln!(out, "Delivery summary, {range} (server days, UTC+08:00), {}", source.api_users_label(query));
     let rate = c.deliverability_rate().map_or_else(|| "n/a".to_owned(), percent);
     let _ = writeln!(
         out,

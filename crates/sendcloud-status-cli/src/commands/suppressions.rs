@@ -3,11 +3,11 @@
 use sendcloud_status::Status;
 use sendcloud_status::core::report::Suppressions;
 
+use super::Source;
 use crate::cli::{GlobalArgs, SuppressionFormat, SuppressionsArgs};
 use crate::exit::Failure;
 use crate::filters::Filters;
 use crate::output::{csv_document, json_document};
-use crate::session::Session;
 
 pub fn run(g: &GlobalArgs, args: &SuppressionsArgs) -> Result<(), Failure> {
     let filters = Filters::from_args(&args.filters)?;
@@ -23,14 +23,14 @@ pub fn run(g: &GlobalArgs, args: &SuppressionsArgs) -> Result<(), Failure> {
         Some("json") => SuppressionFormat::Json,
         _ => SuppressionFormat::Lines,
     });
-    let session = Session::connect(g)?;
+    let source = Source::open(g, args.archive.db.as_deref(), &queries)?;
     super::with_sink(path, |sink| {
         let mut list = match args.soft_bounces {
             Some(n) => Suppressions::new().with_soft_bounce_threshold(n),
             None => Suppressions::new(),
         };
         let progress = super::progress(g, filters.max_records);
-        super::stream(&session, queries, filters.max_records, &progress, false, |records| {
+        source.stream(queries, filters.max_records, &progress, false, |records| {
             records.iter().for_each(|r| list.add(r));
             Ok(())
         })?;
