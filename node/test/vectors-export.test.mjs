@@ -68,14 +68,15 @@ class FakeServer {
     assert.ok(['snapshot', 'per_request'].includes(cache), `unknown cache model ${cache}`)
     this.perRequest = cache === 'per_request'
     this.advanceDayAt = server.advance_day_before_request
-    /** request index → [['remove', id] | ['append', row] | ['prepend', row]], in order */
+    /** request index → [['remove', id] | ['append', row] | ['prepend', rows]], in order */
     this.changes = new Map()
     for (const change of server.changes ?? []) {
       checkKeys(change, CHANGE_KEYS, 'change')
       const ops = this.changes.get(change.before_request) ?? []
       for (const [key, value] of Object.entries(change)) {
         if (key === 'remove') ops.push(...value.map((id) => ['remove', id]))
-        else if (key === 'append' || key === 'prepend') ops.push(...rowsOf(value).map((r) => [key, r]))
+        else if (key === 'append') ops.push(...rowsOf(value).map((r) => ['append', r]))
+        else if (key === 'prepend') ops.push(['prepend', rowsOf(value)])
       }
       this.changes.set(change.before_request, ops)
     }
@@ -97,11 +98,10 @@ class FakeServer {
   /** Before request `index`: the day advance, then the changes listed for it. */
   applyChanges(index) {
     if (this.advanceDayAt === index) this.today = addDays(this.today, 1)
-    let prepended = 0
     for (const [kind, value] of this.changes.get(index) ?? []) {
       if (kind === 'remove') this.rows = this.rows.filter((r) => r.email_id !== value)
       else if (kind === 'append') this.rows.push(value)
-      else this.rows.splice(prepended++, 0, value)
+      else this.rows.unshift(...value) // the entry's rows, in the order listed, as a block at the start
     }
   }
 

@@ -191,7 +191,7 @@ class FakeServer:
         assert cache in ("snapshot", "per_request"), f"unknown cache model {cache!r}"
         self.per_request = cache == "per_request"
         self.advance_day_at: Optional[int] = server.get("advance_day_before_request")
-        # request index → [("remove", id) | ("append", row) | ("prepend", row)], in order
+        # request index → [("remove", id) | ("append", row) | ("prepend", [rows])], in order
         self.changes: Dict[int, List[Tuple[str, Any]]] = {}
         for change in server.get("changes", []):
             check_keys(change, CHANGE_KEYS)
@@ -199,8 +199,10 @@ class FakeServer:
             for key, value in change.items():
                 if key == "remove":
                     ops += [("remove", i) for i in value]
-                elif key in ("append", "prepend"):
-                    ops += [(key, r) for r in rows_of(value)]
+                elif key == "append":
+                    ops += [("append", r) for r in rows_of(value)]
+                elif key == "prepend":
+                    ops.append(("prepend", rows_of(value)))
         self.snapshots: Dict[Tuple[dt.date, dt.date, Optional[str]], List[Row]] = {}
         self.today = dt.date.fromisoformat(today)
         self.page_size = page_size
@@ -214,15 +216,13 @@ class FakeServer:
         """Before request `index`: the day advance, then the changes listed for it."""
         if self.advance_day_at == index:
             self.today += dt.timedelta(days=1)
-        prepended = 0
         for kind, value in self.changes.get(index, []):
             if kind == "remove":
                 self.rows = [r for r in self.rows if r["email_id"] != value]
             elif kind == "append":
                 self.rows.append(value)
-            else:  # prepend: in the order listed, at the start
-                self.rows.insert(prepended, value)
-                prepended += 1
+            else:  # prepend: the entry's rows, in the order listed, as a block at the start
+                self.rows[0:0] = value
 
     def matching(self, lo: dt.date, hi: dt.date, ids: Optional[str]) -> List[Row]:
         def compute() -> List[Row]:
