@@ -89,20 +89,35 @@ export interface Filters {
   limit?: number
 }
 
+/**
+ * Where an export is planned. By default, on the server's clock as this
+ * machine reads it (at `serverUtcOffset`), once, when the export starts:
+ * `days` becomes dates, and rows changed after the start show the account
+ * moving under the export. Give at most one of these.
+ */
+export interface PlanOptions {
+  /** The server-local day (`yyyy-MM-dd`) that anchors `days` windows, instead of today. */
+  today?: string
+  /**
+   * Plan the export as if the server's clock read this time
+   * (`'yyyy-MM-dd HH:mm:ss'`, server-local): for a server whose clock is not
+   * this machine's, such as a sandbox.
+   */
+  serverNow?: string
+}
+
 /** Options of `client.records()`. */
-export interface RecordsOptions extends Filters {
+export interface RecordsOptions extends Filters, PlanOptions {
   /** Stop after this many records (the cursor then resumes after them). */
   maxRecords?: number
   /** Resume an export of the same filters from a saved `records.cursor`. `null`/absent: from the start. */
   cursor?: string | null
   /** Requests in flight at once for this export (default: the client's `parallel`). */
   parallel?: number
-  /** The server-local day (`yyyy-MM-dd`) that anchors `days` windows, instead of today. */
-  today?: string
 }
 
 /** Options of `client.summary()`. */
-export interface SummaryOptions extends Filters {
+export interface SummaryOptions extends Filters, PlanOptions {
   /** Count only the first N records. */
   maxRecords?: number
   /** Requests in flight at once for this export (default: the client's `parallel`). */
@@ -110,7 +125,7 @@ export interface SummaryOptions extends Filters {
 }
 
 /** Options of `client.suppressions()`. */
-export interface SuppressionsOptions extends Filters {
+export interface SuppressionsOptions extends Filters, PlanOptions {
   /** Look at the first N records only. */
   maxRecords?: number
   /** Also list addresses that soft-bounced at least this many times (≥ 1). */
@@ -171,7 +186,20 @@ export interface DecodedPage {
   records: EmailRecord[]
 }
 
-/** Counters of an export. */
+/** A window × `emailIds` chunk whose results were still moving after the last re-read. */
+export interface UnstableUnit {
+  /** First server day of the window, `yyyy-MM-dd`. */
+  start: string
+  /** Last server day of the window (inclusive). */
+  end: string
+  /** Index of the `emailIds` chunk (0 without `emailIds`). */
+  chunk: number
+}
+
+/**
+ * Counters of an export. The export is exact when `unstableUnits` is empty:
+ * then every row that did not change while it ran was handed out, once.
+ */
 export interface ExportStats {
   /** Requests sent, retries included. */
   requests: number
@@ -183,10 +211,22 @@ export interface ExportStats {
   failures: number
   /** Records handed out. */
   records: number
-  /** Rows skipped because their email id was already handed out. */
+  /** Rows skipped because the same window and id chunk already handed out their email id. */
   duplicates: number
   /** Pages fetched. */
   pages: number
+  /** Passes over windows × id chunks: one per unit read, plus every re-read. */
+  passes: number
+  /** Windows × id chunks read again because their results moved while being paged. */
+  unitsReread: number
+  /** How far `total` moved, summed over passes. */
+  totalDrift: number
+  /** Non-empty pages shorter than the page size while `total` said more rows remained. */
+  shortPages: number
+  /** Empty pages while `total` said more rows remained. */
+  emptyPages: number
+  /** Windows × id chunks still moving after the last re-read; empty in an exact export. */
+  unstableUnits: UnstableUnit[]
 }
 
 /** The deliverability summary (`report::Summary` of the Rust core). */

@@ -9,6 +9,7 @@ import {
   ValidationError,
   type EmailRecord,
   type ErrorCode,
+  type ExportStats,
   type Records,
   type RecordsOptions,
   type Summary,
@@ -30,6 +31,12 @@ async function main(): Promise<void> {
     const r: EmailRecord = record
     const when: string = r.requestTime?.toISOString() ?? r.requestTimeRaw ?? 'unknown time'
     console.log(when, r.recipient, r.subStatus, r.subStatusDescription)
+  }
+  // Exact unless a window was still moving after its re-reads (a very busy live account).
+  const stats: ExportStats = records.stats
+  if (stats.unstableUnits.length > 0) {
+    const units = stats.unstableUnits.map((u) => `${u.start}..${u.end} chunk ${u.chunk}`).join(', ')
+    console.warn(`still moving after ${stats.unitsReread} re-reads: ${units}`)
   }
   // Save this to go on later (null when the export is complete).
   const cursor: string | null = records.cursor

@@ -6,15 +6,25 @@ const native = require('./native.js')
 const { fromNative } = require('./errors.js')
 const options = require('./options.js')
 
-const EMPTY_STATS = Object.freeze({
-  requests: 0,
-  retries: 0,
-  rateLimited: 0,
-  failures: 0,
-  records: 0,
-  duplicates: 0,
-  pages: 0,
-})
+// The counters of an export that has not fetched a page yet (a fresh copy
+// each time: `unstableUnits` is an array).
+function emptyStats() {
+  return {
+    requests: 0,
+    retries: 0,
+    rateLimited: 0,
+    failures: 0,
+    records: 0,
+    duplicates: 0,
+    pages: 0,
+    passes: 0,
+    unitsReread: 0,
+    totalDrift: 0,
+    shortPages: 0,
+    emptyPages: 0,
+    unstableUnits: [],
+  }
+}
 
 /**
  * The records of an export, as an async iterable. Pages are fetched on
@@ -46,9 +56,14 @@ class Records {
     return this.#batch === null ? this.#native.initialCursor : this.#batch.cursorAt(this.#index)
   }
 
-  /** Counters so far: requests, retries, rateLimited, failures, records, duplicates, pages. */
+  /**
+   * Counters so far: requests, retries, rateLimited, failures, records,
+   * duplicates, pages, and how the export coped with a live account
+   * (passes, unitsReread, totalDrift, shortPages, emptyPages, unstableUnits).
+   * The export is exact when `unstableUnits` is empty.
+   */
   get stats() {
-    return this.#stats === null ? { ...EMPTY_STATS } : this.#stats
+    return this.#stats === null ? emptyStats() : this.#stats
   }
 
   /** Whether the export has ended (complete, `maxRecords` reached, failed, or closed). */

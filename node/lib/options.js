@@ -47,9 +47,12 @@ const CLIENT = Object.freeze({
   jitterSeed: 'number',
 })
 
-const RECORDS = Object.freeze({ ...FILTERS, maxRecords: 'number', cursor: 'string', parallel: 'number', today: 'string' })
-const SUMMARY = Object.freeze({ ...FILTERS, maxRecords: 'number', parallel: 'number' })
-const SUPPRESSIONS = Object.freeze({ ...FILTERS, maxRecords: 'number', softBounces: 'number', parallel: 'number' })
+// `today` / `serverNow`: where an export plans its window (the server's
+// clock as this machine reads it, by default).
+const PLAN = Object.freeze({ today: 'string', serverNow: 'string' })
+const RECORDS = Object.freeze({ ...FILTERS, maxRecords: 'number', cursor: 'string', parallel: 'number', ...PLAN })
+const SUMMARY = Object.freeze({ ...FILTERS, maxRecords: 'number', parallel: 'number', ...PLAN })
+const SUPPRESSIONS = Object.freeze({ ...FILTERS, maxRecords: 'number', softBounces: 'number', parallel: 'number', ...PLAN })
 const ENCODE = Object.freeze({
   apiUser: 'string',
   apiKey: 'string',

@@ -109,6 +109,29 @@ describe('error codes from real triggers', () => {
     assert.deepEqual(await sandbox.requests(), [], 'nothing was sent')
   })
 
+  it('VALIDATION: a bad export plan (today, serverNow) rejects before any request', async () => {
+    const c = client()
+    await sandbox.clear()
+    const cases = [
+      [{ serverNow: '2024-05-20' }, 'serverNow'], // a day: that is `today`
+      [{ serverNow: '2024-05-20 25:00:00' }, 'serverNow'],
+      [{ serverNow: '20/05/2024 12:00:00' }, 'serverNow'],
+      [{ serverNow: new Date(Date.UTC(2024, 4, 20, 4)) }, 'serverNow'], // a string, not a Date
+      [{ serverNow: 1716177600 }, 'serverNow'],
+      [{ today: '2024-05-20', serverNow: '2024-05-20 12:00:00' }, 'serverNow'], // not both
+      [{ today: '20.05.2024' }, 'today'],
+    ]
+    for (const [plan, field] of cases) {
+      const what = JSON.stringify(plan)
+      const matcher = is(ValidationError, 'VALIDATION', { field })
+      assert.throws(() => c.records({ days: 2, ...plan }), matcher, what)
+      await assert.rejects(c.summary({ days: 2, ...plan }), matcher, what)
+      await assert.rejects(c.suppressions({ days: 2, ...plan }), matcher, what)
+    }
+    await assert.rejects(c.page({ days: 2, serverNow: '2024-05-20 12:00:00' }), is(ValidationError, 'VALIDATION', { field: 'serverNow' }))
+    assert.deepEqual(await sandbox.requests(), [], 'nothing was sent')
+  })
+
   it('VALIDATION: bad client settings', () => {
     const bad = [
       [{ region: 'mars' }, 'region'],
@@ -174,7 +197,7 @@ describe('error codes from real triggers', () => {
     const records = client({ maxRetries: 1 }).records({ days: 1 })
     await assert.rejects(records.toArray(), is(ServerError, 'SERVER', { httpStatus: 502, apiCode: null, retryable: true }))
     assert.equal(records.done, true)
-    assert.match(records.cursor, /^sc1\./, 'a failed export can be resumed')
+    assert.match(records.cursor, /^sc2\./, 'a failed export can be resumed')
   })
 
   it('TRANSPORT: nothing listens on the port', async () => {

@@ -5,7 +5,7 @@ import { before, after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 
 import { Client, Records } from '../index.js'
-import { startSandbox, truthParams, addDays, API_USER, API_KEY } from './sandbox.mjs'
+import { startSandbox, truthParams, addDays, API_USER, API_KEY, TODAY } from './sandbox.mjs'
 
 let sandbox
 let client
@@ -27,7 +27,7 @@ describe('records()', () => {
   it('a full export equals the ground truth, in server order', async () => {
     const truth = await sandbox.truth({ days: 30 })
     assert.ok(truth.total > 3000)
-    const records = client.records({ days: 30 })
+    const records = client.records({ days: 30, today: TODAY })
     assert.ok(records instanceof Records)
     const all = []
     for await (const r of records) all.push(r)
@@ -47,7 +47,7 @@ describe('records()', () => {
   })
 
   it('maxRecords stops the export and the cursor resumes it (concatenation = full export)', async () => {
-    const f = { days: 7 }
+    const f = { days: 7, today: TODAY }
     const truth = (await sandbox.truth(truthParams(f))).email_ids
     const parts = []
     let cursor
@@ -59,19 +59,20 @@ describe('records()', () => {
       cursor = records.cursor
       parts.push(...ids(part))
     }
-    const rest = client.records({ ...f, cursor })
+    // The cursor carries the export's dates: resuming needs no `today`.
+    const rest = client.records({ days: f.days, cursor })
     parts.push(...ids(await rest.toArray()))
     assert.equal(rest.cursor, null)
     assert.deepEqual(parts, truth)
   })
 
   it('breaking out of for-await closes the stream; the cursor resumes after the last record seen', async () => {
-    const f = { days: 3, limit: 40 }
+    const f = { days: 3, limit: 40, today: TODAY }
     const truth = (await sandbox.truth(truthParams(f))).email_ids
     const records = client.records(f)
     const seen = []
     const initial = records.cursor
-    assert.match(initial, /^sc1\./)
+    assert.match(initial, /^sc2\./)
     for await (const r of records) {
       seen.push(r.emailId)
       if (seen.length === 57) break // mid-page
@@ -91,14 +92,14 @@ describe('records()', () => {
   it('parallel fetching gives the same records in the same order', async () => {
     const truth = (await sandbox.truth({ days: 12 })).email_ids
     const par = new Client({ apiUser: API_USER, apiKey: API_KEY, baseUrl: sandbox.baseUrl, parallel: 4 })
-    assert.deepEqual(ids(await par.records({ days: 12 }).toArray()), truth)
-    assert.deepEqual(ids(await client.records({ days: 12, parallel: 3 }).toArray()), truth)
+    assert.deepEqual(ids(await par.records({ days: 12, today: TODAY }).toArray()), truth)
+    assert.deepEqual(ids(await client.records({ days: 12, parallel: 3, today: TODAY }).toArray()), truth)
   })
 
   it('concurrent next() calls are served in order', async () => {
     const truth = (await sandbox.truth({ days: 3 })).email_ids.slice(0, 150)
     assert.equal(truth.length, 150)
-    const records = client.records({ days: 3, limit: 25, maxRecords: 150 })
+    const records = client.records({ days: 3, limit: 25, maxRecords: 150, today: TODAY })
     const results = await Promise.all(Array.from({ length: 151 }, () => records.next()))
     assert.deepEqual(
       results.slice(0, 150).map((r) => r.value.emailId),
@@ -108,7 +109,7 @@ describe('records()', () => {
   })
 
   it('a cursor from another query is refused', () => {
-    const records = client.records({ days: 2, maxRecords: 1 })
+    const records = client.records({ days: 2, maxRecords: 1, today: TODAY })
     const cursor = records.cursor
     assert.throws(
       () => client.records({ days: 2, status: 'delivered', cursor }),
@@ -116,17 +117,63 @@ describe('records()', () => {
     )
   })
 
+  for (const serverNow of ['2024-05-20 12:00:00', ' 2024-05-20T12:00:00.000 ']) {
+    it(`serverNow plans the export on that server time: ${JSON.stringify(serverNow)}`, async () => {
+      const truth = (await sandbox.truth({ days: 2 })).email_ids
+      const records = client.records({ days: 2, limit: 50, serverNow })
+      assert.deepEqual(ids(await records.toArray()), truth)
+      // The sandbox's clock started at 12:00:00 and nothing arrived since: no row is newer
+      // than the start, so nothing counts as a change.
+      const { passes, unitsReread, totalDrift, shortPages, emptyPages, unstableUnits } = records.stats
+      assert.deepEqual(
+        { passes, unitsReread, totalDrift, shortPages, emptyPages, unstableUnits },
+        { passes: 1, unitsReread: 0, totalDrift: 0, shortPages: 0, emptyPages: 0, unstableUnits: [] },
+      )
+    })
+  }
+
+  it('rows newer than serverNow count as changes: the window is read again, the output is the same', async () => {
+    // At 01:00 on 2024-05-20, the rows sent between 01:00 and 12:00 look like mail that
+    // arrived during the export.
+    const truth = (await sandbox.truth({ days: 2 })).email_ids
+    const records = client.records({ days: 2, limit: 50, serverNow: '2024-05-20 01:00:00' })
+    assert.deepEqual(ids(await records.toArray()), truth)
+    const stats = records.stats
+    assert.deepEqual([stats.passes, stats.unitsReread, stats.unstableUnits], [2, 1, []], JSON.stringify(stats))
+    assert.ok(stats.duplicates >= stats.records, 'the re-read found every row again (overlaps too)')
+  })
+
+  it('stats before the first page: every counter at zero, no unstable unit', () => {
+    const records = client.records({ days: 2, today: TODAY })
+    assert.deepEqual(records.stats, {
+      requests: 0,
+      retries: 0,
+      rateLimited: 0,
+      failures: 0,
+      records: 0,
+      duplicates: 0,
+      pages: 0,
+      passes: 0,
+      unitsReread: 0,
+      totalDrift: 0,
+      shortPages: 0,
+      emptyPages: 0,
+      unstableUnits: [],
+    })
+    records.close()
+  })
+
   it('inspecting a stream shows its position', async () => {
-    const records = client.records({ days: 1, maxRecords: 3 })
+    const records = client.records({ days: 1, maxRecords: 3, today: TODAY })
     await records.toArray()
     const { inspect } = await import('node:util')
-    assert.match(inspect(records, { breakLength: Infinity }), /^Records \{ cursor: 'sc1\./)
+    assert.match(inspect(records, { breakLength: Infinity }), /^Records \{ cursor: 'sc2\./)
   })
 })
 
 describe('summary() and suppressions()', () => {
   it('summary counts match the ground truth per category and sub-status', async () => {
-    const f = { days: 5 }
+    const f = { days: 5, today: TODAY }
     const summary = await client.summary(f)
     const total = (await sandbox.truth(truthParams(f))).total
     assert.equal(summary.total, total)
@@ -152,13 +199,16 @@ describe('summary() and suppressions()', () => {
   })
 
   it('summary with maxRecords counts only those; parallel changes nothing', async () => {
-    const summary = await client.summary({ days: 5, maxRecords: 120 })
+    const summary = await client.summary({ days: 5, maxRecords: 120, today: TODAY })
     assert.equal(summary.total, 120)
-    assert.deepEqual(await client.summary({ days: 5, parallel: 3 }), await client.summary({ days: 5 }))
+    assert.deepEqual(
+      await client.summary({ days: 5, parallel: 3, today: TODAY }),
+      await client.summary({ days: 5, today: TODAY }),
+    )
   })
 
   it('suppressions: every permanent failure once; softBounces adds repeated soft bounces', async () => {
-    const f = { days: 30 }
+    const f = { days: 30, today: TODAY }
     const records = await client.records(f).toArray()
     const hard = new Set()
     const soft = new Map()

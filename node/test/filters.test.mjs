@@ -4,7 +4,7 @@ import { before, after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 
 import { Client, STATUSES } from '../index.js'
-import { startSandbox, truthParams, addDays, API_USER, API_KEY } from './sandbox.mjs'
+import { startSandbox, truthParams, addDays, API_USER, API_KEY, TODAY } from './sandbox.mjs'
 
 let sandbox
 let client
@@ -26,7 +26,7 @@ const ids = (records) => records.map((r) => r.emailId)
 async function checkFilter(filters, { minimum = 1 } = {}) {
   const truth = await sandbox.truth(truthParams(filters))
   assert.ok(truth.total >= minimum, `the dataset should have ≥ ${minimum} rows for ${JSON.stringify(filters)}`)
-  const records = await client.records(filters).toArray()
+  const records = await client.records({ ...filters, today: TODAY }).toArray()
   assert.deepEqual(ids(records), truth.email_ids, JSON.stringify(filters))
   return { truth, records }
 }
@@ -39,6 +39,28 @@ describe('filters against the ground truth', () => {
     assert.deepEqual(ids(page.records), truth.email_ids.slice(0, 100))
     assert.equal(page.rowsReceived, page.records.length)
     assert.equal(page.window, null)
+  })
+
+  it('without today or serverNow, days count back from the server clock as this machine reads it', async () => {
+    // On a sandbox running on the real clock: the rows of its own days=3. Midnight (UTC+8)
+    // may pass between the plan and the sandbox's answer; then the run is repeated (once:
+    // midnight does not pass twice).
+    const sb = await startSandbox(['--rate-limit', '0', '--records', '3000'], { realClock: true })
+    try {
+      const c = new Client({ apiUser: API_USER, apiKey: API_KEY, baseUrl: sb.baseUrl, rateLimitPerMinute: 0 })
+      let got
+      let truth
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const before = (await sb.info()).today
+        got = ids(await c.records({ days: 3 }).toArray())
+        truth = (await sb.truth({ days: 3 })).email_ids
+        if ((await sb.info()).today === before) break
+      }
+      assert.ok(got.length > 0, 'two full days at least: never empty')
+      assert.deepEqual(got, truth)
+    } finally {
+      await sb.stop()
+    }
   })
 
   it('days longer than the window maximum (split oldest first)', async () => {
@@ -63,7 +85,7 @@ describe('filters against the ground truth', () => {
     const all = (await sandbox.truth({ days: 3 })).email_ids
     const wanted = all.filter((_, i) => i % 3 === 0).slice(0, 45)
     assert.equal(wanted.length, 45)
-    const records = await client.records({ days: 3, emailIds: wanted }).toArray()
+    const records = await client.records({ days: 3, emailIds: wanted, today: TODAY }).toArray()
     assert.deepEqual(new Set(ids(records)), new Set(wanted))
     assert.equal(records.length, 45)
   })
@@ -106,7 +128,7 @@ describe('filters against the ground truth', () => {
 
   it('limit is the page size of an export', async () => {
     const truth = await sandbox.truth({ days: 2 })
-    const records = client.records({ days: 2, limit: 30 })
+    const records = client.records({ days: 2, limit: 30, today: TODAY })
     const all = await records.toArray()
     assert.deepEqual(ids(all), truth.email_ids)
     assert.equal(records.stats.requests, Math.ceil(truth.total / 30))

@@ -17,6 +17,16 @@ export const VECTORS = path.join(REPO, 'tests', 'vectors')
 export const API_USER = 'sandbox_user'
 export const API_KEY = 'sandbox-demo-key'
 
+/**
+ * Where the sandboxes' clocks start (server time, UTC+8), so that no test
+ * depends on the time of day it runs at: on the real clock, "today" holds few
+ * rows between 00:00 and 01:00 UTC+8, and midnight can pass between the
+ * client's plan and the sandbox's answer. Exports of `days` windows pass
+ * `today: TODAY` (or `serverNow`) to plan on the sandbox's calendar.
+ */
+export const NOW = '2024-05-20 12:00:00'
+export const TODAY = '2024-05-20'
+
 // Keep the environment from changing what the tests build.
 for (const name of ['SENDCLOUD_API_USER', 'SENDCLOUD_API_KEY', 'SENDCLOUD_REGION', 'SENDCLOUD_BASE_URL']) {
   delete process.env[name]
@@ -24,14 +34,17 @@ for (const name of ['SENDCLOUD_API_USER', 'SENDCLOUD_API_KEY', 'SENDCLOUD_REGION
 
 /**
  * Starts `sendcloud-status-sandbox --port 0 ...args` and resolves once it
- * printed its URL.
+ * printed its URL. Its clock starts at `NOW` unless `args` set it (`--now`,
+ * `--today`) or `realClock` is true.
  * @param {string[]} [args]
+ * @param {{ realClock?: boolean }} [options]
  */
-export async function startSandbox(args = []) {
+export async function startSandbox(args = [], { realClock = false } = {}) {
   if (!existsSync(SANDBOX_BIN)) {
     throw new Error(`sandbox binary not found at ${SANDBOX_BIN}: cargo build -p sendcloud-status-sandbox`)
   }
-  const child = spawn(SANDBOX_BIN, ['--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const clock = realClock || args.includes('--now') || args.includes('--today') ? [] : ['--now', NOW]
+  const child = spawn(SANDBOX_BIN, ['--port', '0', ...clock, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout })
   const baseUrl = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the sandbox did not start within 20 s')), 20_000)
@@ -64,6 +77,16 @@ export async function startSandbox(args = []) {
     requests: () => getJson(root + 'requests'),
     clear: () => getJson(root + 'clear', { method: 'POST' }),
     faults: (f) => getJson(root + 'faults', { method: 'POST', body: JSON.stringify(f) }),
+    /**
+     * Sets the live account (`arrivals_per_second`, `settle_per_second`,
+     * `day_advance_after_requests`, `order`, `cache`…; unset means off),
+     * counting from now; drops cached snapshots. Resolves to the server time.
+     */
+    live: async (settings) => (await getJson(root + 'live', { method: 'POST', body: JSON.stringify(settings) })).now,
+    /** The live account's change log: `[{ seq, email_id, kind, at, after_request, … }]`. */
+    changes: () => getJson(root + 'changes'),
+    /** The server clock, `yyyy-MM-dd HH:mm:ss`. */
+    now: async () => (await getJson(root + 'info')).now,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return
       const gone = new Promise((resolve) => child.once('exit', resolve))

@@ -20,6 +20,7 @@ from ._models import (
     DaySummary,
     DecodedPage,
     EncodedRequest,
+    ExportStats,
     Page,
     Position,
     Record,
@@ -28,6 +29,7 @@ from ._models import (
     SubStatusShare,
     Summary,
     Suppression,
+    UnstableUnit,
 )
 from ._sansio import decode_page, encode_query, encode_request
 from .errors import (
@@ -62,6 +64,8 @@ __all__ = [
     "SubStatusShare",
     "DaySummary",
     "Suppression",
+    "ExportStats",
+    "UnstableUnit",
     "DecodedPage",
     "EncodedRequest",
     "decode_page",

@@ -10,7 +10,6 @@ from typing import (
     TYPE_CHECKING,
     Any,
     AsyncIterator,
-    Dict,
     Iterable,
     Iterator,
     List,
@@ -22,7 +21,7 @@ from typing import (
 )
 
 from . import _native
-from ._models import Page, Position, Record, Status, Summary, Suppression, _record
+from ._models import ExportStats, Page, Position, Record, Status, Summary, Suppression, _record
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -35,6 +34,7 @@ __all__ = ["Client", "AsyncClient", "Records", "AsyncRecords", "QueryFilters", "
 DEFAULT_MAX_RETRIES: int = _native.DEFAULT_MAX_RETRIES
 
 DateLike = Union[_dt.date, str]
+ServerTime = Union[_dt.datetime, str]
 UtcOffset = Union[str, int, _dt.timedelta, _dt.timezone]
 
 
@@ -132,8 +132,11 @@ class Records(Iterator[Record]):
         return self._native.cursor
 
     @property
-    def stats(self) -> Dict[str, int]:
-        """Requests, retries, rate-limit answers, failures, records, duplicates, pages."""
+    def stats(self) -> ExportStats:
+        """Counters as of the records handed out: requests, retries, rate-limit answers,
+        failures, records, duplicates, pages, and how the export coped with a live account
+        (``passes``, ``units_reread``, ``total_drift``, ``short_pages``, ``empty_pages``,
+        ``unstable_units``). The export is exact when ``unstable_units`` is empty."""
         return self._native.stats
 
     def __repr__(self) -> str:
@@ -196,7 +199,8 @@ class AsyncRecords(AsyncIterator[Record]):
         return self._native.cursor
 
     @property
-    def stats(self) -> Dict[str, int]:
+    def stats(self) -> ExportStats:
+        """See :attr:`Records.stats`."""
         return self._native.stats
 
     def __repr__(self) -> str:
@@ -341,20 +345,37 @@ class Client:
         page_size: int = 100,
         parallel: Optional[int] = None,
         today: Optional[DateLike] = None,
+        server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
     ) -> Records:
         """Every matching record, lazily, across pages, date windows and id chunks,
         without duplicates. Stops after ``max_records``; resumes from a ``cursor``
-        taken from an earlier :attr:`Records.cursor` of the same query. ``today`` anchors
-        ``days`` windows on that server-local day instead of the current one. Filters are
-        validated now; nothing is sent until iteration."""
-        return Records(self._export(max_records, cursor, page_size, parallel, filters, today))
+        taken from an earlier :attr:`Records.cursor` of the same query.
+
+        The export is planned once, when it starts, on the server's clock as this
+        machine reads it (at :attr:`server_utc_offset`): ``days`` becomes dates, and rows
+        changed after the start show the account moving under the export. ``today``
+        anchors ``days`` on another server-local day instead; ``server_now`` (a
+        ``datetime``, naive for the server's wall time, or ``"yyyy-MM-dd HH:mm:ss"``)
+        plans the export as if the server's clock read that time — for a server whose
+        clock is not this machine's, such as a sandbox. Give at most one of them.
+
+        Filters and options are validated now (:class:`ValidationError`); nothing is sent
+        until iteration."""
+        return Records(self._export(max_records, cursor, page_size, parallel, filters, today, server_now))
 
     def summary(
-        self, *, page_size: int = 100, parallel: Optional[int] = None, **filters: Unpack[QueryFilters]
+        self,
+        *,
+        page_size: int = 100,
+        parallel: Optional[int] = None,
+        today: Optional[DateLike] = None,
+        server_now: Optional[ServerTime] = None,
+        **filters: Unpack[QueryFilters],
     ) -> Summary:
-        """Counts and shares by category, sub-status and day over every matching record."""
-        export = self._export(None, None, page_size, parallel, filters)
+        """Counts and shares by category, sub-status and day over every matching record.
+        ``today`` and ``server_now`` as for :meth:`records`."""
+        export = self._export(None, None, page_size, parallel, filters, today, server_now)
         report = _native.NativeReport.summary()
         try:
             while export.feed(report):
@@ -369,12 +390,15 @@ class Client:
         soft_bounces: Optional[int] = None,
         page_size: int = 100,
         parallel: Optional[int] = None,
+        today: Optional[DateLike] = None,
+        server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
     ) -> List[Suppression]:
         """The unique addresses to stop mailing, sorted: every permanent failure, and with
-        ``soft_bounces=n`` also addresses that soft-bounced at least ``n`` times."""
+        ``soft_bounces=n`` also addresses that soft-bounced at least ``n`` times.
+        ``today`` and ``server_now`` as for :meth:`records`."""
         report = _native.NativeReport.suppressions(soft_bounces)
-        export = self._export(None, None, page_size, parallel, filters)
+        export = self._export(None, None, page_size, parallel, filters, today, server_now)
         try:
             while export.feed(report):
                 pass
@@ -390,9 +414,16 @@ class Client:
         parallel: Optional[int],
         filters: Any,
         today: Optional[DateLike] = None,
+        server_now: Optional[ServerTime] = None,
     ) -> NativeExport:
         return self._native.export(
-            max_records=max_records, cursor=cursor, parallel=parallel, today=today, limit=page_size, **filters
+            max_records=max_records,
+            cursor=cursor,
+            parallel=parallel,
+            today=today,
+            server_now=server_now,
+            limit=page_size,
+            **filters,
         )
 
 
@@ -484,16 +515,23 @@ class AsyncClient:
         page_size: int = 100,
         parallel: Optional[int] = None,
         today: Optional[DateLike] = None,
+        server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
     ) -> AsyncRecords:
         """See :meth:`Client.records`; use with ``async for``."""
-        return AsyncRecords(self._client._export(max_records, cursor, page_size, parallel, filters, today))
+        return AsyncRecords(self._client._export(max_records, cursor, page_size, parallel, filters, today, server_now))
 
     async def summary(
-        self, *, page_size: int = 100, parallel: Optional[int] = None, **filters: Unpack[QueryFilters]
+        self,
+        *,
+        page_size: int = 100,
+        parallel: Optional[int] = None,
+        today: Optional[DateLike] = None,
+        server_now: Optional[ServerTime] = None,
+        **filters: Unpack[QueryFilters],
     ) -> Summary:
         """See :meth:`Client.summary`."""
-        export = self._client._export(None, None, page_size, parallel, filters)
+        export = self._client._export(None, None, page_size, parallel, filters, today, server_now)
         report = _native.NativeReport.summary()
         try:
             while await asyncio.to_thread(export.feed, report):
@@ -509,11 +547,13 @@ class AsyncClient:
         soft_bounces: Optional[int] = None,
         page_size: int = 100,
         parallel: Optional[int] = None,
+        today: Optional[DateLike] = None,
+        server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
     ) -> List[Suppression]:
         """See :meth:`Client.suppressions`."""
         report = _native.NativeReport.suppressions(soft_bounces)
-        export = self._client._export(None, None, page_size, parallel, filters)
+        export = self._client._export(None, None, page_size, parallel, filters, today, server_now)
         try:
             while await asyncio.to_thread(export.feed, report):
                 pass

@@ -26,6 +26,8 @@ __all__ = [
     "CategoryShare",
     "SubStatusShare",
     "DaySummary",
+    "ExportStats",
+    "UnstableUnit",
 ]
 
 
@@ -272,3 +274,49 @@ class Summary(TypedDict):
     """Most frequent first."""
     days: List[DaySummary]
     """Per server-local day of the request time, oldest first."""
+
+
+class UnstableUnit(TypedDict):
+    """A window × ``email_ids`` chunk whose results were still moving after the last
+    re-read: rows of it that did not change may be missing from the export."""
+
+    start: _dt.date
+    """First server day of the window."""
+    end: _dt.date
+    """Last server day of the window (inclusive)."""
+    chunk: int
+    """Index of the ``email_ids`` chunk (0 without ``email_ids``)."""
+
+
+class ExportStats(TypedDict):
+    """Counters of an export (:attr:`Records.stats`), as of the records handed out.
+
+    The export is *exact* when ``unstable_units`` is empty: then every row that did not
+    change while the export ran was delivered, exactly once."""
+
+    requests: int
+    """Requests sent, retries included."""
+    retries: int
+    """Requests that were retries."""
+    rate_limited: int
+    """Rate-limit answers received (``50000`` / HTTP 429)."""
+    failures: int
+    """Failed attempts of any kind."""
+    records: int
+    """Records delivered."""
+    duplicates: int
+    """Rows skipped because the same window and chunk already delivered their email id."""
+    pages: int
+    """Pages delivered."""
+    passes: int
+    """Passes over windows × chunks: one per unit read, plus every re-read."""
+    units_reread: int
+    """Windows × chunks read again because their results moved while being paged."""
+    total_drift: int
+    """How far ``total`` moved, summed over passes."""
+    short_pages: int
+    """Non-empty pages shorter than the page size while ``total`` said more rows remained."""
+    empty_pages: int
+    """Empty pages while ``total`` said more rows remained."""
+    unstable_units: List[UnstableUnit]
+    """Windows × chunks still moving after the last re-read; empty in an exact export."""

@@ -4,6 +4,8 @@ use the ``sendcloud_status`` package."""
 import datetime
 from typing import Any, Dict, List, Optional, Tuple, Union, final
 
+from ._models import ExportStats
+
 __version__: str
 DEFAULT_MAX_RETRIES: int
 
@@ -94,6 +96,7 @@ class NativeClient:
         cursor: Optional[str] = None,
         parallel: Optional[int] = None,
         today: Union[datetime.date, str, None] = None,
+        server_now: Union[datetime.datetime, str, None] = None,
         **filters: Any,
     ) -> NativeExport: ...
 
@@ -109,7 +112,7 @@ class NativeExport:
     @property
     def cursor(self) -> Optional[str]: ...
     @property
-    def stats(self) -> Dict[str, int]: ...
+    def stats(self) -> ExportStats: ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...

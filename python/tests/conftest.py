@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -21,15 +22,24 @@ USER = "sandbox_user"
 KEY = "sandbox-demo-key"
 ENV_VARS = ("SENDCLOUD_API_USER", "SENDCLOUD_API_KEY", "SENDCLOUD_REGION", "SENDCLOUD_BASE_URL")
 
+#: Where the sandboxes' clocks start (server time, UTC+8), so that no test depends on the time
+#: of day it runs at: on the real clock, "today" holds few rows between 00:00 and 01:00 UTC+8,
+#: and midnight can pass between the client's plan and the sandbox's answer. Exports of
+#: `days` windows pass ``today=TODAY`` (or ``server_now``) to plan on the sandbox's calendar.
+NOW = "2024-05-20 12:00:00"
+TODAY = dt.date(2024, 5, 20)
+
 
 class Sandbox:
-    """One `sendcloud-status-sandbox --port 0 …` process."""
+    """One `sendcloud-status-sandbox --port 0 …` process, its clock started at :data:`NOW`
+    unless the arguments set it (``--now``, ``--today``) or ``real_clock`` is true."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, real_clock: bool = False) -> None:
         if not Path(SANDBOX_BIN).exists():
             pytest.fail(f"sandbox binary not found at {SANDBOX_BIN}: run `cargo build -p sendcloud-status-sandbox`")
+        clock = [] if real_clock or "--now" in args or "--today" in args else ["--now", NOW]
         self.proc = subprocess.Popen(
-            [SANDBOX_BIN, "--port", "0", *args],
+            [SANDBOX_BIN, "--port", "0", *clock, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -64,6 +74,20 @@ class Sandbox:
 
     def faults(self, **faults: Any) -> None:
         self._call("POST", "faults", json.dumps(faults).encode())
+
+    def live(self, **settings: Any) -> str:
+        """Sets the live account (``POST /_sandbox/live``: ``arrivals_per_second``,
+        ``settle_per_second``, ``day_advance_after_requests``, ``order``, ``cache``…; unset
+        means off), counting from now; drops cached snapshots. Returns the server time."""
+        return str(self._call("POST", "live", json.dumps(settings).encode())["now"])
+
+    def changes(self) -> List[Dict[str, Any]]:
+        """The live account's change log: ``{seq, email_id, kind, at, after_request, …}``."""
+        return self._call("GET", "changes")  # type: ignore[no-any-return]
+
+    def now(self) -> str:
+        """The server clock, ``yyyy-MM-dd HH:mm:ss``."""
+        return str(self.info()["now"])
 
     def client(self, **kwargs: Any) -> sc.Client:
         kwargs.setdefault("rate_limit_per_minute", None)

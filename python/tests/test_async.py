@@ -9,7 +9,7 @@ from typing import Any, Awaitable, List, TypeVar
 import pytest
 
 import sendcloud_status as sc
-from conftest import Sandbox
+from conftest import Sandbox, TODAY
 
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ def test_async_page_equals_sync(sandbox: Sandbox, client: sc.Client) -> None:
 @pytest.mark.parametrize("parallel", [None, 3])
 def test_async_records_equal_truth(sandbox: Sandbox, parallel: Any) -> None:
     aclient = sandbox.async_client()
-    records = aclient.records(days=7, page_size=60, parallel=parallel)
+    records = aclient.records(days=7, page_size=60, parallel=parallel, today=TODAY)
     got = run(collect(records))
     assert [r.email_id for r in got] == sandbox.truth(days=7)
     assert records.cursor is None and records.stats["records"] == len(got)
@@ -44,7 +44,7 @@ def test_async_cursor_resume(sandbox: Sandbox) -> None:
     aclient = sandbox.async_client()
 
     async def main() -> List[str]:
-        records = aclient.records(days=3, page_size=40)
+        records = aclient.records(days=3, page_size=40, today=TODAY)
         head = []
         async for r in records:
             head.append(r.email_id or "")
@@ -57,14 +57,15 @@ def test_async_cursor_resume(sandbox: Sandbox) -> None:
 
 
 def test_async_max_records(sandbox: Sandbox) -> None:
-    got = run(collect(sandbox.async_client().records(days=3, max_records=33)))
+    got = run(collect(sandbox.async_client().records(days=3, max_records=33, today=TODAY)))
     assert [r.email_id for r in got] == sandbox.truth(days=3)[:33]
 
 
 def test_async_reports_equal_sync(sandbox: Sandbox, client: sc.Client) -> None:
     aclient = sandbox.async_client()
-    assert run(aclient.summary(days=5)) == client.summary(days=5)
-    assert run(aclient.suppressions(days=5, soft_bounces=2)) == client.suppressions(days=5, soft_bounces=2)
+    assert run(aclient.summary(days=5, today=TODAY)) == client.summary(days=5, today=TODAY)
+    suppressions = run(aclient.suppressions(days=5, soft_bounces=2, today=TODAY))
+    assert suppressions == client.suppressions(days=5, soft_bounces=2, today=TODAY)
 
 
 def test_async_validation_errors(sandbox: Sandbox) -> None:
@@ -98,7 +99,7 @@ def test_async_client_properties(sandbox: Sandbox) -> None:
     assert isinstance(aclient.sync, sc.Client)
     assert repr(aclient).startswith("AsyncClient(") and "sandbox-demo-key" not in repr(aclient)
     # Sync and async iteration of one export can be interleaved.
-    records = aclient.records(days=2, page_size=10)
+    records = aclient.records(days=2, page_size=10, today=TODAY)
     first = run(records.__anext__())
     rest = list(itertools.islice(aclient.sync.records(days=2, page_size=10, cursor=records.cursor), 5))
     assert [first.email_id] + [r.email_id for r in rest] == sandbox.truth(days=2)[:6]

@@ -12,7 +12,7 @@ from typing import Iterator, List
 import pytest
 
 import sendcloud_status as sc
-from conftest import Sandbox
+from conftest import Sandbox, TODAY
 
 LATENCY = 0.8
 
@@ -58,7 +58,7 @@ def test_gil_is_released_during_exports(slow: Sandbox) -> None:
     client = slow.client()
     with Spinner() as spinner:
         before = spinner.count
-        got = [r.email_id for r in client.records(days=1, page_size=50)]
+        got = [r.email_id for r in client.records(days=1, page_size=50, today=TODAY)]
         during = spinner.count - before
     assert got == slow.truth(days=1)
     assert during > 20_000, during
@@ -75,7 +75,7 @@ def test_threads_share_a_client(slow: Sandbox) -> None:
 
 
 def test_one_export_advanced_from_two_threads(slow: Sandbox) -> None:
-    records = slow.client().records(days=1, page_size=5)
+    records = slow.client().records(days=1, page_size=5, today=TODAY)
     worker = threading.Thread(target=lambda: next(records))
     worker.start()
     time.sleep(0.2)  # the worker is now waiting for the first page, GIL released
@@ -103,7 +103,7 @@ def test_asyncio_loop_keeps_ticking(slow: Sandbox) -> None:
         page = await aclient.page(days=1, limit=5)
         during_page = ticks - start
         start = ticks
-        ids = [r.email_id async for r in aclient.records(days=1, page_size=50)]
+        ids = [r.email_id async for r in aclient.records(days=1, page_size=50, today=TODAY)]
         during_export = ticks - start
         task.cancel()
         assert len(page) == 5 and ids == slow.truth(days=1)
@@ -136,10 +136,10 @@ def sigint_default() -> Iterator[None]:
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
 def test_ctrl_c_interrupts_an_export_between_pages(sigint_default: None) -> None:
-    sb = Sandbox("--rate-limit", "0", "--records", "3000", "--latency-ms", "100")
+    sb = Sandbox("--rate-limit", "0", "--records", "8000", "--latency-ms", "100")  # 54 rows today
     try:
         client = sb.client()
-        records = client.records(days=1, page_size=4)  # ~13 pages: ~1.3 s uninterrupted
+        records = client.records(days=1, page_size=4, today=TODAY)  # ~13 pages: ~1.3 s uninterrupted
         main = threading.get_ident()
         timer = threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT))
         got: List[str] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import itertools
 import pickle
 import socket
@@ -13,7 +15,7 @@ from typing import Any, Dict, Iterator, Tuple
 import pytest
 
 import sendcloud_status as sc
-from conftest import KEY, USER, Sandbox
+from conftest import KEY, Sandbox, TODAY, USER
 from sendcloud_status._native import NativeError
 
 
@@ -97,6 +99,33 @@ def test_records_validation_error_has_field(client: sc.Client) -> None:
     assert e.value.field == "parallel"
 
 
+@pytest.mark.parametrize(
+    "plan, field",
+    [
+        ({"server_now": "2024-05-20"}, "server_now"),  # a day: that is `today`
+        ({"server_now": "2024-05-20 25:00:00"}, "server_now"),
+        ({"server_now": "20/05/2024 12:00:00"}, "server_now"),
+        ({"server_now": dt.date(2024, 5, 20)}, "server_now"),
+        ({"server_now": 1716177600}, "server_now"),
+        ({"today": "2024-05-20", "server_now": "2024-05-20 12:00:00"}, "server_now"),  # not both
+        ({"today": TODAY, "server_now": dt.datetime(2024, 5, 20, 12)}, "server_now"),
+        ({"today": "20.05.2024"}, "today"),
+    ],
+)
+def test_export_plan_is_validated_before_any_request(sandbox: Sandbox, plan: Dict[str, Any], field: str) -> None:
+    sandbox.clear()
+    client, aclient = sandbox.client(), sandbox.async_client()
+    for call in (client.records, client.summary, client.suppressions, aclient.records):
+        with pytest.raises(sc.ValidationError) as e:
+            call(days=2, **plan)
+        assert e.value.field == field, (call, e.value)
+    for coroutine in (aclient.summary, aclient.suppressions):
+        with pytest.raises(sc.ValidationError) as e:
+            asyncio.run(coroutine(days=2, **plan))
+        assert e.value.field == field, (coroutine, e.value)
+    assert sandbox.requests() == []
+
+
 SECRET = "wrong-key-SECRET-7f3a"
 
 
@@ -142,7 +171,7 @@ def test_rate_limit_error(faults: Sandbox) -> None:
 def test_faults_are_retried_and_the_export_stays_exact(faults: Sandbox) -> None:
     c = faults.client(max_retries=20, jitter_seed=1)
     faults.faults(http_502=0.25, reset=0.15, truncated=0.1, seed=7)
-    records = c.records(days=3, page_size=25)
+    records = c.records(days=3, page_size=10, today=TODAY)  # ~14 pages, about half of them faulted first
     got = [r.email_id for r in records]
     faults.faults()
     assert got == faults.truth(days=3)
@@ -294,7 +323,7 @@ def test_errors_pickle_and_construct() -> None:
 
 def test_export_error_mid_way_then_resume(faults: Sandbox) -> None:
     truth = faults.truth(days=3)
-    records = faults.client(max_retries=0).records(days=3, page_size=10)
+    records = faults.client(max_retries=0).records(days=3, page_size=10, today=TODAY)
     got = [r.email_id for r in itertools.islice(records, 25)]
     faults.faults(http_502=1.0)
     with pytest.raises(sc.ServerError):

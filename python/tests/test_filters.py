@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 import pytest
 
 import sendcloud_status as sc
-from conftest import Sandbox
+from conftest import Sandbox, TODAY
 
 
 def ids(records: sc.Records) -> List[str]:
@@ -22,14 +22,32 @@ def d(s: str, days: int = 0) -> dt.date:
 
 
 def test_days_one_is_today(sandbox: Sandbox, client: sc.Client, today: str) -> None:
-    got = ids(client.records(days=1))
+    got = ids(client.records(days=1, today=TODAY))
     assert got and got == sandbox.truth(days=1)
-    assert all(r.request_time and r.request_time.date().isoformat() == today for r in client.records(days=1))
+    assert all(r.request_time and r.request_time.date().isoformat() == today for r in client.records(days=1, today=TODAY))
+
+
+def test_days_count_back_from_the_servers_clock_by_default() -> None:
+    """Without ``today`` or ``server_now`` an export plans on the server's clock as this
+    machine reads it: on a sandbox running on the real clock, the rows of its own ``days=3``.
+    Midnight (UTC+8) may pass between the plan and the sandbox's answer; then the run is
+    repeated (once: midnight does not pass twice)."""
+    sb = Sandbox("--rate-limit", "0", "--records", "3000", real_clock=True)
+    try:
+        for _ in range(2):
+            before = sb.info()["today"]
+            got = ids(sb.client().records(days=3))
+            truth = sb.truth(days=3)
+            if sb.info()["today"] == before:
+                break
+        assert got and got == truth  # two full days at least: never empty
+    finally:
+        sb.close()
 
 
 @pytest.mark.parametrize("days", [2, 3, 7, 30])
 def test_days_windows_are_split_and_merged_in_order(sandbox: Sandbox, client: sc.Client, days: int) -> None:
-    got = ids(client.records(days=days))
+    got = ids(client.records(days=days, today=TODAY))
     assert got == sandbox.truth(days=days)
     assert len(got) == len(set(got))
 
@@ -47,10 +65,10 @@ def test_date_range(sandbox: Sandbox, client: sc.Client, today: str, as_date: bo
 
 
 def test_email(sandbox: Sandbox, client: sc.Client) -> None:
-    recipients = [r.recipient for r in client.records(days=30, max_records=300)]
+    recipients = [r.recipient for r in client.records(days=30, max_records=300, today=TODAY)]
     target = max(set(recipients), key=recipients.count)  # an address with several emails
     assert target is not None
-    got = list(client.records(days=30, email=target))
+    got = list(client.records(days=30, email=target, today=TODAY))
     assert got and all(r.recipient == target for r in got)
     assert [r.email_id for r in got] == sandbox.truth(days=30, email=target)
 
@@ -58,15 +76,15 @@ def test_email(sandbox: Sandbox, client: sc.Client) -> None:
 def test_email_ids_are_chunked_and_complete(sandbox: Sandbox, client: sc.Client) -> None:
     wanted = sandbox.truth(days=7)[::5][:45]  # 45 ids: three chunks of at most 20
     assert len(wanted) == 45
-    got = ids(client.records(days=7, email_ids=wanted))
+    got = ids(client.records(days=7, email_ids=wanted, today=TODAY))
     assert sorted(got) == sorted(wanted)
     assert len(got) == len(set(got))
-    client.records(days=3, email_ids=iter(wanted[:2]))  # any iterable
+    client.records(days=3, email_ids=iter(wanted[:2]), today=TODAY)  # any iterable
 
 
 def test_email_ids_single_string(sandbox: Sandbox, client: sc.Client) -> None:
     one = sandbox.truth(days=1)[0]
-    assert ids(client.records(days=1, email_ids=one)) == [one]
+    assert ids(client.records(days=1, email_ids=one, today=TODAY)) == [one]
 
 
 @pytest.fixture(scope="module")
@@ -76,29 +94,29 @@ def labels(sandbox: Sandbox) -> List[Any]:
 
 def test_label_id(sandbox: Sandbox, client: sc.Client, labels: List[Any]) -> None:
     label_id = labels[0][0]
-    got = ids(client.records(days=7, label_id=label_id))
+    got = ids(client.records(days=7, label_id=label_id, today=TODAY))
     assert got and got == sandbox.truth(days=7, labelId=label_id)
 
 
 def test_label_name_fuzzy(sandbox: Sandbox, client: sc.Client, labels: List[Any]) -> None:
     fragment = labels[1][1][:5]
-    got = ids(client.records(days=7, label_name=fragment))
+    got = ids(client.records(days=7, label_name=fragment, today=TODAY))
     assert got and got == sandbox.truth(days=7, labelName=fragment)
 
 
 def test_label_id_wins_over_label_name(sandbox: Sandbox, client: sc.Client, labels: List[Any]) -> None:
-    got = ids(client.records(days=3, label_id=labels[2][0], label_name=labels[3][1]))
+    got = ids(client.records(days=3, label_id=labels[2][0], label_name=labels[3][1], today=TODAY))
     assert got == sandbox.truth(days=3, labelId=labels[2][0], labelName=labels[3][1])
     assert got == sandbox.truth(days=3, labelId=labels[2][0])
 
 
 def test_api_users(sandbox: Sandbox, client: sc.Client) -> None:
     users = sandbox.info()["api_users"][1:3]
-    got = list(client.records(days=3, api_users=users))
+    got = list(client.records(days=3, api_users=users, today=TODAY))
     assert got and {r.api_user for r in got} <= set(users)
     assert [r.email_id for r in got] == sandbox.truth(days=3, apiUserList=";".join(users))
     # Without apiUserList only the calling apiUser's records come back.
-    assert {r.api_user for r in client.records(days=3)} == {"sandbox_user"}
+    assert {r.api_user for r in client.records(days=3, today=TODAY)} == {"sandbox_user"}
 
 
 STATUS_CODES = {"delivered": 1, "invalid": 4, "soft_bounce": 5, "sending": 18}
@@ -106,19 +124,19 @@ STATUS_CODES = {"delivered": 1, "invalid": 4, "soft_bounce": 5, "sending": 18}
 
 @pytest.mark.parametrize("status", ["delivered", "invalid", "soft_bounce", "sending"])
 def test_status_by_name(sandbox: Sandbox, client: sc.Client, status: str) -> None:
-    got = list(client.records(days=7, status=status))
+    got = list(client.records(days=7, status=status, today=TODAY))
     assert got and [r.email_id for r in got] == sandbox.truth(days=7, status=STATUS_CODES[status])
     assert {r.category.value for r in got} == {status}
 
 
 @pytest.mark.parametrize("status", list(sc.Status))
 def test_status_by_enum(sandbox: Sandbox, client: sc.Client, status: sc.Status) -> None:
-    got = ids(client.records(days=3, status=status))
+    got = ids(client.records(days=3, status=status, today=TODAY))
     assert got == sandbox.truth(days=3, status=STATUS_CODES[status.value])
 
 
 def test_sub_status_ints(sandbox: Sandbox, client: sc.Client) -> None:
-    got = list(client.records(days=30, sub_status=[406, 401]))
+    got = list(client.records(days=30, sub_status=[406, 401], today=TODAY))
     assert got and {r.sub_status for r in got} <= {406, 401}
     assert [r.email_id for r in got] == sandbox.truth(days=30, subStatus="406;401")
     assert all(isinstance(r.sub_status, sc.SubStatus) for r in got)
@@ -126,13 +144,13 @@ def test_sub_status_ints(sandbox: Sandbox, client: sc.Client) -> None:
 
 def test_sub_status_enum_members_with_status(sandbox: Sandbox, client: sc.Client) -> None:
     codes = [sc.SubStatus.SOFT_SERVER_UNREACHABLE, sc.SubStatus.SOFT_OTHER]
-    got = list(client.records(days=30, status=sc.Status.SOFT_BOUNCE, sub_status=codes))
+    got = list(client.records(days=30, status=sc.Status.SOFT_BOUNCE, sub_status=codes, today=TODAY))
     assert got and all(r.is_soft_bounce and not r.is_hard_bounce for r in got)
     assert [r.email_id for r in got] == sandbox.truth(days=30, status=5, subStatus="503;509")
 
 
 def test_sub_status_single_int(sandbox: Sandbox, client: sc.Client) -> None:
-    assert ids(client.records(days=30, sub_status=406)) == sandbox.truth(days=30, subStatus="406")
+    assert ids(client.records(days=30, sub_status=406, today=TODAY)) == sandbox.truth(days=30, subStatus="406")
 
 
 def test_every_filter_at_once(sandbox: Sandbox, client: sc.Client, today: str, labels: List[Any]) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 import sendcloud_status as sc
-from conftest import Sandbox
+from conftest import Sandbox, TODAY
 
 # Every request retried fast for a long time: without a cancel, an export
 # against a sandbox failing every request would keep sending for minutes.
@@ -74,11 +74,11 @@ def test_bad_user_agent_is_a_validation_error_at_construction(sandbox: Sandbox, 
         assert isinstance(e.value, ValueError)
     # The process stays healthy: a good client still exports in parallel.
     c = sandbox.client(user_agent="ops-report/2.1 (+https://example.com)", parallel=2)
-    assert [r.email_id for r in c.records(days=1)] == sandbox.truth(days=1)
+    assert [r.email_id for r in c.records(days=1, today=TODAY)] == sandbox.truth(days=1)
 
 
 def test_close_keeps_the_cursor_and_ends_iteration(sandbox: Sandbox, client: sc.Client) -> None:
-    records = client.records(days=2, page_size=50)
+    records = client.records(days=2, page_size=50, today=TODAY)
     head = [next(records).email_id for _ in range(70)]
     cursor = records.cursor
     assert not records.closed
@@ -93,7 +93,7 @@ def test_close_keeps_the_cursor_and_ends_iteration(sandbox: Sandbox, client: sc.
 
 def test_an_open_export_keeps_reading_ahead(sb: Sandbox) -> None:
     # The control for the tests below: left open, it sends more.
-    records = sb.client(**PACED).records(days=5, page_size=10)
+    records = sb.client(**PACED).records(days=5, page_size=10, today=TODAY)
     next(records)
     before = request_count(sb)
     time.sleep(1.2)
@@ -102,14 +102,14 @@ def test_an_open_export_keeps_reading_ahead(sb: Sandbox) -> None:
 
 
 def test_close_stops_reading_ahead(sb: Sandbox) -> None:
-    records = sb.client(**PACED).records(days=5, page_size=10)
+    records = sb.client(**PACED).records(days=5, page_size=10, today=TODAY)
     next(records)
     records.close()
     no_request_for(sb)
 
 
 def test_with_block_closes(sb: Sandbox) -> None:
-    with sb.client(**PACED).records(days=5, page_size=10) as records:
+    with sb.client(**PACED).records(days=5, page_size=10, today=TODAY) as records:
         next(records)
     assert records.closed
     no_request_for(sb)
@@ -118,7 +118,7 @@ def test_with_block_closes(sb: Sandbox) -> None:
 
 
 def test_garbage_collection_cancels_an_unfinished_iterator(sb: Sandbox) -> None:
-    records = sb.client(**PACED).records(days=5, page_size=10)
+    records = sb.client(**PACED).records(days=5, page_size=10, today=TODAY)
     next(records)
     del records
     gc.collect()
@@ -127,7 +127,7 @@ def test_garbage_collection_cancels_an_unfinished_iterator(sb: Sandbox) -> None:
 
 def test_close_from_another_thread_ends_a_blocked_iteration(sb: Sandbox) -> None:
     sb.faults(http_502=1.0, seed=2)
-    records = sb.client(parallel=2, **RETRY_FOREVER).records(days=5, page_size=10)
+    records = sb.client(parallel=2, **RETRY_FOREVER).records(days=5, page_size=10, today=TODAY)
     got: List[Any] = []
     worker = threading.Thread(target=lambda: got.extend(records))
     worker.start()
@@ -141,7 +141,7 @@ def test_close_from_another_thread_ends_a_blocked_iteration(sb: Sandbox) -> None
 
 def test_async_with_closes(sb: Sandbox) -> None:
     async def main() -> sc.AsyncRecords:
-        async with sb.async_client(**PACED).records(days=5, page_size=10) as records:
+        async with sb.async_client(**PACED).records(days=5, page_size=10, today=TODAY) as records:
             async for _ in records:
                 break
         with pytest.raises(StopAsyncIteration):
@@ -154,7 +154,7 @@ def test_async_with_closes(sb: Sandbox) -> None:
 
 def test_garbage_collection_cancels_an_unfinished_async_iterator(sb: Sandbox) -> None:
     async def main() -> None:
-        records = sb.async_client(**PACED).records(days=5, page_size=10)
+        records = sb.async_client(**PACED).records(days=5, page_size=10, today=TODAY)
         await records.__anext__()
         del records
         gc.collect()
@@ -168,7 +168,7 @@ def test_aclose_ends_a_fetch_running_in_a_worker_thread(sb: Sandbox) -> None:
     aclient = sb.async_client(parallel=2, **RETRY_FOREVER)
 
     async def main() -> None:
-        records = aclient.records(days=5, page_size=10)
+        records = aclient.records(days=5, page_size=10, today=TODAY)
         pending = asyncio.ensure_future(records.__anext__())
         assert await asyncio.to_thread(growing, sb)
         await records.aclose()
@@ -184,7 +184,7 @@ def test_a_cancelled_summary_stops_its_export(sb: Sandbox) -> None:
     aclient = sb.async_client(parallel=2, **RETRY_FOREVER)
 
     async def main() -> None:
-        task = asyncio.ensure_future(aclient.summary(days=5))
+        task = asyncio.ensure_future(aclient.summary(days=5, today=TODAY))
         assert await asyncio.to_thread(growing, sb)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

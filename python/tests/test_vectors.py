@@ -9,7 +9,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 import pytest
 
@@ -37,7 +37,7 @@ def check_error(err: sc.SendCloudError, expected: Dict[str, Any]) -> None:
         assert err.http_status == expected["http_status"], err
 
 
-def check_keys(case: Dict[str, Any], allowed: set) -> None:  # type: ignore[type-arg]
+def check_keys(case: Dict[str, Any], allowed: Set[str]) -> None:
     unknown = set(case) - allowed
     assert not unknown, f"runner is older than the vectors: unknown keys {unknown}"
 
@@ -119,11 +119,33 @@ def test_decode_vector(case: Dict[str, Any]) -> None:
             assert r.request_time_text.startswith(r.request_time.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
+Row = Dict[str, Any]
+
+SERVER_KEYS = {"rows", "omit_total", "total_bias", "cache", "advance_day_before_request", "changes"}
+ROW_KEYS = {"email_id", "date", "modified"}
+CHANGE_KEYS = {"before_request", "remove", "append", "prepend"}
+STATS_KEYS = {"passes", "units_reread", "total_drift", "short_pages", "empty_pages", "duplicates", "unstable_units"}
+EXPECT_KEYS = {"email_ids", "error_kind", "error_field", "requests", "sent", "stats"}
+
+
+def rows_of(rows: List[Any]) -> List[Row]:
+    for r in rows:
+        check_keys(r, ROW_KEYS)
+        dt.date.fromisoformat(r["date"])  # a runner error, not a server answer, if malformed
+    return [dict(r) for r in rows]
+
+
 class FakeServer:
-    """The fake server of tests/vectors/README.md (`export.json`), over loopback HTTP."""
+    """The fake server of tests/vectors/README.md (`export.json`), over loopback HTTP: live
+    changes keyed by request index, the day advance, both cache models, faults.
+
+    Each :meth:`configure` starts a new generation with its own base URL path: a request of
+    an earlier case still in flight (a parallel export stopped by ``max_records``) is answered
+    410 and neither counted nor logged."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.generation = 0
         self.configure({"rows": []}, "2024-01-01", 100, {}, None)
         fake = self
 
@@ -131,7 +153,8 @@ class FakeServer:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if self.command == "POST" else self.path.partition("?")[2]
-                status, body = fake.answer(urllib.parse.parse_qsl(raw, keep_blank_values=True))
+                path = self.path.partition("?")[0]
+                status, body = fake.answer(path, urllib.parse.parse_qsl(raw, keep_blank_values=True))
                 if status == 0:  # reset / timeout: no answer at all
                     self.close_connection = True
                     return
@@ -148,16 +171,39 @@ class FakeServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+        self.root = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
+    def base_url(self) -> str:
+        """The base URL of the current case."""
+        return f"{self.root}/g{self.generation}/api/"
 
     def configure(
         self, server: Dict[str, Any], today: str, page_size: int, faults: Dict[int, str], timeout: Optional[float]
     ) -> None:
-        self.rows = [(r["email_id"], dt.date.fromisoformat(r["date"])) for r in server["rows"]]
+        check_keys(server, SERVER_KEYS)
+        with self.lock:
+            self.generation += 1
+        self.rows = rows_of(server["rows"])
         self.omit_total = bool(server.get("omit_total", False))
         self.total_bias = int(server.get("total_bias", 0))
-        unknown = set(server) - {"rows", "omit_total", "total_bias"}
-        assert not unknown, f"unknown server keys {unknown}"
+        cache = server.get("cache", "snapshot")
+        assert cache in ("snapshot", "per_request"), f"unknown cache model {cache!r}"
+        self.per_request = cache == "per_request"
+        self.advance_day_at: Optional[int] = server.get("advance_day_before_request")
+        # request index → [("remove", id) | ("append", row) | ("prepend", [rows])], in order
+        self.changes: Dict[int, List[Tuple[str, Any]]] = {}
+        for change in server.get("changes", []):
+            check_keys(change, CHANGE_KEYS)
+            ops = self.changes.setdefault(int(change["before_request"]), [])
+            for key, value in change.items():
+                if key == "remove":
+                    ops += [("remove", i) for i in value]
+                elif key == "append":
+                    ops += [("append", r) for r in rows_of(value)]
+                elif key == "prepend":
+                    ops.append(("prepend", rows_of(value)))
+        self.snapshots: Dict[Tuple[dt.date, dt.date, Optional[str]], List[Row]] = {}
         self.today = dt.date.fromisoformat(today)
         self.page_size = page_size
         self.faults = faults
@@ -166,20 +212,53 @@ class FakeServer:
         self.log: List[str] = []
         self.violations: List[str] = []
 
-    def answer(self, params: List[Tuple[str, str]]) -> Tuple[int, bytes]:
+    def apply_changes(self, index: int) -> None:
+        """Before request `index`: the day advance, then the changes listed for it."""
+        if self.advance_day_at == index:
+            self.today += dt.timedelta(days=1)
+        for kind, value in self.changes.get(index, []):
+            if kind == "remove":
+                self.rows = [r for r in self.rows if r["email_id"] != value]
+            elif kind == "append":
+                self.rows.append(value)
+            else:  # prepend: the entry's rows, in the order listed, as a block at the start
+                self.rows[0:0] = value
+
+    def matching(self, lo: dt.date, hi: dt.date, ids: Optional[str]) -> List[Row]:
+        def compute() -> List[Row]:
+            wanted = None if ids is None else set(ids.split(";"))
+            return [
+                r
+                for r in self.rows
+                if lo <= dt.date.fromisoformat(r["date"]) <= hi and (wanted is None or r["email_id"] in wanted)
+            ]
+
+        if self.per_request:
+            return compute()
+        key = (lo, hi, ids)
+        if key not in self.snapshots:
+            self.snapshots[key] = compute()
+        return self.snapshots[key]
+
+    def answer(self, path: str, params: List[Tuple[str, str]]) -> Tuple[int, bytes]:
         with self.lock:
+            if path != f"/g{self.generation}/api/data/emailStatus":
+                return 410, b"a request of another case"
             index = self.received
             self.received += 1
-        try:
-            window, rows_from, rows_to, ids, start, line = self.parse(params)
-        except ValueError as e:
-            with self.lock:
+            self.apply_changes(index)
+            try:
+                lo, hi, ids, start, limit, line = self.parse(params)
+            except ValueError as e:
                 self.log.append(f"invalid: {e}")
                 self.violations.append(f"request {index}: {e}")
-            return 400, b"bad request"
-        with self.lock:
+                return 400, b"bad request"
             self.log.append(line)
-        fault = self.faults.get(index)
+            fault = self.faults.get(index)
+            if fault in (None, "truncated"):
+                matching = self.matching(lo, hi, ids)
+                page = matching[start : start + limit]
+                total = len(matching) + self.total_bias
 
         def error(code: int, key: str, message: str) -> Tuple[int, bytes]:
             return 200, json.dumps({"result": False, key: code, "message": message, "info": {}}).encode()
@@ -202,25 +281,21 @@ class FakeServer:
             time.sleep(self.timeout + 0.3)
             return 0, b""
         assert fault in (None, "truncated"), fault
-        wanted = None if ids is None else set(ids.split(";"))
-        matching = [e for e, d in self.rows if rows_from <= d <= rows_to and (wanted is None or e in wanted)]
-        page = matching[start : start + self.page_size]
-        info: Dict[str, Any] = {
-            "voListSize": len(page),
-            "voList": [{"emailId": e, "status": "送达", "requestTime": f"{d} 10:00:00"} for e, d in self.rows_of(page)],
-        }
+        rows = []
+        for r in page:
+            row = {"emailId": r["email_id"], "status": "送达", "requestTime": f"{r['date']} 10:00:00"}
+            if "modified" in r:
+                row["modifiedTime"] = r["modified"]
+            rows.append(row)
+        info: Dict[str, Any] = {"voListSize": len(rows), "voList": rows}
         if not self.omit_total:
-            info["total"] = str(len(matching) + self.total_bias)
+            info["total"] = str(total)
         body = json.dumps({"result": True, "statusCode": 200, "message": "请求成功", "info": info}).encode()
         if fault == "truncated":
             body = body[: len(body) // 2]
         return 200, body
 
-    def rows_of(self, ids: List[str]) -> List[Tuple[str, dt.date]]:
-        by_id = dict(self.rows)
-        return [(e, by_id[e]) for e in ids]
-
-    def parse(self, params: List[Tuple[str, str]]) -> Tuple[str, dt.date, dt.date, Optional[str], int, str]:
+    def parse(self, params: List[Tuple[str, str]]) -> Tuple[dt.date, dt.date, Optional[str], int, int, str]:
         names = [n for n, _ in params]
         for name, value in params:
             if value == "":
@@ -237,13 +312,19 @@ class FakeServer:
             lo, hi, window = self.today - dt.timedelta(days=n - 1), self.today, f"days={n}"
         else:
             lo, hi = dt.date.fromisoformat(p["startDate"]), dt.date.fromisoformat(p["endDate"])
+            if lo > hi:
+                raise ValueError("startDate after endDate")
             window = f"{lo}..{hi}"
         start, limit = int(p["start"]), int(p["limit"])
-        if limit != self.page_size:
-            raise ValueError(f"limit {limit}, expected {self.page_size}")
+        if not 1 <= limit <= 100:
+            raise ValueError(f"limit {limit} out of 1..=100")
         ids = p.get("emailIds")
-        line = f"{window} start={start}" + (f" ids={len(ids.split(';'))}" if ids is not None else "")
-        return window, lo, hi, ids, start, line
+        line = f"{window} start={start}"
+        if limit != self.page_size:
+            line += f" limit={limit}"
+        if ids is not None:
+            line += f" ids={len(ids.split(';'))}"
+        return lo, hi, ids, start, limit, line
 
     def close(self) -> None:
         self.server.shutdown()
@@ -257,9 +338,32 @@ def fake_server() -> Iterator[FakeServer]:
     server.close()
 
 
+EXPORT_KEYS = {
+    "name",
+    "note",
+    "query",
+    "page_size",
+    "today",
+    "started_at",
+    "resume",
+    "options",
+    "server",
+    "faults",
+    "expect",
+}
+
+
+def check_stats(stats: sc.ExportStats, expected: Dict[str, Any]) -> None:
+    check_keys(expected, STATS_KEYS)
+    got = {k: len(stats["unstable_units"]) if k == "unstable_units" else stats[k] for k in expected}  # type: ignore[literal-required]
+    assert got == expected, f"stats {stats}"
+
+
 @pytest.mark.parametrize("case", cases("export"))
 def test_export_vector(case: Dict[str, Any], fake_server: FakeServer) -> None:
-    check_keys(case, {"name", "note", "query", "page_size", "today", "options", "server", "faults", "expect"})
+    check_keys(case, EXPORT_KEYS)
+    expect = case["expect"]
+    check_keys(expect, EXPECT_KEYS)
     opts = dict(case.get("options", {}))
     retry = dict(opts.pop("retry", {}))
     timeout_ms = opts.pop("request_timeout_ms", None)
@@ -289,8 +393,25 @@ def test_export_vector(case: Dict[str, Any], fake_server: FakeServer) -> None:
     max_records = opts.pop("max_records", None)
     assert not opts and not retry, f"unknown options {opts} {retry}"
 
+    # The plan: `started_at` is the server time the export starts at (its date is `today`);
+    # without it, only the day.
+    plan: Dict[str, Any] = {"today": case["today"]}
+    if "started_at" in case:
+        assert case["started_at"].startswith(case["today"] + " "), "started_at falls on another day than today"
+        plan = {"server_now": case["started_at"]}
     client = sc.Client("u", "k", **settings)
-    records = client.records(page_size=case["page_size"], max_records=max_records, today=case["today"], **case["query"])
+    try:
+        records = client.records(
+            page_size=case["page_size"], max_records=max_records, cursor=case.get("resume"), **plan, **case["query"]
+        )
+    except sc.SendCloudError as refused:
+        # Refused before anything was sent (a cursor from another plan, a version 1 cursor).
+        assert "error_kind" in expect, refused
+        assert refused.kind == expect["error_kind"], refused
+        if "error_field" in expect:
+            assert refused.field == expect["error_field"], refused
+        assert expect["email_ids"] == [] and fake_server.received == 0
+        return
     got: List[Optional[str]] = []
     error: Optional[sc.SendCloudError] = None
     try:
@@ -299,10 +420,11 @@ def test_export_vector(case: Dict[str, Any], fake_server: FakeServer) -> None:
     except sc.SendCloudError as e:
         error = e
 
-    expect = case["expect"]
     assert not fake_server.violations
     if "error_kind" in expect:
         assert error is not None and error.kind == expect["error_kind"], error
+        if "error_field" in expect:
+            assert error.field == expect["error_field"], error
     else:
         assert error is None, error
     assert got == expect["email_ids"]
@@ -311,3 +433,25 @@ def test_export_vector(case: Dict[str, Any], fake_server: FakeServer) -> None:
         assert records.stats["requests"] == expect["requests"]
     if "sent" in expect:
         assert fake_server.log == expect["sent"]
+    if "stats" in expect:
+        check_stats(records.stats, expect["stats"])
+
+
+def test_a_window_still_moving_after_its_rereads_is_listed_in_stats(fake_server: FakeServer) -> None:
+    """Beyond the vectors: a result that shrinks from the front faster than any re-read's
+    overlap (6 rows before every request) stays unstable after the last re-read, and
+    ``stats["unstable_units"]`` names its window, as dates, and its chunk."""
+    steady = [{"email_id": f"s{i}$r@example.com", "date": "2024-05-19"} for i in range(5)]
+    moving = [{"email_id": f"m{i}$r@example.com", "date": "2024-05-20"} for i in range(2000)]
+    changes = [
+        {"before_request": k, "remove": [r["email_id"] for r in moving[6 * (k - 1) : 6 * k]]} for k in range(1, 334)
+    ]
+    fake_server.configure({"rows": steady + moving, "cache": "per_request", "changes": changes}, "2024-05-20", 4, {}, None)
+    client = sc.Client("u", "k", base_url=fake_server.base_url, max_window_days=1, rate_limit_per_minute=None)
+    records = client.records(days=2, page_size=4, today="2024-05-20")
+    got = [r.email_id for r in records]
+    assert got[:5] == [r["email_id"] for r in steady]
+    stats = records.stats
+    assert stats["unstable_units"] == [{"start": dt.date(2024, 5, 20), "end": dt.date(2024, 5, 20), "chunk": 0}]
+    assert (stats["passes"], stats["units_reread"]) == (1 + 4, 1)  # the steady window, then 1 + 3 re-reads
+    assert stats["total_drift"] > 0 and stats["empty_pages"] + stats["short_pages"] > 0

@@ -110,7 +110,8 @@ impl NativeClient {
 }
 
 impl NativeClient {
-    /// The export the options describe: filters, `maxRecords`, `cursor`, `parallel`.
+    /// The export the options describe: filters, `maxRecords`, `cursor`,
+    /// `parallel`, `today` or `serverNow`.
     fn export(&self, options: &QueryOptions) -> CoreResult<ExportRequest<'_>> {
         let mut export = self.client.export(options.query()?).resume_from(options.cursor()?);
         if let Some(n) = options.max_records()? {
@@ -121,6 +122,9 @@ impl NativeClient {
         }
         if let Some(day) = options.today()? {
             export = export.today(day);
+        }
+        if let Some(now) = options.server_now()? {
+            export = export.server_now(now);
         }
         Ok(export)
     }

@@ -117,6 +117,19 @@ pub struct DecodedPage {
     pub records: Vec<EmailRecord>,
 }
 
+/// A window × `emailIds` chunk whose results were still moving after the
+/// last re-read.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Clone)]
+pub struct UnstableUnit {
+    /// First server day of the window, `yyyy-MM-dd`.
+    pub start: String,
+    /// Last server day of the window (inclusive).
+    pub end: String,
+    /// Index of the `emailIds` chunk (0 without `emailIds`).
+    pub chunk: u32,
+}
+
 /// Counters of an export.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Clone, Default)]
@@ -135,6 +148,18 @@ pub struct Stats {
     pub duplicates: i64,
     /// Pages delivered.
     pub pages: i64,
+    /// Passes over windows × chunks: one per unit read, plus every re-read.
+    pub passes: i64,
+    /// Windows × chunks read again because their results moved.
+    pub units_reread: i64,
+    /// How far `total` moved, summed over passes.
+    pub total_drift: i64,
+    /// Non-empty pages shorter than the page size while `total` said more remained.
+    pub short_pages: i64,
+    /// Empty pages while `total` said more remained.
+    pub empty_pages: i64,
+    /// Windows × chunks still moving after the last re-read (empty: exact).
+    pub unstable_units: Vec<UnstableUnit>,
 }
 
 impl From<&ExportStats> for Stats {
@@ -147,6 +172,16 @@ impl From<&ExportStats> for Stats {
             records: count(s.records),
             duplicates: count(s.duplicates),
             pages: count(s.pages),
+            passes: count(s.passes),
+            units_reread: count(s.units_reread),
+            total_drift: count(s.total_drift),
+            short_pages: count(s.short_pages),
+            empty_pages: count(s.empty_pages),
+            unstable_units: s
+                .unstable_units
+                .iter()
+                .map(|u| UnstableUnit { start: u.start.to_string(), end: u.end.to_string(), chunk: u.chunk })
+                .collect(),
         }
     }
 }

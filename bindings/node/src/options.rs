@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use napi_derive::napi;
-use sendcloud_status::chrono::{FixedOffset, NaiveDate};
+use sendcloud_status::chrono::{FixedOffset, NaiveDate, NaiveDateTime};
 use sendcloud_status::core::query::parse_date;
 use sendcloud_status::core::{Credentials, Encoder, Endpoint};
 use sendcloud_status::{Client, ClientBuilder, Cursor, Error as CoreError, Method, Query, Region, RetryPolicy, Status};
@@ -60,6 +60,16 @@ pub(crate) fn utc_offset(s: &str) -> CoreResult<FixedOffset> {
         return Err(bad());
     }
     FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).ok_or_else(bad)
+}
+
+/// A server-local time, `yyyy-MM-dd HH:mm:ss` (or with a `T`), optionally
+/// with fractions of a second, as the API and the sandbox write times.
+pub(crate) fn server_time(s: &str) -> CoreResult<NaiveDateTime> {
+    let t = s.trim();
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+        .ok_or_else(|| CoreError::validation("server_now", format!("{s:?} is not a time like \"2024-05-20 15:00:00\"")))
 }
 
 /// Settings of `new Client(options)`. Unset credentials, region and base
@@ -231,9 +241,12 @@ pub struct QueryOptions {
     pub soft_bounces: Option<f64>,
     /// Records: requests in flight at once for this export (default: the client's).
     pub parallel: Option<f64>,
-    /// Records: the server-local day (`yyyy-MM-dd`) that anchors `days`
+    /// Exports: the server-local day (`yyyy-MM-dd`) that anchors `days`
     /// windows, instead of today.
     pub today: Option<String>,
+    /// Exports: plan as if the server's clock read this time
+    /// (`yyyy-MM-dd HH:mm:ss`, server-local) instead of this machine's.
+    pub server_now: Option<String>,
 }
 
 impl QueryOptions {
@@ -291,6 +304,16 @@ impl QueryOptions {
 
     pub(crate) fn today(&self) -> CoreResult<Option<NaiveDate>> {
         self.today.as_deref().map(|d| parse_date("today", d)).transpose()
+    }
+
+    pub(crate) fn server_now(&self) -> CoreResult<Option<NaiveDateTime>> {
+        if self.today.is_some() && self.server_now.is_some() {
+            return Err(CoreError::validation(
+                "server_now",
+                "give today or serverNow, not both (serverNow sets the day as well as the time)",
+            ));
+        }
+        self.server_now.as_deref().map(server_time).transpose()
     }
 
     pub(crate) fn parallel(&self) -> CoreResult<Option<usize>> {
@@ -376,6 +399,24 @@ mod tests {
         assert_eq!(q.query().unwrap_err().field(), Some("limit"));
         let q = QueryOptions { days: Some(-1.0), ..Default::default() };
         assert_eq!(q.query().unwrap_err().field(), Some("days"));
+    }
+
+    #[test]
+    fn server_now_is_a_server_time_and_excludes_today() {
+        let q = QueryOptions { server_now: Some("2024-05-20 15:00:00".into()), ..Default::default() };
+        assert_eq!(q.server_now().unwrap().unwrap().to_string(), "2024-05-20 15:00:00");
+        let q = QueryOptions { server_now: Some("2024-05-20T15:00:00.5".into()), ..Default::default() };
+        assert_eq!(q.server_now().unwrap().unwrap().to_string(), "2024-05-20 15:00:00.500");
+        for bad in ["", "2024-05-20", "2024-05-20 24:00:00", "15:00:00"] {
+            let q = QueryOptions { server_now: Some(bad.into()), ..Default::default() };
+            assert_eq!(q.server_now().unwrap_err().field(), Some("server_now"), "{bad}");
+        }
+        let both = QueryOptions {
+            today: Some("2024-05-20".into()),
+            server_now: Some("2024-05-20 15:00:00".into()),
+            ..Default::default()
+        };
+        assert_eq!(both.server_now().unwrap_err().field(), Some("server_now"));
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyInt, PyString, PyTuple};
-use sendcloud_status::chrono::{FixedOffset, NaiveDate};
+use pyo3::types::{PyDateTime, PyDict, PyInt, PyString, PyTuple};
+use sendcloud_status::chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use sendcloud_status::core::query::parse_date;
 use sendcloud_status::{Client, Cursor, Method, Region, RetryPolicy};
 
@@ -202,8 +202,11 @@ impl NativeClient {
     }
 
     /// A lazy export of every matching record; nothing is sent until it is
-    /// iterated. Filters are validated here.
-    #[pyo3(signature = (*, max_records=None, cursor=None, parallel=None, today=None, **filters))]
+    /// iterated. Filters are validated here. `today` anchors `days` on a
+    /// server day; `server_now` plans the export on a server time instead
+    /// of this machine's clock (not both).
+    #[pyo3(signature = (*, max_records=None, cursor=None, parallel=None, today=None, server_now=None, **filters))]
+    #[allow(clippy::too_many_arguments)]
     fn export(
         &self,
         py: Python<'_>,
@@ -211,13 +214,26 @@ impl NativeClient {
         cursor: Option<&Bound<'_, PyAny>>,
         parallel: Option<&Bound<'_, PyAny>>,
         today: Option<&Bound<'_, PyAny>>,
+        server_now: Option<&Bound<'_, PyAny>>,
         filters: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<NativeExport> {
         let query = build_query(py, filters)?;
         let mut request = self.client.export(query);
-        if let Some(t) = today.filter(|v| !v.is_none()) {
+        let today = today.filter(|v| !v.is_none());
+        let server_now = server_now.filter(|v| !v.is_none());
+        if today.is_some() && server_now.is_some() {
+            return Err(validation(
+                py,
+                "server_now",
+                "give today or server_now, not both (server_now sets the day as well as the time)",
+            ));
+        }
+        if let Some(t) = today {
             let day = crate::query::date(py, "today", t)?;
             request = request.today(parse_date("today", &day).or_raise(py)?);
+        }
+        if let Some(t) = server_now {
+            request = request.server_now(server_time(py, self.offset, t)?);
         }
         if let Some(n) = max_records.filter(|v| !v.is_none()) {
             let n = u64::try_from(int(py, "max_records", n)?)
@@ -251,6 +267,40 @@ impl NativeClient {
             self.method.as_str()
         )
     }
+}
+
+/// `server_now`: a `datetime.datetime` (naive: the server's wall time;
+/// aware: converted to the server's UTC offset) or a `yyyy-MM-dd HH:mm:ss`
+/// string, as the API and the sandbox write times.
+fn server_time(py: Python<'_>, offset: FixedOffset, v: &Bound<'_, PyAny>) -> PyResult<NaiveDateTime> {
+    let bad = |what: String| {
+        validation(
+            py,
+            "server_now",
+            format!("must be a datetime.datetime or a \"yyyy-MM-dd HH:mm:ss\" string, got {what}"),
+        )
+    };
+    if let Ok(s) = v.cast::<PyString>() {
+        let text = s.to_cow()?;
+        return parse_server_time(&text).ok_or_else(|| bad(format!("{text:?}")));
+    }
+    if v.is_instance_of::<PyDateTime>() {
+        if let Ok(naive) = v.extract::<NaiveDateTime>() {
+            return Ok(naive);
+        }
+        if let Ok(aware) = v.extract::<DateTime<FixedOffset>>() {
+            return Ok(aware.with_timezone(&offset).naive_local());
+        }
+        return Err(bad("a datetime whose UTC offset is unknown".to_owned()));
+    }
+    let type_name = v.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "an unknown type".to_owned());
+    Err(bad(type_name))
+}
+
+/// `yyyy-MM-dd HH:mm:ss` (or with a `T`), optionally with fractions of a second.
+fn parse_server_time(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"].iter().find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
 }
 
 /// A non-negative duration in seconds (zero allowed).
@@ -302,7 +352,17 @@ fn parse_offset(s: &str) -> Option<FixedOffset> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_offset;
+    use super::{parse_offset, parse_server_time};
+
+    #[test]
+    fn server_times() {
+        let t = |s: &str| parse_server_time(s).map(|t| t.to_string());
+        assert_eq!(t("2024-05-20 15:00:00").as_deref(), Some("2024-05-20 15:00:00"));
+        assert_eq!(t(" 2024-05-20T15:00:00.250 ").as_deref(), Some("2024-05-20 15:00:00.250"));
+        for bad in ["", "2024-05-20", "2024-05-20 25:00:00", "20/05/2024 15:00:00", "2024-05-20 15:00"] {
+            assert_eq!(t(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn offsets() {

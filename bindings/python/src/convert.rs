@@ -99,7 +99,9 @@ pub(crate) fn page<'py>(py: Python<'py>, page: &Page) -> PyResult<Bound<'py, PyT
     (page.total, records(py, &page.records)?, position, page.window, page.rows_received).into_pyobject(py)
 }
 
-/// Export counters as a dict.
+/// Export counters as a dict (the `ExportStats` TypedDict of the package):
+/// integer counters, and `unstable_units` as a list of
+/// `{"start": date, "end": date, "chunk": int}`.
 pub(crate) fn stats<'py>(py: Python<'py>, s: &ExportStats) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("requests", s.requests)?;
@@ -109,6 +111,23 @@ pub(crate) fn stats<'py>(py: Python<'py>, s: &ExportStats) -> PyResult<Bound<'py
     d.set_item("records", s.records)?;
     d.set_item("duplicates", s.duplicates)?;
     d.set_item("pages", s.pages)?;
+    d.set_item("passes", s.passes)?;
+    d.set_item("units_reread", s.units_reread)?;
+    d.set_item("total_drift", s.total_drift)?;
+    d.set_item("short_pages", s.short_pages)?;
+    d.set_item("empty_pages", s.empty_pages)?;
+    let units = s
+        .unstable_units
+        .iter()
+        .map(|u| {
+            let unit = PyDict::new(py);
+            unit.set_item("start", u.start)?;
+            unit.set_item("end", u.end)?;
+            unit.set_item("chunk", u.chunk)?;
+            Ok(unit)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("unstable_units", PyList::new(py, units)?)?;
     Ok(d)
 }
 

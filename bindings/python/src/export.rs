@@ -277,7 +277,7 @@ impl NativeExport {
         lock(&self.state).closed
     }
 
-    /// Requests, retries, rate-limit answers, records and duplicates so far.
+    /// The export's counters so far (`convert::stats`).
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let stats = lock(&self.state).stats.clone();
