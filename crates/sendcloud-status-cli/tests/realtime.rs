@@ -283,3 +283,55 @@ fn webhook_serve_needs_an_app_key() {
     let help = bin().args(["webhook", "serve", "--help"]).env("SENDCLOUD_WEBHOOK_KEY", APP_KEY).output().unwrap();
     assert!(!String::from_utf8_lossy(&help.stdout).contains("SENTINEL"));
 }
+
+/// The whole push path without an account: the sandbox's live account
+/// pushes signed events (both formats and spellings, some twice, some out of
+/// order, refused ones retried) to `webhook serve`; the archive ends with
+/// every event once and every email in its latest state.
+#[test]
+fn sandbox_push_into_webhook_serve_stores_each_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("push.db");
+    let (mut child, addr) = serve(&db, &[]);
+    let push = sendcloud_status_sandbox::WebhookPush::new(format!("http://{addr}/"), APP_KEY)
+        .with_retry_unit(Duration::from_millis(20))
+        .with_duplicate(0.2);
+    let live = LiveConfig::off().with_arrivals_per_second(200.0).with_settle_per_second(150.0);
+    let sb =
+        Sandbox::start(SandboxConfig::default().with_records(1_000).with_live(live).with_webhook(Some(push))).unwrap();
+    std::thread::sleep(Duration::from_millis(1_000));
+    sb.set_live(LiveConfig::off());
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    while sb.webhook_pending() > 0 {
+        assert!(start.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (code, err) = terminate(&mut child);
+    assert_eq!(code, 0, "{err}");
+
+    let changes = sb.changes();
+    let log = sb.webhook_log();
+    assert!(log.iter().all(|d| d.status == Some(200)), "every delivery was accepted");
+    assert!(log.iter().any(|d| d.duplicate), "some were delivered twice");
+    assert_eq!(count(&db, "SELECT count(*) FROM webhook_events"), changes.len() as i64);
+    assert_eq!(count(&db, "SELECT count(*) FROM status_history"), changes.len() as i64);
+    // Each email ends in the state the sandbox holds now, whatever order its events came in.
+    let truth = sb.dataset();
+    let conn = Connection::open(&db).unwrap();
+    let mut q = conn.prepare("SELECT email_id, category FROM emails").unwrap();
+    let stored: Vec<(String, String)> =
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    assert!(!stored.is_empty());
+    let now: std::collections::HashMap<String, u8> =
+        (0..truth.len()).filter_map(|i| truth.record(i)).map(|g| (g.email_id, g.status_code)).collect();
+    for (id, category) in stored {
+        let want = match now[&id] {
+            1 => "delivered",
+            4 => "invalid",
+            5 => "soft_bounce",
+            _ => "sending",
+        };
+        assert_eq!(category, want, "{id}");
+    }
+}

@@ -25,6 +25,16 @@ pub fn run(_g: &GlobalArgs, args: &SandboxCommandArgs) -> Result<(), Failure> {
     } else {
         String::new()
     };
+    let push_note = match &cfg.webhook {
+        Some(w) => format!(
+            "pushing signed event webhooks of the live changes to {} ({:?} bodies, {:?} spelling, retries after {} ms × 1, 2, 4, 8, 16)\n",
+            w.url,
+            w.format,
+            w.spelling,
+            w.retry_unit.as_millis()
+        ),
+        None => String::new(),
+    };
     // A snapshot of the account, dropped before serving: a live account
     // would otherwise keep copies of every part that changes.
     let ds = sandbox.dataset();
@@ -35,6 +45,7 @@ pub fn run(_g: &GlobalArgs, args: &SandboxCommandArgs) -> Result<(), Failure> {
          apiKey:  {DEMO_API_KEY}  (a public demo key)\n\
          {n} records from {first} to {now} (server time UTC+08:00), rate limit {rate}\n\
          {live_note}\
+         {push_note}\
          try: sendcloud-status --base-url {base} --api-user {DEMO_API_USER} --api-key {DEMO_API_KEY} summary --days 3\n\
          Ctrl-C stops it.\n",
         base = sandbox.base_url(),
