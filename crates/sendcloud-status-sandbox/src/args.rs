@@ -151,13 +151,14 @@ impl std::fmt::Debug for WebhookKey {
 
 impl std::str::FromStr for WebhookKey {
     type Err = String;
+    /// Any text; an empty key turns the push off (see [`SandboxArgs::to_config`]).
     fn from_str(s: &str) -> Result<Self, String> {
-        if s.trim().is_empty() { Err("must not be empty".into()) } else { Ok(WebhookKey(s.to_owned())) }
+        Ok(WebhookKey(s.to_owned()))
     }
 }
 
 impl SandboxArgs {
-    /// The configuration these flags describe.
+    /// The configuration these flags describe (a webhook URL with an empty key pushes nothing).
     pub fn to_config(&self) -> SandboxConfig {
         let base = match (self.now, self.today) {
             (Some(now), _) => SandboxConfig::default().with_now(now),
@@ -209,15 +210,17 @@ impl SandboxArgs {
                 slow_delay: Duration::from_millis(self.fault_slow_ms),
             },
             threads: self.threads,
-            webhook: self.webhook_url.as_ref().zip(self.webhook_key.as_ref()).map(|(url, key)| {
-                WebhookPush::new(url.clone(), key.0.clone())
-                    .with_format(self.webhook_format)
-                    .with_spelling(self.webhook_spelling)
-                    .with_retry_unit(Duration::from_millis(self.webhook_retry_ms))
-                    .with_duplicate(self.webhook_duplicate)
-                    .with_max_delay(Duration::from_millis(self.webhook_delay_ms))
-                    .with_seed(self.seed)
-            }),
+            webhook: self.webhook_url.as_ref().zip(self.webhook_key.as_ref().filter(|k| !k.0.trim().is_empty())).map(
+                |(url, key)| {
+                    WebhookPush::new(url.clone(), key.0.clone())
+                        .with_format(self.webhook_format)
+                        .with_spelling(self.webhook_spelling)
+                        .with_retry_unit(Duration::from_millis(self.webhook_retry_ms))
+                        .with_duplicate(self.webhook_duplicate)
+                        .with_max_delay(Duration::from_millis(self.webhook_delay_ms))
+                        .with_seed(self.seed)
+                },
+            ),
         }
     }
 

@@ -10,6 +10,9 @@ use crate::output::thousands;
 
 pub fn run(_g: &GlobalArgs, args: &SandboxCommandArgs) -> Result<(), Failure> {
     let a = &args.sandbox;
+    if a.webhook_url.is_some() && a.to_config().webhook.is_none() {
+        return Err(Failure::usage("--webhook-url needs a non-empty --webhook-key (or SENDCLOUD_WEBHOOK_KEY)"));
+    }
     let sandbox = Sandbox::start_on(a.addr(), a.to_config())
         .map_err(|e| Failure::new(exit::API, format!("cannot start the sandbox on {}: {e}", a.addr())))?;
     let cfg = sandbox.config();
