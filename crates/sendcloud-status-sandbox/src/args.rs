@@ -380,7 +380,6 @@ mod tests {
         assert!(!format!("{w:?}").contains("SENTINEL"));
 
         for bad in [
-            &["x", "--webhook-url", "http://127.0.0.1:9/"][..],
             &["x", "--now", "2024-05-10"][..],
             &["x", "--now", "2024-05-10 08:40:00", "--today", "2024-05-10"],
             &["x", "--order", "random"],
