@@ -30,10 +30,10 @@ pub fn run(_g: &GlobalArgs, args: &SandboxCommandArgs) -> Result<(), Failure> {
     };
     let push_note = match &cfg.webhook {
         Some(w) => format!(
-            "pushing signed event webhooks of the live changes to {} ({:?} bodies, {:?} spelling, retries after {} ms × 1, 2, 4, 8, 16)\n",
+            "pushing signed event webhooks of the live changes to {} ({} bodies, {} spelling, retries after {} ms × 1, 2, 4, 8, 16)\n",
             w.url,
-            w.format,
-            w.spelling,
+            format!("{:?}", w.format).to_lowercase(),
+            format!("{:?}", w.spelling).to_lowercase(),
             w.retry_unit.as_millis()
         ),
         None => String::new(),
