@@ -54,9 +54,27 @@ impl EventWrite {
 
 impl Archive {
     /// Stores a verified webhook event received at `received_at`
-    /// (server-local), in one transaction; see the module doc of
-    /// `events` in the crate doc's table section for what goes where.
-    /// Repeats write nothing.
+    /// (server-local), in one transaction: a `webhook_events` row, and for
+    /// a status event a `status_history` row and `emails` moved forward
+    /// (never back). A repeated token, or the same email, event and
+    /// timestamp under another token, writes nothing. See the crate doc's
+    /// tables.
+    ///
+    /// ```
+    /// use sendcloud_status::chrono::NaiveDateTime;
+    /// use sendcloud_status::core::webhook::WebhookEvent;
+    /// use sendcloud_status_archive::{Archive, EventWrite};
+    ///
+    /// let mut archive = Archive::open_in_memory().unwrap();
+    /// // A parsed event (a receiver verifies it first: `core::webhook::Verifier`).
+    /// let body = "event=deliver&emailId=1716170000000_1%24a%40b.com&timestamp=1716170000000&token=t1&signature=00";
+    /// let event = WebhookEvent::parse(body.as_bytes()).unwrap();
+    /// let at: NaiveDateTime = "2024-05-20T10:00:00".parse().unwrap();
+    /// assert_eq!(archive.record_event(&event, at).unwrap(), EventWrite::Stored { history: true, email_changed: true });
+    /// assert_eq!(archive.record_event(&event, at).unwrap(), EventWrite::RepeatedToken);
+    /// let email = archive.email("1716170000000_1$a@b.com").unwrap().unwrap();
+    /// assert_eq!(email.record.category.name(), "delivered");
+    /// ```
     pub fn record_event(&mut self, event: &WebhookEvent, received_at: NaiveDateTime) -> Result<EventWrite> {
         let received = self.stamp(received_at);
         let offset = self.offset;
