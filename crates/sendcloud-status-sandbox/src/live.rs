@@ -220,6 +220,11 @@ impl Events {
         }
     }
 
+    /// Entries in the log.
+    pub fn len(&self) -> u64 {
+        self.log.len() as u64
+    }
+
     /// The log after entry `since`, each change with its record as it is now.
     pub fn changes_with_records(&self, data: &Dataset, since: u64) -> Vec<(Change, crate::dataset::GroundRecord)> {
         let from = usize::try_from(since).unwrap_or(usize::MAX).min(self.log.len());

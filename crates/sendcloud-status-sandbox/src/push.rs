@@ -113,7 +113,8 @@ impl Pusher {
         let shared = Arc::new(Shared { config: Mutex::new(config), ..Shared::default() });
         let mut threads = Vec::new();
         let s = Arc::clone(&shared);
-        let since = account.changes(0).len() as u64;
+        // A target given at start gets every change of the log.
+        let since = lock(&shared.config).is_some().then_some(0);
         threads.push(
             std::thread::Builder::new()
                 .name("sandbox-webhook-feed".into())
@@ -199,15 +200,26 @@ fn enqueue(shared: &Shared, at: Instant, job: Job) {
     shared.cv.notify_one();
 }
 
-/// Turns new changes into deliveries.
-fn feed(shared: &Shared, account: &Account, mut since: u64, language: Language) {
+/// Turns new changes into deliveries. With no target it leaves the account
+/// alone; when a target is set, changes from then on are pushed.
+fn feed(shared: &Shared, account: &Account, mut since: Option<u64>, language: Language) {
     let mut made: u64 = 0;
+    // `since`: the log position pushed up to; `None` while there is no target.
+    let mut first = true;
     while !shared.stop.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(20));
-        let config = lock(&shared.config).clone();
-        let changes = account.changes_with_records(since);
-        since += changes.len() as u64;
-        let Some(config) = config else { continue };
+        if !std::mem::take(&mut first) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let Some(config) = lock(&shared.config).clone() else {
+            since = None;
+            continue;
+        };
+        let Some(from) = since else {
+            since = Some(account.change_count());
+            continue;
+        };
+        let changes = account.changes_with_records(from);
+        since = Some(from + changes.len() as u64);
         let now = Instant::now();
         for (change, record) in changes {
             let n = made;
