@@ -156,6 +156,34 @@ fn watch_exits_7_when_the_deadline_passes() {
 }
 
 #[test]
+fn watch_follows_every_email_to_an_address() {
+    let sb = Sandbox::start(config()).unwrap();
+    let ds = sb.dataset();
+    let recent = ds.query(&Filter::days(ds.today(), 3));
+    // An address whose mail of the last 3 days is all delivered.
+    let address = recent
+        .iter()
+        .map(|g| g.recipient.clone())
+        .find(|a| {
+            let mine: Vec<_> = recent.iter().filter(|g| &g.recipient == a).collect();
+            mine.len() >= 2 && mine.iter().all(|g| g.status_code == 1)
+        })
+        .expect("such an address");
+    let expected = recent.iter().filter(|g| g.recipient == address).count();
+    let out = bin()
+        .args(["--base-url", &sb.base_url(), "--api-user", DEMO_API_USER, "--api-key", DEMO_API_KEY])
+        .args(["--today", "2024-05-20", "watch", "--email", &address, "--interval", "1s", "--timeout", "20s"])
+        .args(["--format", "jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), expected);
+    assert!(lines.iter().all(|l| l["recipient"] == address.as_str() && l["to"] == "delivered" && l["from"].is_null()));
+}
+
+#[test]
 fn watch_checks_its_flags_before_sending_anything() {
     let sb = Sandbox::start(config()).unwrap();
     let base = ["--base-url", &sb.base_url(), "--api-user", DEMO_API_USER, "--api-key", DEMO_API_KEY];

@@ -58,7 +58,13 @@ pub fn run(g: &GlobalArgs, args: &WatchArgs) -> Result<(), Failure> {
                 let mut records: Vec<Record> = Vec::new();
                 let mut failure: Option<Error> = None;
                 for query in poll.queries {
-                    match client.export(query).records() {
+                    // `--today` anchors the 3-day windows (an address, ids without a time) on
+                    // another server day, as in the other commands.
+                    let export = match g.today {
+                        Some(day) => client.export(query).today(day),
+                        None => client.export(query),
+                    };
+                    match export.records() {
                         Ok(rows) => {
                             for r in rows {
                                 match r {
