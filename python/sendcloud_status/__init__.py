@@ -13,7 +13,18 @@ cursors all happen in Rust. See ``python/README.md``.
 from __future__ import annotations
 
 from . import _native
-from ._client import DEFAULT_MAX_RETRIES, AsyncClient, AsyncRecords, Client, QueryFilters, Records
+from ._client import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_PARALLEL,
+    DEFAULT_RATE_LIMIT_PER_MINUTE,
+    MAX_PARALLEL,
+    AsyncClient,
+    AsyncRecords,
+    Client,
+    Parallel,
+    QueryFilters,
+    Records,
+)
 from ._models import (
     Category,
     CategoryShare,
@@ -52,7 +63,11 @@ __all__ = [
     "Records",
     "AsyncRecords",
     "QueryFilters",
+    "Parallel",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_PARALLEL",
+    "DEFAULT_RATE_LIMIT_PER_MINUTE",
+    "MAX_PARALLEL",
     "Record",
     "Page",
     "Position",

@@ -13,6 +13,7 @@ from typing import (
     Iterable,
     Iterator,
     List,
+    Literal,
     Optional,
     Type,
     TypedDict,
@@ -28,10 +29,31 @@ if TYPE_CHECKING:
 
     from ._native import NativeExport, PageTuple
 
-__all__ = ["Client", "AsyncClient", "Records", "AsyncRecords", "QueryFilters", "DEFAULT_MAX_RETRIES"]
+__all__ = [
+    "Client",
+    "AsyncClient",
+    "Records",
+    "AsyncRecords",
+    "QueryFilters",
+    "Parallel",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_PARALLEL",
+    "DEFAULT_RATE_LIMIT_PER_MINUTE",
+    "MAX_PARALLEL",
+]
+
+#: Requests in flight during an export: ``"auto"`` (as many as fill the rate limit at the
+#: latency observed, up to 32) or a fixed number from 1 to :data:`MAX_PARALLEL`.
+Parallel = Union[int, Literal["auto"]]
 
 #: Retries per request after the first attempt (the Rust client's default).
 DEFAULT_MAX_RETRIES: int = _native.DEFAULT_MAX_RETRIES
+#: The default ``parallel``: ``"auto"`` (the Rust client's default).
+DEFAULT_PARALLEL: Parallel = cast(Parallel, _native.DEFAULT_PARALLEL)
+#: The default client-side limit, requests per minute (the documented account limit).
+DEFAULT_RATE_LIMIT_PER_MINUTE: int = _native.DEFAULT_RATE_LIMIT_PER_MINUTE
+#: The most requests a client or an export may keep in flight.
+MAX_PARALLEL: int = _native.MAX_PARALLEL
 
 DateLike = Union[_dt.date, str]
 ServerTime = Union[_dt.datetime, str]
@@ -221,8 +243,13 @@ class Client:
     :param timeout: seconds for a whole request; ``connect_timeout`` for connecting.
     :param max_retries: retries per request after the first attempt (rate limits,
         server faults, transport failures); ``0`` never retries.
-    :param rate_limit_per_minute: the client-side limit (``None`` disables it).
-    :param parallel: requests in flight at once during exports.
+    :param rate_limit_per_minute: the client-side limit (default 3000, the documented account
+        limit); ``0`` or ``None`` turn client-side pacing off (then only the server's
+        ``50000`` answers slow an export down).
+    :param parallel: requests in flight at once during exports: ``"auto"`` (the default: as
+        many as fill the rate limit at the latency the client observes, up to 32, backing
+        off when the server throttles) or a fixed number from 1 to 64 (``1``: one request at
+        a time). The output is the same either way.
     :param server_utc_offset: the server's calendar: ``"+08:00"``, a ``timedelta`` or a ``timezone``.
     :param max_window_days: the window maximum of a custom base URL (default 3).
     :param jitter_seed: fixes the retry jitter, for reproducible runs.
@@ -252,8 +279,8 @@ class Client:
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit_per_minute: Optional[int] = 3000,
-        parallel: int = 1,
+        rate_limit_per_minute: Optional[int] = DEFAULT_RATE_LIMIT_PER_MINUTE,
+        parallel: Parallel = DEFAULT_PARALLEL,
         server_utc_offset: UtcOffset = "+08:00",
         max_window_days: Optional[int] = None,
         jitter_seed: Optional[int] = None,
@@ -314,8 +341,9 @@ class Client:
         return self._native.method
 
     @property
-    def parallel(self) -> int:
-        return self._native.parallel
+    def parallel(self) -> Parallel:
+        """``"auto"`` or the fixed number of requests in flight during exports."""
+        return cast(Parallel, self._native.parallel)
 
     @property
     def server_utc_offset(self) -> str:
@@ -343,7 +371,7 @@ class Client:
         max_records: Optional[int] = None,
         cursor: Optional[str] = None,
         page_size: int = 100,
-        parallel: Optional[int] = None,
+        parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
@@ -360,6 +388,9 @@ class Client:
         plans the export as if the server's clock read that time — for a server whose
         clock is not this machine's, such as a sandbox. Give at most one of them.
 
+        ``parallel`` overrides the client's setting for this export (``"auto"`` or 1 to 64);
+        ``None`` keeps the client's (``"auto"`` by default).
+
         Filters and options are validated now (:class:`ValidationError`); nothing is sent
         until iteration."""
         return Records(self._export(max_records, cursor, page_size, parallel, filters, today, server_now))
@@ -368,7 +399,7 @@ class Client:
         self,
         *,
         page_size: int = 100,
-        parallel: Optional[int] = None,
+        parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
@@ -389,7 +420,7 @@ class Client:
         *,
         soft_bounces: Optional[int] = None,
         page_size: int = 100,
-        parallel: Optional[int] = None,
+        parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
@@ -411,7 +442,7 @@ class Client:
         max_records: Optional[int],
         cursor: Optional[str],
         page_size: int,
-        parallel: Optional[int],
+        parallel: Optional[Parallel],
         filters: Any,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
@@ -449,8 +480,8 @@ class AsyncClient:
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit_per_minute: Optional[int] = 3000,
-        parallel: int = 1,
+        rate_limit_per_minute: Optional[int] = DEFAULT_RATE_LIMIT_PER_MINUTE,
+        parallel: Parallel = DEFAULT_PARALLEL,
         server_utc_offset: UtcOffset = "+08:00",
         max_window_days: Optional[int] = None,
         jitter_seed: Optional[int] = None,
@@ -513,7 +544,7 @@ class AsyncClient:
         max_records: Optional[int] = None,
         cursor: Optional[str] = None,
         page_size: int = 100,
-        parallel: Optional[int] = None,
+        parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
@@ -525,7 +556,7 @@ class AsyncClient:
         self,
         *,
         page_size: int = 100,
-        parallel: Optional[int] = None,
+        parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
@@ -546,7 +577,7 @@ class AsyncClient:
         *,
         soft_bounces: Optional[int] = None,
         page_size: int = 100,
-        parallel: Optional[int] = None,
+        parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],

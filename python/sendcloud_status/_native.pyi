@@ -8,6 +8,9 @@ from ._models import ExportStats
 
 __version__: str
 DEFAULT_MAX_RETRIES: int
+DEFAULT_PARALLEL: str
+DEFAULT_RATE_LIMIT_PER_MINUTE: int
+MAX_PARALLEL: int
 
 # (email_id, status, category, sub_status, sub_status_description, api_user,
 #  recipient, request_time, request_time_text, modified_time, modified_time_text,
@@ -59,8 +62,8 @@ class NativeClient:
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         max_retries: Optional[int] = None,
-        rate_limit_per_minute: Optional[int] = 3000,
-        parallel: int = 1,
+        rate_limit_per_minute: Optional[int] = None,  # None or 0: no client-side pacing
+        parallel: Union[int, str, None] = None,  # None: "auto"
         server_utc_offset: Union[str, int, None] = None,
         max_window_days: Optional[int] = None,
         jitter_seed: Optional[int] = None,
@@ -84,7 +87,7 @@ class NativeClient:
     @property
     def method(self) -> str: ...
     @property
-    def parallel(self) -> int: ...
+    def parallel(self) -> Union[int, str]: ...
     @property
     def server_utc_offset(self) -> str: ...
     def server_today(self) -> datetime.date: ...
@@ -94,7 +97,7 @@ class NativeClient:
         *,
         max_records: Optional[int] = None,
         cursor: Optional[str] = None,
-        parallel: Optional[int] = None,
+        parallel: Union[int, str, None] = None,
         today: Union[datetime.date, str, None] = None,
         server_now: Union[datetime.datetime, str, None] = None,
         **filters: Any,

@@ -41,5 +41,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(helpers::sub_status_table, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DEFAULT_MAX_RETRIES", sendcloud_status::RetryPolicy::default().max_attempts.saturating_sub(1))?;
+    m.add("DEFAULT_PARALLEL", sendcloud_status::Parallelism::default().to_string())?;
+    m.add("DEFAULT_RATE_LIMIT_PER_MINUTE", sendcloud_status::RateLimit::default().requests_per_minute())?;
+    m.add("MAX_PARALLEL", sendcloud_status::MAX_PARALLELISM)?;
     Ok(())
 }
