@@ -13,6 +13,13 @@ export type Region = 'aurora-sg' | 'aurora-us' | 'aurora-hk' | 'sendcloud-intl' 
 /** HTTP method. POST (the default) keeps the key out of URLs. */
 export type Method = 'POST' | 'GET'
 
+/**
+ * Requests in flight during an export: `'auto'` (as many as fill the rate
+ * limit at the latency the client observes, up to 32, backing off when the
+ * server throttles) or a fixed number from 1 to 64 (`1`: one at a time).
+ */
+export type Parallel = 'auto' | number
+
 /** Settings of a client. Unset credentials, region and base URL fall back to the environment. */
 export interface ClientOptions {
   /** The `apiUser`; default `SENDCLOUD_API_USER`. */
@@ -31,12 +38,12 @@ export interface ClientOptions {
   timeoutMs?: number
   /** Connect timeout (default 10000 ms). */
   connectTimeoutMs?: number
-  /** Retries per request after the first attempt (default 7; 0 never retries). */
+  /** Retries per request after the first attempt (default `DEFAULTS.maxRetries`; 0 never retries). */
   maxRetries?: number
-  /** Client-side rate limit in requests per minute (default 3000, the account limit); `0` or `null` disables it. */
+  /** Client-side rate limit in requests per minute (default 3000, the account limit); `0` or `null` turns client-side pacing off. */
   rateLimitPerMinute?: number | null
-  /** Requests in flight at once during exports (default 1). Output order is the same. */
-  parallel?: number
+  /** Requests in flight at once during exports (default `'auto'`). Output order is the same. */
+  parallel?: Parallel
   /** The server's UTC offset for dates and times, like `'+08:00'` (the default), `'-05:30'` or `'Z'`. */
   serverUtcOffset?: string
   /** `emailIds` sent per request when a query has many (default 20). */
@@ -112,16 +119,16 @@ export interface RecordsOptions extends Filters, PlanOptions {
   maxRecords?: number
   /** Resume an export of the same filters from a saved `records.cursor`. `null`/absent: from the start. */
   cursor?: string | null
-  /** Requests in flight at once for this export (default: the client's `parallel`). */
-  parallel?: number
+  /** Requests in flight at once for this export (default: the client's `parallel`, `'auto'` unless set). */
+  parallel?: Parallel
 }
 
 /** Options of `client.summary()`. */
 export interface SummaryOptions extends Filters, PlanOptions {
   /** Count only the first N records. */
   maxRecords?: number
-  /** Requests in flight at once for this export (default: the client's `parallel`). */
-  parallel?: number
+  /** Requests in flight at once for this export (default: the client's `parallel`, `'auto'` unless set). */
+  parallel?: Parallel
 }
 
 /** Options of `client.suppressions()`. */
@@ -130,8 +137,8 @@ export interface SuppressionsOptions extends Filters, PlanOptions {
   maxRecords?: number
   /** Also list addresses that soft-bounced at least this many times (≥ 1). */
   softBounces?: number
-  /** Requests in flight at once for this export (default: the client's `parallel`). */
-  parallel?: number
+  /** Requests in flight at once for this export (default: the client's `parallel`, `'auto'` unless set). */
+  parallel?: Parallel
 }
 
 /** One email's delivery status. Absent fields are `null`. */
@@ -334,6 +341,8 @@ export declare class Client {
   readonly endpoint: EndpointInfo
   /** `'POST'` or `'GET'`. */
   readonly method: Method
+  /** `'auto'` or the fixed number of requests in flight during exports. */
+  readonly parallel: Parallel
   /** Today on the server's calendar (`yyyy-MM-dd`), which anchors `days`. */
   serverToday(): string
   /**
@@ -425,6 +434,26 @@ export declare const ERROR_CODES: readonly ErrorCode[]
 export declare const STATUSES: readonly Status[]
 /** The record categories. */
 export declare const CATEGORIES: readonly Category[]
+
+/** The Rust client's defaults (and `sync`'s), read from the addon. */
+export declare const DEFAULTS: Readonly<{
+  /** `'auto'`. */
+  parallel: 'auto'
+  /** 3000: the documented account limit. */
+  rateLimitPerMinute: number
+  /** Retries per request after the first attempt. */
+  maxRetries: number
+  /** The most requests a client or an export may keep in flight (64). */
+  maxParallel: number
+  /** `sync`: days before the last complete day read again. */
+  lookbackDays: number
+  /** `sync`: oldest day, in days before today, re-read for its "sending" rows. */
+  sendingMaxAgeDays: number
+  /** `sync`: a day read less than this long ago (ms) is not read again (the server caches answers 10 minutes). */
+  rescanAfterMs: number
+  /** `sync`: days a first run reads without `since` (today included). */
+  firstRunDays: number
+}>
 
 /**
  * Decodes one API answer as the client does (lenient; see the project's

@@ -19,6 +19,9 @@ const STATUSES = Object.freeze(['delivered', 'invalid', 'soft_bounce', 'sending'
 /** The categories a record can have. */
 const CATEGORIES = Object.freeze(['delivered', 'invalid', 'soft_bounce', 'sending', 'unknown'])
 
+/** The Rust client's defaults (and `sync`'s), read from the addon. */
+const DEFAULTS = Object.freeze(native.defaults())
+
 function call(fn) {
   try {
     return fn()
@@ -104,6 +107,7 @@ module.exports = {
   ERROR_CODES,
   STATUSES,
   CATEGORIES,
+  DEFAULTS,
   decodePage,
   encodeQuery,
   encodeRequest,

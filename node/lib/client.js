@@ -176,6 +176,11 @@ class Client {
     return this.#native.method
   }
 
+  /** `'auto'` or the fixed number of requests in flight during exports. */
+  get parallel() {
+    return this.#native.parallel
+  }
+
   /** Today on the server's calendar (`yyyy-MM-dd`), which anchors `days`. */
   serverToday() {
     return this.#native.serverToday()

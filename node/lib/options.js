@@ -35,7 +35,7 @@ const CLIENT = Object.freeze({
   connectTimeoutMs: 'number',
   maxRetries: 'number',
   rateLimitPerMinute: 'number',
-  parallel: 'number',
+  parallel: 'parallel',
   serverUtcOffset: 'string',
   emailIdChunk: 'number',
   userAgent: 'string',
@@ -50,9 +50,9 @@ const CLIENT = Object.freeze({
 // `today` / `serverNow`: where an export plans its window (the server's
 // clock as this machine reads it, by default).
 const PLAN = Object.freeze({ today: 'string', serverNow: 'string' })
-const RECORDS = Object.freeze({ ...FILTERS, maxRecords: 'number', cursor: 'string', parallel: 'number', ...PLAN })
-const SUMMARY = Object.freeze({ ...FILTERS, maxRecords: 'number', parallel: 'number', ...PLAN })
-const SUPPRESSIONS = Object.freeze({ ...FILTERS, maxRecords: 'number', softBounces: 'number', parallel: 'number', ...PLAN })
+const RECORDS = Object.freeze({ ...FILTERS, maxRecords: 'number', cursor: 'string', parallel: 'parallel', ...PLAN })
+const SUMMARY = Object.freeze({ ...FILTERS, maxRecords: 'number', parallel: 'parallel', ...PLAN })
+const SUPPRESSIONS = Object.freeze({ ...FILTERS, maxRecords: 'number', softBounces: 'number', parallel: 'parallel', ...PLAN })
 const ENCODE = Object.freeze({
   apiUser: 'string',
   apiKey: 'string',
@@ -74,6 +74,12 @@ function check(key, value, type) {
     case 'number':
       if (typeof value !== type) {
         throw new ValidationError(`invalid ${key}: must be a ${type}, got ${describe(value)}`, { field: key })
+      }
+      return value
+    case 'parallel':
+      // 'auto' or a count; which strings and counts are valid is the Rust core's rule.
+      if (typeof value !== 'number' && typeof value !== 'string') {
+        throw new ValidationError(`invalid ${key}: must be 'auto' or a number, got ${describe(value)}`, { field: key })
       }
       return value
     case 'string[]':

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use sendcloud_status::core::report::{Summary, Suppressions};
-use sendcloud_status::{CancelHandle, Client, Cursor, ExportRequest, Method, Page, Pages, Records};
+use sendcloud_status::{CancelHandle, Client, Cursor, ExportRequest, Method, Page, Pages, Parallelism, Records};
 
 use crate::convert::{EmailRecord, EndpointInfo, PageResult, Stats, SummaryResult, SuppressionEntry};
 use crate::error::{guard, js_error};
-use crate::options::{ClientOptions, CoreResult, QueryOptions};
+use crate::options::{ClientOptions, CoreResult, QueryOptions, parallel_value};
 use crate::task::{Failure, Job};
 
 /// Runs a synchronous check or build, throwing its error as a JS error.
@@ -26,6 +26,7 @@ pub(crate) fn checked<T>(env: &Env, f: impl FnOnce() -> CoreResult<T>) -> Result
 pub struct NativeClient {
     client: Client,
     method: Method,
+    parallel: Parallelism,
 }
 
 #[napi]
@@ -35,7 +36,9 @@ impl NativeClient {
     #[napi(constructor)]
     pub fn new(env: Env, options: Option<ClientOptions>) -> Result<Self> {
         let options = options.unwrap_or_default();
-        checked(&env, || Ok(NativeClient { method: options.method()?, client: options.build()? }))
+        checked(&env, || {
+            Ok(NativeClient { method: options.method()?, parallel: options.parallelism()?, client: options.build()? })
+        })
     }
 
     /// The `apiUser`.
@@ -54,6 +57,12 @@ impl NativeClient {
     #[napi(getter)]
     pub fn method(&self) -> String {
         self.method.as_str().to_owned()
+    }
+
+    /// `'auto'` or the fixed number of requests in flight during exports.
+    #[napi(getter, ts_return_type = "number | 'auto'")]
+    pub fn parallel(&self) -> Either<u32, String> {
+        parallel_value(self.parallel)
     }
 
     /// Today on the server's calendar, `yyyy-MM-dd`.
