@@ -27,7 +27,8 @@ from ._models import ExportStats, Page, Position, Record, Status, Summary, Suppr
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ._native import NativeExport, PageTuple
+    from ._archive import PathLike, SyncReport
+    from ._native import NativeExport, NativeSync, PageTuple
 
 __all__ = [
     "Client",
@@ -40,6 +41,9 @@ __all__ = [
     "DEFAULT_PARALLEL",
     "DEFAULT_RATE_LIMIT_PER_MINUTE",
     "MAX_PARALLEL",
+    "DEFAULT_LOOKBACK_DAYS",
+    "DEFAULT_SENDING_MAX_AGE_DAYS",
+    "DEFAULT_RESCAN_AFTER",
 ]
 
 #: Requests in flight during an export: ``"auto"`` (as many as fill the rate limit at the
@@ -54,6 +58,13 @@ DEFAULT_PARALLEL: Parallel = cast(Parallel, _native.DEFAULT_PARALLEL)
 DEFAULT_RATE_LIMIT_PER_MINUTE: int = _native.DEFAULT_RATE_LIMIT_PER_MINUTE
 #: The most requests a client or an export may keep in flight.
 MAX_PARALLEL: int = _native.MAX_PARALLEL
+#: Sync: days before the last complete day that later syncs read again (late bounces).
+DEFAULT_LOOKBACK_DAYS: int = _native.DEFAULT_LOOKBACK_DAYS
+#: Sync: the oldest day, in days before today, read again for its rows still "sending".
+DEFAULT_SENDING_MAX_AGE_DAYS: int = _native.DEFAULT_SENDING_MAX_AGE_DAYS
+#: Sync: a day read less than this many seconds ago is not read again (the server answers
+#: the same query from its cache for 10 minutes).
+DEFAULT_RESCAN_AFTER: float = _native.DEFAULT_RESCAN_AFTER
 
 DateLike = Union[_dt.date, str]
 ServerTime = Union[_dt.datetime, str]
@@ -437,6 +448,68 @@ class Client:
             export.close()
         return _suppressions(report)
 
+    def sync(
+        self,
+        path: PathLike,
+        *,
+        since: Optional[DateLike] = None,
+        lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+        sending_max_age_days: int = DEFAULT_SENDING_MAX_AGE_DAYS,
+        rescan_after: float = DEFAULT_RESCAN_AFTER,
+        api_users: Union[str, Iterable[str], None] = None,
+        today: Optional[DateLike] = None,
+        server_now: Optional[ServerTime] = None,
+    ) -> SyncReport:
+        """Brings the local archive at ``path`` (an SQLite file, created when missing) up to
+        date with the account, and says what it did. Read it offline with :class:`Archive`.
+
+        Which days are read is the planner's choice (the CLI's ``sync``): on a first run,
+        every day from ``since`` (default: 30 days back) to today; later, the days after the
+        last complete one plus the ``lookback_days`` before it (where late bounces still
+        change rows), days whose last read was not exact, and older days still holding
+        "sending" rows (within ``sending_max_age_days``, by the ids of those rows when that
+        is cheaper). A day read less than ``rescan_after`` seconds ago is skipped (the server
+        would answer from its cache); ``0`` never skips. ``api_users`` syncs an
+        ``apiUserList`` (default: the calling apiUser). ``today`` / ``server_now`` set the
+        server's clock as for :meth:`records` (not both).
+
+        Each page is written in one transaction, with a history row for every email whose
+        state changed. The GIL is released for the whole sync. Ctrl-C (on the main thread)
+        stops it after the page being written and raises ``KeyboardInterrupt``; every whole
+        page stays, and the next sync reads the unfinished days again.
+
+        :raises ValidationError: a bad setting, before anything is opened or sent.
+        :raises ArchiveBusyError: another sync is writing the archive.
+        :raises NotAnArchiveError: ``path`` is another kind of file (left untouched).
+        :raises ArchiveError: SQLite or the disk failed.
+        Errors of the API as for :meth:`records`."""
+        from ._archive import _sync_report
+
+        job = self._sync_job(path, since, lookback_days, sending_max_age_days, rescan_after, api_users, today, server_now)
+        return _sync_report(job.run())
+
+    def _sync_job(
+        self,
+        path: PathLike,
+        since: Optional[DateLike],
+        lookback_days: int,
+        sending_max_age_days: int,
+        rescan_after: float,
+        api_users: Union[str, Iterable[str], None],
+        today: Optional[DateLike],
+        server_now: Optional[ServerTime],
+    ) -> NativeSync:
+        return self._native.sync_job(
+            path,
+            since=since,
+            lookback_days=lookback_days,
+            sending_max_age_days=sending_max_age_days,
+            rescan_after=rescan_after,
+            api_users=api_users,
+            today=today,
+            server_now=server_now,
+        )
+
     def _export(
         self,
         max_records: Optional[int],
@@ -465,7 +538,8 @@ def _suppressions(report: _native.NativeReport) -> List[Suppression]:
 class AsyncClient:
     """The asyncio twin of :class:`Client` (same arguments): every request runs in a
     worker thread, so the event loop never blocks. ``records()`` returns an async
-    iterator; the other methods are coroutines."""
+    iterator; the other methods are coroutines. :attr:`blocking` is the :class:`Client`
+    underneath."""
 
     __slots__ = ("_client",)
 
@@ -515,7 +589,7 @@ class AsyncClient:
         )
 
     @property
-    def sync(self) -> Client:
+    def blocking(self) -> Client:
         """The blocking client underneath (same connection pool and rate limiter)."""
         return self._client
 
@@ -591,3 +665,30 @@ class AsyncClient:
         finally:
             export.close()
         return _suppressions(report)
+
+    async def sync(
+        self,
+        path: PathLike,
+        *,
+        since: Optional[DateLike] = None,
+        lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+        sending_max_age_days: int = DEFAULT_SENDING_MAX_AGE_DAYS,
+        rescan_after: float = DEFAULT_RESCAN_AFTER,
+        api_users: Union[str, Iterable[str], None] = None,
+        today: Optional[DateLike] = None,
+        server_now: Optional[ServerTime] = None,
+    ) -> SyncReport:
+        """See :meth:`Client.sync`; the sync runs in a worker thread. Settings are validated
+        at the call. Cancelling the task stops the sync after the page being written (the
+        worker thread ends then; until it has, the archive is still busy)."""
+        from ._archive import _sync_report
+
+        job = self._client._sync_job(
+            path, since, lookback_days, sending_max_age_days, rescan_after, api_users, today, server_now
+        )
+        try:
+            report = await asyncio.to_thread(job.run)
+        finally:
+            # Also when the task is cancelled: the worker thread stops after its page.
+            job.cancel()
+        return _sync_report(report)

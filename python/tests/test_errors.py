@@ -29,6 +29,7 @@ def test_hierarchy() -> None:
     assert sc.errors.__all__ == [
         "SendCloudError", "ValidationError", "ApiError", "AuthenticationError", "RateLimitError",
         "QuotaError", "ServerError", "DecodeError", "TransportError",
+        "ArchiveError", "ArchiveBusyError", "ArchiveMissingError", "NotAnArchiveError", "ArchiveVersionError",
     ]  # fmt: skip
 
 

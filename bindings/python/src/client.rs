@@ -9,6 +9,9 @@ use sendcloud_status::chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use sendcloud_status::core::query::parse_date;
 use sendcloud_status::{Client, Cursor, MAX_PARALLELISM, Method, Parallelism, Region, RetryPolicy};
 
+use sendcloud_status_archive::ServerClock;
+
+use crate::archive::{NativeSync, SyncSettings};
 use crate::convert;
 use crate::errors::{OrRaise, validation};
 use crate::export::NativeExport;
@@ -253,6 +256,35 @@ impl NativeClient {
         // this one (turning records into Python objects costs about as much
         // as fetching them). Cursors still describe the records handed out.
         Ok(NativeExport::new(request.read_ahead(true).pages().or_raise(py)?))
+    }
+
+    /// A sync of the archive at `path` (created when missing), validated
+    /// now; `run()` carries it out. `today` or `server_now` set the server's
+    /// clock (not both).
+    #[pyo3(signature = (
+        path, *, since=None, lookback_days, sending_max_age_days, rescan_after, api_users=None, today=None,
+        server_now=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn sync_job<'py>(
+        &self,
+        py: Python<'py>,
+        path: &Bound<'py, PyAny>,
+        since: Option<&Bound<'py, PyAny>>,
+        lookback_days: &Bound<'py, PyAny>,
+        sending_max_age_days: &Bound<'py, PyAny>,
+        rescan_after: &Bound<'py, PyAny>,
+        api_users: Option<&Bound<'py, PyAny>>,
+        today: Option<&Bound<'py, PyAny>>,
+        server_now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<NativeSync> {
+        let server_now = match server_now.filter(|v| !v.is_none()) {
+            Some(v) => Some(ServerClock::At(server_time(py, self.offset, v)?)),
+            None => None,
+        };
+        let settings =
+            SyncSettings { since, lookback_days, sending_max_age_days, rescan_after, api_users, today, server_now };
+        NativeSync::new(py, self.client.clone(), self.offset, path, settings)
     }
 
     fn __repr__(&self) -> String {
