@@ -8,6 +8,7 @@
 
 const native = require('./lib/native.js')
 const { Client, Records } = require('./lib/client.js')
+const { Archive, ArchiveRecords } = require('./lib/archive.js')
 const errors = require('./lib/errors.js')
 const options = require('./lib/options.js')
 
@@ -88,6 +89,11 @@ const {
   TransportError,
   DecodeError,
   ApiError,
+  ArchiveError,
+  ArchiveBusyError,
+  ArchiveMissingError,
+  NotAnArchiveError,
+  ArchiveVersionError,
   ERROR_CODES,
 } = errors
 
@@ -95,6 +101,8 @@ const {
 module.exports = {
   Client,
   Records,
+  Archive,
+  ArchiveRecords,
   SendCloudError,
   ValidationError,
   AuthError,
@@ -104,6 +112,11 @@ module.exports = {
   TransportError,
   DecodeError,
   ApiError,
+  ArchiveError,
+  ArchiveBusyError,
+  ArchiveMissingError,
+  NotAnArchiveError,
+  ArchiveVersionError,
   ERROR_CODES,
   STATUSES,
   CATEGORIES,

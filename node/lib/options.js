@@ -53,6 +53,25 @@ const PLAN = Object.freeze({ today: 'string', serverNow: 'string' })
 const RECORDS = Object.freeze({ ...FILTERS, maxRecords: 'number', cursor: 'string', parallel: 'parallel', ...PLAN })
 const SUMMARY = Object.freeze({ ...FILTERS, maxRecords: 'number', parallel: 'parallel', ...PLAN })
 const SUPPRESSIONS = Object.freeze({ ...FILTERS, maxRecords: 'number', softBounces: 'number', parallel: 'parallel', ...PLAN })
+// `client.sync(path, options)` (the `signal` stays in JS).
+const SYNC = Object.freeze({
+  signal: 'AbortSignal',
+  since: 'string',
+  lookbackDays: 'number',
+  sendingMaxAgeDays: 'number',
+  rescanAfterMs: 'number',
+  apiUsers: 'string[]',
+  today: 'string',
+  serverNow: 'string',
+})
+// The archive's filters: those of a query but the page (`start`, `limit`), and
+// `today` for `days`.
+const ARCHIVE_FILTERS = Object.freeze({
+  ...Object.fromEntries(Object.entries(FILTERS).filter(([key]) => key !== 'start' && key !== 'limit')),
+  today: 'string',
+})
+const ARCHIVE_SUPPRESSIONS = Object.freeze({ ...ARCHIVE_FILTERS, softBounces: 'number' })
+const ARCHIVE = Object.freeze({ serverUtcOffset: 'string' })
 const ENCODE = Object.freeze({
   apiUser: 'string',
   apiKey: 'string',
@@ -80,6 +99,11 @@ function check(key, value, type) {
       // 'auto' or a count; which strings and counts are valid is the Rust core's rule.
       if (typeof value !== 'number' && typeof value !== 'string') {
         throw new ValidationError(`invalid ${key}: must be 'auto' or a number, got ${describe(value)}`, { field: key })
+      }
+      return value
+    case 'AbortSignal':
+      if (!(value instanceof AbortSignal)) {
+        throw new ValidationError(`invalid ${key}: must be an AbortSignal, got ${describe(value)}`, { field: key })
       }
       return value
     case 'string[]':
@@ -134,4 +158,16 @@ function normalize(options, allowed, what) {
   return out
 }
 
-module.exports = { FILTERS, CLIENT, RECORDS, SUMMARY, SUPPRESSIONS, ENCODE, normalize }
+module.exports = {
+  FILTERS,
+  CLIENT,
+  RECORDS,
+  SUMMARY,
+  SUPPRESSIONS,
+  SYNC,
+  ARCHIVE,
+  ARCHIVE_FILTERS,
+  ARCHIVE_SUPPRESSIONS,
+  ENCODE,
+  normalize,
+}

@@ -64,8 +64,11 @@ async function cannedServer(status, body, headers = { 'Content-Type': 'applicati
 }
 
 describe('error codes from real triggers', () => {
-  it('ERROR_CODES lists the eight codes', () => {
-    assert.deepEqual(ERROR_CODES, ['VALIDATION', 'AUTH', 'RATE_LIMITED', 'QUOTA', 'SERVER', 'TRANSPORT', 'DECODE', 'API'])
+  it("ERROR_CODES lists the codes: the client's eight, then the archive's five", () => {
+    assert.deepEqual(ERROR_CODES, [
+      'VALIDATION', 'AUTH', 'RATE_LIMITED', 'QUOTA', 'SERVER', 'TRANSPORT', 'DECODE', 'API',
+      'ARCHIVE', 'ARCHIVE_BUSY', 'ARCHIVE_MISSING', 'NOT_AN_ARCHIVE', 'ARCHIVE_VERSION',
+    ])
   })
 
   it('VALIDATION: bad input rejects before any request, naming the field', async () => {

@@ -6,8 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use sendcloud_status::chrono::FixedOffset;
 use sendcloud_status::core::report::{Summary, Suppressions};
 use sendcloud_status::{CancelHandle, Client, Cursor, ExportRequest, Method, Page, Pages, Parallelism, Records};
+
+use crate::archive::{NativeSync, SyncSettings};
 
 use crate::convert::{EmailRecord, EndpointInfo, PageResult, Stats, SummaryResult, SuppressionEntry};
 use crate::error::{guard, js_error};
@@ -27,6 +30,7 @@ pub struct NativeClient {
     client: Client,
     method: Method,
     parallel: Parallelism,
+    offset: FixedOffset,
 }
 
 #[napi]
@@ -37,7 +41,12 @@ impl NativeClient {
     pub fn new(env: Env, options: Option<ClientOptions>) -> Result<Self> {
         let options = options.unwrap_or_default();
         checked(&env, || {
-            Ok(NativeClient { method: options.method()?, parallel: options.parallelism()?, client: options.build()? })
+            Ok(NativeClient {
+                method: options.method()?,
+                parallel: options.parallelism()?,
+                offset: options.offset()?,
+                client: options.build()?,
+            })
         })
     }
 
@@ -86,6 +95,14 @@ impl NativeClient {
         let initial_cursor = pages.cursor();
         let cancel = pages.cancel_handle();
         Ok(NativeRecords { pages: Arc::new(Mutex::new(pages)), initial_cursor, cancel })
+    }
+
+    /// A sync of the archive at `path` (created when missing), validated
+    /// now; `run()` carries it out on the libuv pool.
+    #[napi]
+    pub fn sync_job(&self, env: Env, path: String, settings: Option<SyncSettings>) -> Result<NativeSync> {
+        let settings = settings.unwrap_or_default();
+        checked(&env, || NativeSync::new(self.client.clone(), self.offset, &path, &settings))
     }
 
     /// The deliverability summary of every matching record.

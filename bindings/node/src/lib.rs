@@ -14,15 +14,19 @@
 //! - `options`: JS option objects → client builder, `Query`, export settings.
 //! - `convert`: records, pages, summaries, suppressions → JS objects.
 //! - `client`: `NativeClient`, `NativeRecords`, `NativeBatch`.
+//! - `archive`: the local archive: `NativeSync` (`client.sync`),
+//!   `NativeArchive`, `NativeArchiveRecords`; `stream`: its reader thread.
 //! - `task`: the `AsyncTask` that runs a closure off the main thread.
 //! - `helpers`: `decodePage`, `encodeQuery`, `encodeRequest`.
 //! - [`error`]: error objects, field names, panic guard.
 
+pub mod archive;
 pub mod client;
 pub mod convert;
 pub mod error;
 pub mod helpers;
 pub mod options;
+pub mod stream;
 pub mod task;
 
 use napi_derive::napi;

@@ -168,6 +168,14 @@ impl ClientOptions {
         self.parallel.as_ref().map_or(Ok(Parallelism::default()), parallelism)
     }
 
+    /// The server's UTC offset these options ask for (default `+08:00`).
+    pub(crate) fn offset(&self) -> CoreResult<FixedOffset> {
+        match &self.server_utc_offset {
+            Some(o) => utc_offset(o),
+            None => Ok(sendcloud_status::core::Decoder::default().offset()),
+        }
+    }
+
     /// The method these options ask for.
     pub(crate) fn method(&self) -> CoreResult<Method> {
         self.method.as_deref().map_or(Ok(Method::Post), str::parse)
