@@ -283,6 +283,17 @@ impl NativeArchive {
     }
 }
 
+impl Drop for NativeArchive {
+    fn drop(&mut self) {
+        // Closing may checkpoint the WAL: disk I/O, which garbage collection
+        // would otherwise do with the GIL held.
+        let conn = self.conn.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(archive) = conn {
+            let _ = std::thread::Builder::new().name("sendcloud-archive-close".into()).spawn(move || drop(archive));
+        }
+    }
+}
+
 fn server_today(offset: FixedOffset) -> NaiveDate {
     sendcloud_status::chrono::Utc::now().with_timezone(&offset).date_naive()
 }
