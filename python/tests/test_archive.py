@@ -237,10 +237,18 @@ def test_cancelling_an_async_sync_stops_it_after_its_page(slowish: Sandbox, tmp_
             await task
 
     asyncio.run(main())
-    # The worker thread ends after the page it was writing; then the archive is free.
-    wait_for(lambda: "interrupted" in runs(path), "the cancelled run to end")
-    report = sb.client().sync(path, server_now=sb.now(), rescan_after=0)
-    assert report.outcome == "complete" and runs(path) == ["interrupted", "complete"]
+    # The worker thread ends after the page it was writing, then lets go of the archive.
+    reports: List[sc.SyncReport] = []
+
+    def synced() -> bool:
+        try:
+            reports.append(sb.client().sync(path, server_now=sb.now(), rescan_after=0))
+            return True
+        except sc.ArchiveBusyError:
+            return False
+
+    wait_for(synced, "the archive to be free")
+    assert reports[0].outcome == "complete" and runs(path) == ["interrupted", "complete"]
     with sc.Archive(path) as archive:
         assert ids(archive.records(days=30, today=TODAY)) == sb.truth(days=30)
 
