@@ -69,7 +69,9 @@ function filters(query) {
 
 describe('conformance vectors', () => {
   it('the suites are all present', () => {
-    assert.deepEqual(Object.keys(suites).sort(), ['decode', 'endpoint', 'export', 'query'])
+    // `webhook` is run by the Rust runner only until the addon exposes
+    // webhook verification (the Python and Node `verifyWebhook` are still to come).
+    assert.deepEqual(Object.keys(suites).sort(), ['decode', 'endpoint', 'export', 'query', 'webhook'])
   })
 
   runSuite('query', (c, where, file) => {

@@ -5,7 +5,11 @@
 //! `last_seen_at` and adds no history. A record older than the stored state
 //! (an earlier `modified_time`, or "sending" again at the same time after a
 //! final state — a server answering from a cache older than the last read)
-//! is *stale*: only `last_seen_at` moves, so the archive never goes back.
+//! is *stale*: only `last_seen_at` moves, so the archive never goes back —
+//! except that a stale record of the *same* category and sub-status (the
+//! state a webhook event already recorded, now read from the API with its
+//! display text and send log) refreshes those details, keeping the later
+//! `modified_time`.
 
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use sendcloud_status::chrono::{DateTime, FixedOffset, NaiveDateTime};
@@ -61,11 +65,11 @@ struct Stored {
     modified_time: Option<String>,
 }
 
-fn parse_time(s: &str) -> Option<DateTime<FixedOffset>> {
+pub(crate) fn parse_time(s: &str) -> Option<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(s).ok()
 }
 
-fn is_final(category: &str) -> bool {
+pub(crate) fn is_final(category: &str) -> bool {
     matches!(category, "delivered" | "invalid" | "soft_bounce")
 }
 
@@ -90,6 +94,12 @@ pub(crate) fn write_records(
              last_seen_at = excluded.last_seen_at",
     )?;
     let mut touch = tx.prepare_cached("UPDATE emails SET last_seen_at = ?2 WHERE email_id = ?1")?;
+    let mut refresh = tx.prepare_cached(
+        "UPDATE emails SET status = ?2, sub_status_description = ?3, api_user = coalesce(?4, api_user),
+             recipient = coalesce(?5, recipient), request_time = coalesce(?6, request_time),
+             send_log = coalesce(?7, send_log), extra = coalesce(?8, extra), last_seen_at = ?9
+         WHERE email_id = ?1",
+    )?;
     // The history is clustered by email (no separate index): `seq` numbers
     // an email's states from 0.
     let mut history = tx.prepare_cached(
@@ -126,6 +136,24 @@ pub(crate) fn write_records(
                         }
                         _ => false,
                     };
+                if older && s.category == category && s.sub_status == sub {
+                    // The same state, known already with a later time (from
+                    // a webhook event): take the API's details.
+                    let extra = if r.extra.is_empty() { None } else { serde_json::to_string(&r.extra).ok() };
+                    refresh.execute(params![
+                        id,
+                        r.status,
+                        r.sub_status_description,
+                        r.api_user,
+                        r.recipient,
+                        r.request_time.as_ref().map(|t| t.to_rfc3339_or_raw()),
+                        r.send_log,
+                        extra,
+                        seen_at,
+                    ])?;
+                    out.unchanged += 1;
+                    continue;
+                }
                 if older {
                     touch.execute(params![id, seen_at])?;
                     out.stale += 1;

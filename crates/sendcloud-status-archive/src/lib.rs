@@ -77,7 +77,24 @@
 //! `email_id`, `seq` (the state's place in the email's history, from 0;
 //! the primary key is `(email_id, seq)`), `status`, `category`,
 //! `sub_status`, `modified_time`, `seen_at` (when a sync first saw that
-//! state), `run_id` (the `sync_runs` row, NULL for [`Archive::ingest`]).
+//! state, or the webhook event arrived), `run_id` (the `sync_runs` row, NULL
+//! for [`Archive::ingest`] and events), `event` and `token` (the webhook
+//! event that wrote the row; NULL for states read from the API). Every
+//! stored status event adds a row, in the order events arrive — an event
+//! older than the email's state (retries come out of order) is history, not
+//! the current state.
+//!
+//! **`webhook_events`** — one row per verified event
+//! ([`Archive::record_event`]), never two: `token` (primary key),
+//! `email_id`, `event` (one spelling: `request`, `delivered`, `invalid`,
+//! `soft_bounce`, `open`, `click`, `unsubscribe`, `spam_report`, `route`,
+//! or the name lower-cased), `event_name` (as received: `deliver`,
+//! `invalid_email`…), `category` (status events), `sub_status`,
+//! `timestamp` (as received and signed), `event_time` (RFC 3339),
+//! `recipient`, `api_user`, `fields` (every field received, as a JSON
+//! object, unknown ones included), `received_at`, `history_seq` (the
+//! `status_history` row it wrote). `(email_id, event, timestamp)` is unique
+//! as well: the same event under a fresh token is not stored again.
 //!
 //! **`sync_runs`** — one row per sync: `id`, `started_at`, `finished_at`,
 //! `outcome` (`running`, `complete`, `inexact` — some days kept moving and
@@ -110,11 +127,16 @@
 //! - One sync at a time: it holds an exclusive lock on `FILE-lock` for the
 //!   whole run (released by the OS however the process ends); a second one
 //!   fails at once with [`Error::Busy`]. Readers are never blocked.
-//! - The API key is never stored, logged, or part of an error.
+//! - The API key is never stored, logged, or part of an error; nor is a
+//!   webhook app key.
+//! - Each webhook event is one transaction; the webhook receiver and a sync
+//!   may write the same file at the same time (SQLite serialises the
+//!   writes, readers never wait).
 
 mod archive;
 mod days;
 mod error;
+mod events;
 mod ingest;
 mod lock;
 mod read;
@@ -123,6 +145,7 @@ mod sync;
 
 pub use archive::{Archive, Scope};
 pub use error::{Error, Result};
+pub use events::EventWrite;
 pub use ingest::Ingested;
 pub use lock::SyncLock;
 pub use read::{ArchivedEmail, HistoryEntry, Selection};

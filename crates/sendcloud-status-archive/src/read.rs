@@ -130,8 +130,11 @@ pub struct HistoryEntry {
     pub sub_status: Option<u16>,
     /// The row's `modifiedTime` in that state (RFC 3339).
     pub modified_time: Option<String>,
-    /// When a sync first saw the state (RFC 3339).
+    /// When a sync first saw the state, or the webhook event arrived (RFC 3339).
     pub seen_at: String,
+    /// The webhook event that wrote the row (`delivered`, `invalid`, …);
+    /// `None` for a state read from the API.
+    pub event: Option<String>,
 }
 
 /// One archived email: its current record, when it was seen, its history.
@@ -186,7 +189,7 @@ impl Archive {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT status, category, sub_status, modified_time, seen_at FROM status_history
+                "SELECT status, category, sub_status, modified_time, seen_at, event FROM status_history
                  WHERE email_id = ?1 ORDER BY seq",
             )
             .at(&self.path)?;
@@ -199,6 +202,7 @@ impl Archive {
                     sub_status: r.get::<_, Option<i64>>(2)?.and_then(|c| u16::try_from(c).ok()),
                     modified_time: r.get(3)?,
                     seen_at: r.get(4)?,
+                    event: r.get(5)?,
                 })
             })
             .at(&self.path)?;

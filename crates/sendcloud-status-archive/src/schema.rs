@@ -12,7 +12,7 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes a file from version `i` to `i + 1`. Append only:
 /// a released migration never changes.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Version 1: emails, their history, sync runs and the planner's day state.
 const V1: &str = "
@@ -70,6 +70,30 @@ CREATE TABLE sync_days (
     run_id       INTEGER REFERENCES sync_runs (id),
     PRIMARY KEY (scope, day)
 ) WITHOUT ROWID;
+";
+
+/// Version 2: webhook events. Every verified event once (by token, and by
+/// email, event and timestamp); history rows say which event wrote them.
+const V2: &str = "
+CREATE TABLE webhook_events (
+    token       TEXT PRIMARY KEY NOT NULL,
+    email_id    TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    event_name  TEXT NOT NULL,
+    category    TEXT,
+    sub_status  INTEGER,
+    timestamp   TEXT NOT NULL,
+    event_time  TEXT NOT NULL,
+    recipient   TEXT,
+    api_user    TEXT,
+    fields      TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    history_seq INTEGER
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX webhook_events_event ON webhook_events (email_id, event, timestamp);
+
+ALTER TABLE status_history ADD COLUMN event TEXT;
+ALTER TABLE status_history ADD COLUMN token TEXT;
 ";
 
 /// Why a file cannot be migrated.

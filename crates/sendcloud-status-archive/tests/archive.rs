@@ -12,9 +12,10 @@ use rusqlite::Connection;
 use sendcloud_status::chrono::{NaiveDate, NaiveDateTime};
 use sendcloud_status::core::Decoder;
 use sendcloud_status::core::sync::SyncPolicy;
-use sendcloud_status::{Client, Query, Record, Status};
+use sendcloud_status::core::webhook::WebhookEvent;
+use sendcloud_status::{Category, Client, Query, Record, Status, SubStatus};
 use sendcloud_status_archive::{
-    APPLICATION_ID, Archive, Error, SCHEMA_VERSION, Scope, Selection, ServerClock, SyncLock, SyncOptions,
+    APPLICATION_ID, Archive, Error, EventWrite, SCHEMA_VERSION, Scope, Selection, ServerClock, SyncLock, SyncOptions,
 };
 use sendcloud_status_sandbox::{
     DEMO_API_KEY, DEMO_API_USER, Filter, GroundRecord, Language, LiveConfig, Sandbox, SandboxConfig,
@@ -88,7 +89,25 @@ fn a_new_archive_has_the_documented_tables_columns_and_pragmas() {
     );
     assert_eq!(
         columns("status_history"),
-        ["email_id", "seq", "status", "category", "sub_status", "modified_time", "seen_at", "run_id"]
+        ["email_id", "seq", "status", "category", "sub_status", "modified_time", "seen_at", "run_id", "event", "token"]
+    );
+    assert_eq!(
+        columns("webhook_events"),
+        [
+            "token",
+            "email_id",
+            "event",
+            "event_name",
+            "category",
+            "sub_status",
+            "timestamp",
+            "event_time",
+            "recipient",
+            "api_user",
+            "fields",
+            "received_at",
+            "history_seq"
+        ]
     );
     assert_eq!(
         columns("sync_runs"),
@@ -224,6 +243,92 @@ fn stale_states_never_move_an_email_back() {
     assert_eq!(email.record.category, sendcloud_status::Category::Delivered);
     assert_eq!(email.history.len(), 2);
     assert_eq!(email.last_seen_at, "2024-05-20T11:03:00+08:00", "a stale sighting still counts as seen");
+}
+
+/// A parsed webhook event (the signature is not checked here).
+fn event(kind: &str, id: &str, ms: i64, token: &str, sub: Option<u16>) -> WebhookEvent {
+    let sub = sub.map_or(String::new(), |s| format!("&subStatus={s}"));
+    let body = format!(
+        "event={kind}&emailId={}&recipient=a%40x.com&apiUser=u&timestamp={ms}&token={token}&signature=00{sub}&ip=1.2.3.4",
+        id.replace('$', "%24").replace('@', "%40")
+    );
+    WebhookEvent::parse(body.as_bytes()).unwrap()
+}
+
+/// 2024-05-20 10:00:00 at +08:00, plus `s` seconds, in Unix milliseconds.
+fn ms(s: i64) -> i64 {
+    1_716_170_400_000 + s * 1000
+}
+
+#[test]
+fn webhook_events_are_stored_once_and_never_move_an_email_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut archive = Archive::open(dir.path().join("a.db")).unwrap();
+    let id = "1716170400000_1$a@x.com";
+    let received = at("2024-05-20 10:00:20");
+    let delivered = event("deliver", id, ms(10), "tok-1", None);
+    assert_eq!(
+        archive.record_event(&delivered, received).unwrap(),
+        EventWrite::Stored { history: true, email_changed: true }
+    );
+    let email = archive.email(id).unwrap().unwrap();
+    assert_eq!(email.record.category, Category::Delivered);
+    assert_eq!(email.record.recipient.as_deref(), Some("a@x.com"));
+    assert_eq!(email.history[0].event.as_deref(), Some("delivered"));
+    assert_eq!(email.history[0].modified_time.as_deref(), Some("2024-05-20T10:00:10+08:00"));
+
+    // The same token again, and the same event under a fresh token: nothing written.
+    assert_eq!(archive.record_event(&delivered, received).unwrap(), EventWrite::RepeatedToken);
+    let again = event("delivered", id, ms(10), "tok-2", None);
+    assert_eq!(archive.record_event(&again, received).unwrap(), EventWrite::RepeatedEvent);
+
+    // Out of order: the request event arrives after the delivery. History only.
+    let request = event("request", id, ms(0), "tok-3", None);
+    assert_eq!(
+        archive.record_event(&request, received).unwrap(),
+        EventWrite::Stored { history: true, email_changed: false }
+    );
+    assert_eq!(archive.email(id).unwrap().unwrap().record.category, Category::Delivered);
+
+    // An engagement event is kept, but is no state.
+    let open = event("open", id, ms(30), "tok-4", None);
+    assert_eq!(
+        archive.record_event(&open, received).unwrap(),
+        EventWrite::Stored { history: false, email_changed: false }
+    );
+    assert_eq!(archive.event_count().unwrap(), 3);
+    assert!(archive.has_event_token("tok-4").unwrap());
+    assert!(!archive.has_event_token("tok-2").unwrap());
+    let email = archive.email(id).unwrap().unwrap();
+    assert_eq!(email.history.len(), 2);
+
+    // A sync then reads the same state from the API (an earlier, whole-second
+    // modifiedTime): its display text and send log replace the event's name,
+    // no history row, and the state does not move back.
+    let api = records(&row(id, "投递成功", None, "2024-05-20 10:00:09"));
+    let out = archive.ingest(&api, at("2024-05-20 10:05:00")).unwrap();
+    assert_eq!((out.changed, out.unchanged, out.stale), (0, 1, 0));
+    let email = archive.email(id).unwrap().unwrap();
+    assert_eq!(email.record.status.as_deref(), Some("投递成功"));
+    assert_eq!(email.record.send_log.as_deref(), Some("log"));
+    assert_eq!(email.record.modified_time.unwrap().to_rfc3339_or_raw(), "2024-05-20T10:00:10+08:00");
+    assert_eq!(email.history.len(), 2);
+
+    // A newer bounce moves it forward; its sub-status is kept.
+    let other = "1716170400000_2$b@x.com";
+    archive.record_event(&event("soft_bounce", other, ms(5), "tok-5", Some(503)), received).unwrap();
+    archive.record_event(&event("invalid_email", other, ms(50), "tok-6", Some(406)), received).unwrap();
+    let email = archive.email(other).unwrap().unwrap();
+    assert_eq!((email.record.category, email.record.sub_status), (Category::Invalid, Some(SubStatus::AddressNotExist)));
+    assert_eq!(email.history.len(), 2);
+    let fields: String = archive_fields(&archive, "tok-6");
+    let fields: serde_json::Value = serde_json::from_str(&fields).unwrap();
+    assert_eq!((fields["event"].as_str(), fields["ip"].as_str()), (Some("invalid_email"), Some("1.2.3.4")));
+}
+
+fn archive_fields(archive: &Archive, token: &str) -> String {
+    let conn = db(archive.path());
+    conn.query_row("SELECT fields FROM webhook_events WHERE token = ?1", [token], |r| r.get(0)).unwrap()
 }
 
 #[test]

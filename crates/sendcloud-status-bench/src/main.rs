@@ -111,6 +111,16 @@ enum Bench {
         #[arg(long, default_value_t = 60_000)]
         account_records: u64,
     },
+    /// The webhook receiver under load: signed events from concurrent senders, repeats and bad
+    /// signatures; answer times and what the archive holds.
+    Webhook {
+        /// Requests in all.
+        #[arg(long, default_value_t = 10_000)]
+        requests: usize,
+        /// Concurrent senders (keep-alive connections).
+        #[arg(long, default_value_t = 16)]
+        senders: usize,
+    },
     /// Typed decoding vs `serde_json::Value`, interleaved rounds.
     Decode {
         /// Rounds; each times a batch of each side, back to back.
@@ -141,6 +151,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             archive::ingest(records)?;
             archive::incremental(account_records)
         }
+        Bench::Webhook { requests, senders } => webhook(requests, senders),
         Bench::Decode { rounds, batch } => {
             decode(rounds, batch);
             Ok(())
@@ -589,5 +600,37 @@ fn adaptive(
         duplicated: stats.iter().map(|(_, ids)| ids.len()).sum::<usize>() - seen.len(),
     };
     print("two exports in one process", 150, Parallelism::Auto, ceiling, &m);
+    Ok(())
+}
+
+/// `webhook`: the receiver on a fresh archive, `requests` signed events from
+/// `senders` connections (10 % repeats, 1 % bad signatures); one JSON line.
+fn webhook(requests: usize, senders: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use sendcloud_status::core::webhook::AppKey;
+    use sendcloud_status_webhook::load::{self, LoadPlan};
+    use sendcloud_status_webhook::{Receiver, ReceiverConfig};
+
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("hooks.db");
+    let key = AppKey::new("bench-app-key")?;
+    let receiver = Receiver::start(ReceiverConfig::new(([127, 0, 0, 1], 0).into(), &db, key.clone()))?;
+    let report = load::run(receiver.addr(), "/", &LoadPlan::new(requests, key).senders(senders));
+    let stats = receiver.shutdown();
+    let archive = sendcloud_status_archive::Archive::open(&db)?;
+    let stored = archive.event_count()?;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "{}",
+        json!({
+            "bench": "webhook", "requests": report.requests, "senders": senders,
+            "distinct_valid": report.distinct_valid, "repeats": report.repeats, "bad": report.bad,
+            "stored": stored, "receiver_stored": stats.stored, "refused_403": report.answers.get(&403).copied().unwrap_or(0),
+            "unexpected": report.unexpected.len(),
+            "exact": stored as usize == report.distinct_valid && report.unexpected.is_empty(),
+            "seconds": report.elapsed.as_secs_f64(), "requests_per_second": report.rate(),
+            "p50_ms": ms(report.quantile(0.5)), "p90_ms": ms(report.quantile(0.9)),
+            "p99_ms": ms(report.quantile(0.99)), "max_ms": ms(report.max()),
+        })
+    );
     Ok(())
 }

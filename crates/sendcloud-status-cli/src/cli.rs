@@ -52,10 +52,18 @@ fn parse_region(s: &str) -> Result<Region, String> {
     s.parse::<Region>().map_err(|e| e.to_string())
 }
 
+/// Seconds, or a number with a unit (`s`, `m`, `h`): more than 0, at most a day.
 fn parse_timeout(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
+    let s = s.trim();
+    let (number, scale) = match s.char_indices().last() {
+        Some((i, 's')) => (&s[..i], 1.0),
+        Some((i, 'm')) => (&s[..i], 60.0),
+        Some((i, 'h')) => (&s[..i], 3600.0),
+        _ => (s, 1.0),
+    };
+    match number.trim().parse::<f64>().map(|n| n * scale) {
         Ok(t) if t > 0.0 && t.is_finite() && t <= 86_400.0 => Ok(t),
-        _ => Err("expected a number of seconds greater than 0 (at most 86400)".to_owned()),
+        _ => Err("expected seconds (or 90s, 30m, 2h) greater than 0, at most a day".to_owned()),
     }
 }
 
@@ -69,7 +77,7 @@ pub enum MethodArg {
 }
 
 /// Options every subcommand accepts.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// The account's apiUser.
     #[arg(long, env = "SENDCLOUD_API_USER", value_name = "USER", global = true, help_heading = "Connection")]
@@ -107,7 +115,10 @@ pub struct GlobalArgs {
     #[arg(long, value_enum, default_value = "post", global = true, help_heading = "Connection")]
     pub method: MethodArg,
 
-    /// Timeout of one request, in seconds.
+    /// Timeout of one request, in seconds (or 90s, 2m).
+    ///
+    /// In the `watch` subcommand this flag is the deadline of the whole watch instead (e.g. 30m, 2h;
+    /// default 2h); each request then keeps the default 30 s.
     #[arg(
         long,
         value_name = "SECONDS",
@@ -164,6 +175,10 @@ pub struct GlobalArgs {
     /// Whether --api-key came from the command line (not the environment).
     #[arg(skip)]
     pub api_key_on_command_line: bool,
+
+    /// Whether --timeout came from the command line (not its default).
+    #[arg(skip)]
+    pub timeout_on_command_line: bool,
 }
 
 /// The subcommands.
@@ -201,6 +216,18 @@ pub enum Command {
                       \u{20}         sendcloud-status status '1716…$someone@example.com' --db status.db"
     )]
     Status(StatusArgs),
+    /// Follow emails until each is delivered or failed: one line per change, as it happens.
+    #[command(
+        args_override_self = true,
+        after_help = "Examples: sendcloud-status watch --email-id '1716…$someone@example.com' --timeout 30m\n\
+                      \u{20}         sendcloud-status watch --email someone@example.com --format jsonl --db status.db\n\n\
+                      Exit codes: 0 every email delivered; 6 at least one failed (invalid, or a soft bounce past\n\
+                      --soft-bounce-grace); 7 the deadline (--timeout) passed with emails still pending."
+    )]
+    Watch(WatchArgs),
+    /// Receive the vendor's event webhooks into a local archive.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Run the API simulator on 127.0.0.1 in the foreground until Ctrl-C.
     #[command(args_override_self = true, after_help = "Example: sendcloud-status sandbox --port 8080 --records 100000")]
     Sandbox(SandboxCommandArgs),
@@ -448,6 +475,94 @@ pub struct StatusArgs {
     pub output: OutputArgs,
 }
 
+/// Formats of `watch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WatchFormat {
+    /// One line per change, for reading.
+    Text,
+    /// One JSON object per change.
+    Jsonl,
+}
+
+/// `watch` options.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// An email id to follow (repeatable); @FILE reads one id per line (@- from stdin).
+    #[arg(long = "email-id", value_name = "ID|@FILE", action = ArgAction::Append)]
+    pub email_ids: Vec<String>,
+
+    /// Follow every email to this address sent in the last 3 days.
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
+
+    /// Least time between two polls (at least 1s). The server answers the same query from its cache
+    /// for 10 minutes: a shorter interval against the real service shows nothing sooner.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub interval: std::time::Duration,
+
+    /// A soft bounce unchanged this long after it happened counts as failed (the vendor may retry it
+    /// until then).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub soft_bounce_grace: std::time::Duration,
+
+    /// Also record every state seen into this archive (as `sync` does; created when missing).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
+    /// Output format [default: text].
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<WatchFormat>,
+}
+
+/// `webhook` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Serve an HTTP endpoint for the vendor's event webhooks: verify each event and store it once in
+    /// the archive. Runs until SIGTERM or Ctrl-C.
+    #[command(
+        args_override_self = true,
+        after_help = "Example: SENDCLOUD_WEBHOOK_KEY=… sendcloud-status webhook serve --listen 0.0.0.0:8787 --db status.db\n\n\
+                      Answers: 200 stored (or a repeat, stored before), 403 bad signature or stale timestamp,\n\
+                      400 malformed body, 413 body too large. GET /healthz answers 200 with counters."
+    )]
+    Serve(WebhookServeArgs),
+}
+
+/// `webhook serve` options.
+#[derive(Debug, Args)]
+pub struct WebhookServeArgs {
+    /// The address to listen on, e.g. 127.0.0.1:8787 or 0.0.0.0:8787 (port 0: any free port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// The archive to store events in (created when missing).
+    #[arg(long, value_name = "FILE")]
+    pub db: PathBuf,
+
+    /// The account's webhook app key (never printed).
+    #[arg(
+        long,
+        env = "SENDCLOUD_WEBHOOK_KEY",
+        hide_env_values = true,
+        value_name = "KEY",
+        value_parser = parse_secret,
+        allow_hyphen_values = true
+    )]
+    pub app_key: Option<Secret>,
+
+    /// The path events are POSTed to.
+    #[arg(long, value_name = "PATH", default_value = "/")]
+    pub path: String,
+
+    /// How far an event's timestamp may be from now (the vendor retries for 31 minutes).
+    #[arg(long, value_name = "DURATION", default_value = "35m", value_parser = parse_duration)]
+    pub tolerance: std::time::Duration,
+
+    /// The largest request body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 65_536, value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
+    pub max_body: u64,
+}
+
 /// `sandbox` options: the simulator's own flags.
 #[derive(Debug, Args)]
 pub struct SandboxCommandArgs {
@@ -482,6 +597,7 @@ where
     };
     cli.global.api_user_on_command_line = on_command_line("api_user");
     cli.global.api_key_on_command_line = on_command_line("api_key");
+    cli.global.timeout_on_command_line = on_command_line("timeout");
     Ok(cli)
 }
 

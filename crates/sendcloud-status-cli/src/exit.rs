@@ -17,6 +17,10 @@ pub const AUTH: u8 = 3;
 pub const RATE_LIMIT: u8 = 4;
 /// Any other API or network failure, or the archive is busy (another sync writes it).
 pub const API: u8 = 5;
+/// `watch`: at least one email failed (invalid, or a soft bounce past the grace).
+pub const WATCH_FAILED: u8 = 6;
+/// `watch`: the deadline passed with emails still pending.
+pub const WATCH_PENDING: u8 = 7;
 /// Interrupted by Ctrl-C.
 pub const INTERRUPTED: u8 = 130;
 
@@ -29,10 +33,13 @@ Exit codes:
        file, or an archive of a newer version; a filter the archive cannot answer)
   3    authentication failed (wrong apiUser/apiKey, or an account of another region)
   4    still rate limited after the retries, or the request quota is used up
-  5    any other API or network failure; the archive is busy (another sync is writing it)
+  5    any other API or network failure; the archive is busy (another sync is writing it);
+       webhook serve cannot listen on its address
+  6    watch: at least one email failed (invalid, or a soft bounce past --soft-bounce-grace)
+  7    watch: the deadline (--timeout) passed with emails still pending
   130  interrupted (Ctrl-C); a partial --output file is removed, an archive keeps every whole page
 
-Environment: SENDCLOUD_API_USER, SENDCLOUD_API_KEY, SENDCLOUD_REGION, SENDCLOUD_BASE_URL,
+Environment: SENDCLOUD_API_USER, SENDCLOUD_API_KEY, SENDCLOUD_REGION, SENDCLOUD_BASE_URL, SENDCLOUD_WEBHOOK_KEY,
 HTTPS_PROXY / ALL_PROXY / NO_PROXY, RUST_LOG (when -v is not given).";
 
 /// Why the command failed: an exit code and a one-line message.

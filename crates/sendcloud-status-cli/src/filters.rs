@@ -123,7 +123,7 @@ fn flag_error(err: &Error) -> Failure {
 
 /// `--email-id` values: ids as given, `@FILE` read one id per line (blank
 /// lines and `#` comments skipped), `@-` read from stdin.
-fn expand_email_ids(values: &[String]) -> Result<Vec<String>, Failure> {
+pub fn expand_email_ids(values: &[String]) -> Result<Vec<String>, Failure> {
     let mut ids = Vec::new();
     for value in values {
         let Some(path) = value.strip_prefix('@') else {

@@ -26,7 +26,10 @@ fn main() -> ExitCode {
         Err(e) => return exit::clap_error(&e),
     };
     init_logging(cli.global.verbose, cli.global.quiet);
-    install_interrupt_handler();
+    // `webhook serve` stops gracefully on SIGTERM and Ctrl-C itself.
+    if !matches!(cli.command, cli::Command::Webhook(_)) {
+        install_interrupt_handler();
+    }
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),

@@ -175,6 +175,12 @@ impl Endpoint {
         self.max_window_days
     }
 
+    /// Whether the host is a loopback address (`127.0.0.0/8`, `::1`,
+    /// `localhost`): a sandbox or a test server, not the vendor.
+    pub fn is_loopback(&self) -> bool {
+        self.base_url.parse::<http::Uri>().ok().and_then(|u| u.host().map(is_loopback)).unwrap_or(false)
+    }
+
     /// A short description for error messages: region name and base URL.
     pub fn describe(&self) -> String {
         match self.region {

@@ -18,7 +18,9 @@
 //!   resumable cursor bound to the plan, several requests in flight with
 //!   ordered output;
 //! - the sync planner of a local archive: which server days to read, from
-//!   the archive's state and the time now.
+//!   the archive's state and the time now;
+//! - the watch machine: polls that follow emails until they are final;
+//! - event webhooks: parsing, signature and age checks, repeats.
 //!
 //! Out of scope: sockets, TLS, DNS, reading clocks, sleeping, threads,
 //! randomness. Time ("now" and the server's "today") and the jitter seed come
@@ -44,6 +46,11 @@
 //! - [`export`]: the [`Export`] state machine drivers loop over.
 //! - [`sync`]: the sync planner: which server days a local archive reads
 //!   next ([`sync::plan`]).
+//! - [`watch`]: the [`Watch`] state machine: which requests to send, and
+//!   when, to follow emails until their final state.
+//! - [`webhook`]: event webhooks: [`WebhookEvent`] parsing (form or JSON,
+//!   both spellings) and [`Verifier`] (constant-time HMAC, timestamp
+//!   tolerance, repeated tokens).
 //! - [`error`]: the one [`Error`] type and its [`ErrorKind`].
 //!
 //! # Example: a full paginated export with canned responses
@@ -107,6 +114,8 @@ pub mod retry;
 pub mod status;
 pub mod sync;
 pub mod throughput;
+pub mod watch;
+pub mod webhook;
 
 pub use advice::{RetryAdvice, RetrySchedule};
 pub use credentials::{ApiKey, Credentials};
@@ -122,6 +131,8 @@ pub use request::{Encoder, HttpRequest, Method, Param};
 pub use retry::{Jitter, RetryPolicy};
 pub use status::{BounceClass, Category, Language, Status, SubStatus};
 pub use throughput::{Parallelism, Throughput, ThroughputState};
+pub use watch::{Watch, WatchAction, WatchConfig, WatchEnd, WatchOutcome};
+pub use webhook::{AppKey, EventKind, Verdict, Verifier, WebhookError, WebhookEvent};
 
 /// Re-exported so callers can name dates and offsets without a direct
 /// `chrono` dependency.

@@ -55,6 +55,7 @@ fn conformance_vectors() {
                 "endpoint" => run_endpoint(case),
                 "decode" => run_decode(case),
                 "export" => run_export(case),
+                "webhook" => run_webhook(case),
                 other => Err(format!("unknown suite {other:?}")),
             }));
             match outcome {
@@ -532,4 +533,73 @@ fn run_export_once(case: &Value, order: Order) -> Result<(), String> {
         problems.push(format!("sent\n  got  {:?}\n  want {:?}", server.log, strings(sent)));
     }
     if problems.is_empty() { Ok(()) } else { Err(problems.join("\n  ")) }
+}
+
+// ---------------------------------------------------------------------------
+// webhook
+
+/// A body, a key, the time now and the tokens seen → the verdict and the
+/// parsed event, or the typed error.
+fn run_webhook(case: &Value) -> Result<(), String> {
+    use sendcloud_status_core::chrono::{TimeZone, Utc};
+    use sendcloud_status_core::webhook::{AppKey, DEFAULT_TOLERANCE, Verdict, Verifier, WebhookEvent};
+    use std::collections::BTreeSet;
+
+    let allowed = ["name", "note", "key", "content_type", "body", "now_ms", "tolerance_ms", "seen_tokens", "expect"];
+    if let Some(k) = obj(case).keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(format!("unknown key {k:?} (the runner is older than the vectors)"));
+    }
+    let key = AppKey::new(string(&case["key"])).map_err(|e| e.to_string())?;
+    let tolerance = case.get("tolerance_ms").map_or(DEFAULT_TOLERANCE, |v| Duration::from_millis(int(v) as u64));
+    let verifier = Verifier::new(key).with_tolerance(tolerance);
+    let now = Utc.timestamp_millis_opt(int(&case["now_ms"])).single().ok_or("bad now_ms")?;
+    let seen: BTreeSet<String> = case.get("seen_tokens").map(strings).unwrap_or_default().into_iter().collect();
+    let got = verifier.verify(string(&case["body"]).as_bytes(), now, &seen);
+    let expect = &case["expect"];
+    if let Some(want) = expect.get("error") {
+        let e = match got {
+            Ok(v) => return Err(format!("expected error {want}, got {v:?}")),
+            Err(e) => e,
+        };
+        if e.kind() != string(&want["kind"]) {
+            return Err(format!("expected {want}, got {} ({e})", e.kind()));
+        }
+        if let Some(status) = want.get("http_status")
+            && i64::from(e.http_status()) != int(status)
+        {
+            return Err(format!("http_status {} != {status}", e.http_status()));
+        }
+        return Ok(());
+    }
+    let verdict = got.map_err(|e| format!("expected {}, got error {} ({e})", expect["verdict"], e.kind()))?;
+    let (name, event): (&str, &WebhookEvent) = match &verdict {
+        Verdict::New(e) => ("new", e),
+        Verdict::Repeated(e) => ("repeated", e),
+    };
+    if name != string(&expect["verdict"]) {
+        return Err(format!("verdict {name}, expected {}", expect["verdict"]));
+    }
+    let actual = serde_json::json!({
+        "kind": event.kind.name(),
+        "event": event.event,
+        "category": event.category().map(|c| c.name()),
+        "email_id": event.email_id,
+        "recipient": event.recipient,
+        "api_user": event.api_user,
+        "label_id": event.label_id,
+        "label_name": event.label_name,
+        "timestamp": event.timestamp,
+        "time_ms": event.time.timestamp_millis(),
+        "token": event.token,
+        "sub_status": event.sub_status.map(|s| s.code()),
+        "message": event.message,
+        "extra": event.extra,
+    });
+    for (k, want) in obj(&expect["event"]) {
+        let have = actual.get(k).ok_or_else(|| format!("unknown event key {k:?}"))?;
+        if have != want {
+            return Err(format!("event.{k}: {have} != {want}"));
+        }
+    }
+    Ok(())
 }

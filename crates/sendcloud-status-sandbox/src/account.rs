@@ -111,6 +111,22 @@ impl Account {
         a.clock.at(now)
     }
 
+    /// Changes logged so far (those due now applied first).
+    pub fn change_count(&self) -> u64 {
+        let now = Instant::now();
+        let mut a = self.lock();
+        a.catch_up(now);
+        a.events.len()
+    }
+
+    /// The change log after entry `since`, each change with its record.
+    pub fn changes_with_records(&self, since: u64) -> Vec<(Change, crate::dataset::GroundRecord)> {
+        let now = Instant::now();
+        let mut a = self.lock();
+        a.catch_up(now);
+        a.events.changes_with_records(&a.data, since)
+    }
+
     /// The change log after entry `since` (0: all of it).
     pub fn changes(&self, since: u64) -> Vec<Change> {
         let now = Instant::now();

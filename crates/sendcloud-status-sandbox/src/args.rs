@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::config::{
     CacheModel, DayAdvance, FaultConfig, Language, LiveConfig, ResultOrder, SandboxConfig, StatusCodeKey,
-    SubStatusFormat,
+    SubStatusFormat, WebhookFormat, WebhookPush, WebhookSpelling,
 };
 
 /// Flags that build a [`SandboxConfig`].
@@ -106,10 +106,59 @@ pub struct SandboxArgs {
     /// Seed of the fault draws.
     #[arg(long, default_value_t = 0)]
     pub fault_seed: u64,
+    /// Push signed event webhooks (request, deliver, invalid, soft_bounce) for the mail the live
+    /// account generates and settles to this URL (needs --webhook-key).
+    #[arg(long, value_name = "URL", requires = "webhook_key", help_heading = "Webhook push")]
+    pub webhook_url: Option<String>,
+    /// The app key pushed events are signed with (never printed).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "SENDCLOUD_WEBHOOK_KEY",
+        hide_env_values = true,
+        allow_hyphen_values = true,
+        help_heading = "Webhook push"
+    )]
+    pub webhook_key: Option<WebhookKey>,
+    /// Body format of pushed events.
+    #[arg(long, value_enum, default_value = "mixed", help_heading = "Webhook push")]
+    pub webhook_format: WebhookFormat,
+    /// Event names: deliver/invalid (old), delivered/invalid_email (new), or either.
+    #[arg(long, value_enum, default_value = "mixed", help_heading = "Webhook push")]
+    pub webhook_spelling: WebhookSpelling,
+    /// The vendor's retries after 1, 2, 4, 8 and 16 minutes come after 1, 2, 4, 8 and 16 times this
+    /// many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 100, help_heading = "Webhook push")]
+    pub webhook_retry_ms: u64,
+    /// Probability that an event is delivered twice.
+    #[arg(long, value_name = "P", default_value_t = 0.1, value_parser = parse_probability, help_heading = "Webhook push")]
+    pub webhook_duplicate: f64,
+    /// Each delivery first waits a random time up to this many milliseconds (so some arrive out of
+    /// order).
+    #[arg(long, value_name = "MS", default_value_t = 50, help_heading = "Webhook push")]
+    pub webhook_delay_ms: u64,
+}
+
+/// The webhook key of `--webhook-key`: kept out of `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookKey(pub String);
+
+impl std::fmt::Debug for WebhookKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookKey(***)")
+    }
+}
+
+impl std::str::FromStr for WebhookKey {
+    type Err = String;
+    /// Any text; an empty key turns the push off (see [`SandboxArgs::to_config`]).
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(WebhookKey(s.to_owned()))
+    }
 }
 
 impl SandboxArgs {
-    /// The configuration these flags describe.
+    /// The configuration these flags describe (a webhook URL with an empty key pushes nothing).
     pub fn to_config(&self) -> SandboxConfig {
         let base = match (self.now, self.today) {
             (Some(now), _) => SandboxConfig::default().with_now(now),
@@ -161,6 +210,17 @@ impl SandboxArgs {
                 slow_delay: Duration::from_millis(self.fault_slow_ms),
             },
             threads: self.threads,
+            webhook: self.webhook_url.as_ref().zip(self.webhook_key.as_ref().filter(|k| !k.0.trim().is_empty())).map(
+                |(url, key)| {
+                    WebhookPush::new(url.clone(), key.0.clone())
+                        .with_format(self.webhook_format)
+                        .with_spelling(self.webhook_spelling)
+                        .with_retry_unit(Duration::from_millis(self.webhook_retry_ms))
+                        .with_duplicate(self.webhook_duplicate)
+                        .with_max_delay(Duration::from_millis(self.webhook_delay_ms))
+                        .with_seed(self.seed)
+                },
+            ),
         }
     }
 
@@ -293,6 +353,31 @@ mod tests {
             .to_config();
         assert_eq!(c.live.day_advance, DayAdvance::AfterDuration(Duration::from_millis(1500)));
         assert_eq!(c.live.cache, CacheModel::Snapshot { ttl: Duration::from_millis(250) });
+
+        let c = Cli::try_parse_from([
+            "x",
+            "--webhook-url",
+            "http://127.0.0.1:9/hook",
+            "--webhook-key",
+            "k-SENTINEL",
+            "--webhook-format",
+            "json",
+            "--webhook-spelling",
+            "old",
+            "--webhook-retry-ms",
+            "5",
+            "--webhook-duplicate",
+            "0.5",
+        ])
+        .unwrap();
+        assert!(!format!("{:?}", c.sandbox).contains("SENTINEL"));
+        let w = c.sandbox.to_config().webhook.unwrap();
+        assert_eq!((w.url.as_str(), w.key.as_str()), ("http://127.0.0.1:9/hook", "k-SENTINEL"));
+        assert_eq!(
+            (w.format, w.spelling, w.retry_unit, w.duplicate),
+            (WebhookFormat::Json, WebhookSpelling::Old, Duration::from_millis(5), 0.5)
+        );
+        assert!(!format!("{w:?}").contains("SENTINEL"));
 
         for bad in [
             &["x", "--now", "2024-05-10"][..],

@@ -90,6 +90,9 @@ pub struct SandboxConfig {
     pub faults: FaultConfig,
     /// Worker threads answering requests.
     pub threads: usize,
+    /// Push signed event webhooks for the mail a live account generates and settles (`None`:
+    /// off). See [`WebhookPush`].
+    pub webhook: Option<WebhookPush>,
 }
 
 impl Default for SandboxConfig {
@@ -113,6 +116,7 @@ impl Default for SandboxConfig {
             live: LiveConfig::default(),
             faults: FaultConfig::default(),
             threads: 16,
+            webhook: None,
         }
     }
 }
@@ -226,6 +230,123 @@ impl SandboxConfig {
     /// Sets [`threads`](Self::threads).
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads;
+        self
+    }
+    /// Sets [`webhook`](Self::webhook).
+    pub fn with_webhook(mut self, webhook: Option<WebhookPush>) -> Self {
+        self.webhook = webhook;
+        self
+    }
+}
+
+/// Body format of pushed events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum WebhookFormat {
+    /// `application/x-www-form-urlencoded` (the vendor's older pages).
+    Form,
+    /// JSON (the vendor's newer overview).
+    Json,
+    /// Each event either way (seeded draw).
+    #[default]
+    Mixed,
+}
+
+/// Event names of pushed events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum WebhookSpelling {
+    /// `deliver`, `invalid` (the vendor's older pages).
+    Old,
+    /// `delivered`, `invalid_email` (the vendor's newer overview).
+    New,
+    /// Each event either way (seeded draw).
+    #[default]
+    Mixed,
+}
+
+/// Where and how the sandbox pushes event webhooks (see the crate doc, "Webhook push").
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub struct WebhookPush {
+    /// The receiver's URL (`http://` or `https://`).
+    pub url: String,
+    /// The app key events are signed with (never printed).
+    pub key: String,
+    /// Body format.
+    pub format: WebhookFormat,
+    /// Event names.
+    pub spelling: WebhookSpelling,
+    /// The vendor's retry schedule, 1, 2, 4, 8 and 16 minutes, becomes 1, 2, 4, 8 and 16 times
+    /// this (default 100 ms).
+    pub retry_unit: Duration,
+    /// Probability that an event is delivered a second time (default 0.1).
+    pub duplicate: f64,
+    /// Each delivery first waits a seeded random time up to this (default 50 ms), so events
+    /// sometimes arrive out of order.
+    pub max_delay: Duration,
+    /// Seed of tokens, delays, duplicates and formats.
+    pub seed: u64,
+}
+
+impl std::fmt::Debug for WebhookPush {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookPush")
+            .field("url", &self.url)
+            .field("key", &"***")
+            .field("format", &self.format)
+            .field("spelling", &self.spelling)
+            .field("retry_unit", &self.retry_unit)
+            .field("duplicate", &self.duplicate)
+            .field("max_delay", &self.max_delay)
+            .field("seed", &self.seed)
+            .finish()
+    }
+}
+
+impl WebhookPush {
+    /// Push to `url`, signing with `key`; mixed formats and spellings, retries every 100 ms × 2ⁿ,
+    /// 10 % duplicates, up to 50 ms of delay.
+    pub fn new(url: impl Into<String>, key: impl Into<String>) -> WebhookPush {
+        WebhookPush {
+            url: url.into(),
+            key: key.into(),
+            format: WebhookFormat::Mixed,
+            spelling: WebhookSpelling::Mixed,
+            retry_unit: Duration::from_millis(100),
+            duplicate: 0.1,
+            max_delay: Duration::from_millis(50),
+            seed: 0,
+        }
+    }
+    /// Sets [`format`](Self::format).
+    pub fn with_format(mut self, format: WebhookFormat) -> Self {
+        self.format = format;
+        self
+    }
+    /// Sets [`spelling`](Self::spelling).
+    pub fn with_spelling(mut self, spelling: WebhookSpelling) -> Self {
+        self.spelling = spelling;
+        self
+    }
+    /// Sets [`retry_unit`](Self::retry_unit).
+    pub fn with_retry_unit(mut self, unit: Duration) -> Self {
+        self.retry_unit = unit;
+        self
+    }
+    /// Sets [`duplicate`](Self::duplicate) (clamped to `0.0..=1.0`).
+    pub fn with_duplicate(mut self, p: f64) -> Self {
+        self.duplicate = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
+        self
+    }
+    /// Sets [`max_delay`](Self::max_delay).
+    pub fn with_max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+    /// Sets [`seed`](Self::seed).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
         self
     }
 }

@@ -12,6 +12,8 @@
 //! | `POST /_sandbox/faults` | JSON `{"seed", "rate_limited", "http_502", "reset", "truncated", "slow", "slow_ms"}` (missing = 0) |
 //! | `POST /_sandbox/live` | JSON `{"arrivals_per_second", "settle_per_second", "day_advance_after_requests", "day_advance_after_ms", "order": "oldest-first"\|"newest-first", "cache": "snapshot"\|"per-request", "cache_ttl_ms"}` (missing = off/default; at most one `day_advance_*`); answers `{"ok", "now"}` |
 //! | `POST /_sandbox/advance-day` | jumps the server clock to the next midnight; answers `{"ok", "now"}` |
+//! | `POST /_sandbox/webhook` | JSON `{"url", "key", "format": "form"\|"json"\|"mixed", "spelling": "old"\|"new"\|"mixed", "retry_ms", "duplicate", "delay_ms", "seed"}` starts pushing event webhooks of the live changes from now on; `{}` stops |
+//! | `GET /_sandbox/webhooks` | `{"pending", "deliveries": [{token, email_id, event, json, attempt, duplicate, status}]}` |
 //!
 //! These calls skip faults, latency, the rate limit and the request log, and
 //! do not count as API requests; each first applies the live changes due.
@@ -66,6 +68,14 @@ pub(crate) fn handle(mut rq: Request, s: &State) {
             s.set_live(l);
             json!({ "ok": true, "now": time(s.account.tick(false).now) })
         }),
+        ("GET", "webhooks") => Ok(json!({
+            "pending": s.pusher.pending(),
+            "deliveries": s.pusher.log().iter().map(delivery).collect::<Vec<_>>(),
+        })),
+        ("POST", "webhook") => parse_webhook(&body()).map(|w| {
+            s.pusher.set(w);
+            json!({ "ok": true })
+        }),
         ("POST", "advance-day") => Ok(json!({ "ok": true, "now": time(s.account.advance_day()) })),
         _ => Err((404, "unknown control endpoint".to_string())),
     };
@@ -75,6 +85,54 @@ pub(crate) fn handle(mut rq: Request, s: &State) {
     };
     let header = Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]).expect("static header");
     let _ = rq.respond(Response::from_string(value.to_string()).with_status_code(status).with_header(header));
+}
+
+fn delivery(d: &crate::WebhookDelivery) -> Value {
+    json!({
+        "token": d.token,
+        "email_id": d.email_id,
+        "event": d.event,
+        "json": d.json,
+        "attempt": d.attempt,
+        "duplicate": d.duplicate,
+        "status": d.status,
+    })
+}
+
+/// `{"url", "key", "format": "form"|"json"|"mixed", "spelling": "old"|"new"|"mixed", "retry_ms",
+/// "duplicate", "delay_ms", "seed"}`; no `url` (or `{}`) turns the push off.
+fn parse_webhook(body: &str) -> Result<Option<crate::WebhookPush>, (u16, String)> {
+    use crate::config::{WebhookFormat, WebhookSpelling};
+    let v = object(body).map_err(bad)?;
+    let text = |k: &str| v.get(k).and_then(Value::as_str);
+    let Some(url) = text("url") else { return Ok(None) };
+    let key = text("key").filter(|k| !k.is_empty()).ok_or_else(|| bad("key: the app key to sign with".into()))?;
+    let format = match text("format") {
+        None | Some("mixed") => WebhookFormat::Mixed,
+        Some("form") => WebhookFormat::Form,
+        Some("json") => WebhookFormat::Json,
+        Some(f) => return Err(bad(format!("format: form, json or mixed, not {f:?}"))),
+    };
+    let spelling = match text("spelling") {
+        None | Some("mixed") => WebhookSpelling::Mixed,
+        Some("old") => WebhookSpelling::Old,
+        Some("new") => WebhookSpelling::New,
+        Some(f) => return Err(bad(format!("spelling: old, new or mixed, not {f:?}"))),
+    };
+    let mut w = crate::WebhookPush::new(url, key).with_format(format).with_spelling(spelling);
+    if let Some(ms) = v.get("retry_ms").and_then(Value::as_u64) {
+        w = w.with_retry_unit(Duration::from_millis(ms));
+    }
+    if let Some(p) = v.get("duplicate").and_then(Value::as_f64) {
+        w = w.with_duplicate(p);
+    }
+    if let Some(ms) = v.get("delay_ms").and_then(Value::as_u64) {
+        w = w.with_max_delay(Duration::from_millis(ms));
+    }
+    if let Some(seed) = v.get("seed").and_then(Value::as_u64) {
+        w = w.with_seed(seed);
+    }
+    Ok(Some(w))
 }
 
 fn bad(e: String) -> (u16, String) {

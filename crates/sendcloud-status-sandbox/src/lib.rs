@@ -87,6 +87,23 @@
 //! - **Ground truth.** [`Sandbox::dataset`] is a snapshot of the live state now (later changes
 //!   do not show in it; snapshots share unchanged records, so they are cheap).
 //!
+//! ## Webhook push
+//!
+//! With [`SandboxConfig::webhook`] (or [`Sandbox::set_webhook`], `POST /_sandbox/webhook`, the
+//! `--webhook-url`/`--webhook-key` flags) the sandbox delivers the vendor's event webhooks for
+//! the changes of the live account from then on: `request` for new mail, `deliver`/`delivered`,
+//! `invalid`/`invalid_email` (with `subStatus`) or `soft_bounce` when a row settles — one event
+//! per [`Change`]. Each is signed `hex(HMAC-SHA256(key, timestamp + token))` (the timestamp is
+//! the real wall clock in Unix ms, the token 50 random characters) and POSTed as a form or a JSON
+//! body ([`WebhookFormat`]), with the old or the new event names ([`WebhookSpelling`]). Each
+//! delivery waits a seeded random time first (up to [`WebhookPush::max_delay`]) and four threads
+//! send, so events sometimes arrive out of order; with probability [`WebhookPush::duplicate`] the
+//! same body is delivered twice. An answer other than HTTP 200 (or none within 3 s) is retried
+//! five times, after 1, 2, 4, 8 and 16 × [`WebhookPush::retry_unit`] (the vendor's minutes,
+//! compressed), with the same body. [`Sandbox::webhook_log`] (`GET /_sandbox/webhooks`) lists
+//! every attempt; [`Sandbox::webhook_pending`] counts what is still to deliver. Generated
+//! (non-live) records push nothing. The key is never printed.
+//!
 //! # Error codes
 //!
 //! Where the vendor leaves a case open, the sandbox picks (marked *sandbox*):
@@ -165,6 +182,7 @@
 //! - `query` — the server's search: binary-searched window, filters, the snapshot LRU.
 //! - `render` — JSON (and HTML) bodies.
 //! - `limiter` — GCRA. `faults` — seeded fault draws. `reqlog` — the request log.
+//! - `push` — webhook push of the live changes.
 //! - `relay` — the byte relay that owns the public socket. `server` — [`Sandbox`], workers,
 //!   the request handler.
 //! - `rng` — SplitMix64.
@@ -179,6 +197,7 @@ mod dataset;
 mod faults;
 mod limiter;
 mod live;
+mod push;
 mod query;
 mod relay;
 mod render;
@@ -192,10 +211,11 @@ pub use args::SandboxArgs;
 pub use config::{
     CacheModel, DEFAULT_CACHE_TTL, DEMO_API_KEY, DEMO_API_USER, DayAdvance, FaultConfig, Language, LiveConfig,
     MAX_ARRIVALS_PER_SECOND, MAX_SETTLES_PER_SECOND, ResultOrder, SandboxConfig, StatusCodeKey, SubStatusFormat,
-    TODAY_START_TIME, server_now, server_today,
+    TODAY_START_TIME, WebhookFormat, WebhookPush, WebhookSpelling, server_now, server_today,
 };
 pub use dataset::{Dataset, Filter, GroundRecord};
 pub use faults::FaultKind;
 pub use live::{Change, ChangeKind};
+pub use push::WebhookDelivery;
 pub use reqlog::{LoggedRequest, REDACTED, REQUEST_LOG_CAPACITY};
 pub use server::Sandbox;

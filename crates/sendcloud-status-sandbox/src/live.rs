@@ -220,6 +220,22 @@ impl Events {
         }
     }
 
+    /// Entries in the log.
+    pub fn len(&self) -> u64 {
+        self.log.len() as u64
+    }
+
+    /// The log after entry `since`, each change with its record as it is now.
+    pub fn changes_with_records(&self, data: &Dataset, since: u64) -> Vec<(Change, crate::dataset::GroundRecord)> {
+        let from = usize::try_from(since).unwrap_or(usize::MAX).min(self.log.len());
+        let changes = self.changes(data, since);
+        changes
+            .into_iter()
+            .zip(&self.log[from..])
+            .filter_map(|(c, e)| data.record(u64::from(e.index)).map(|g| (c, g)))
+            .collect()
+    }
+
     /// The log after entry `since` (0: all of it).
     pub fn changes(&self, data: &Dataset, since: u64) -> Vec<Change> {
         let from = usize::try_from(since).unwrap_or(usize::MAX).min(self.log.len());

@@ -42,7 +42,9 @@ pub struct Sandbox {
 pub(crate) struct State {
     pub config: SandboxConfig,
     /// The records, the clock and the live events.
-    pub account: Account,
+    pub account: Arc<Account>,
+    /// Webhook push of the live changes.
+    pub pusher: crate::push::Pusher,
     style: Style,
     cache: QueryCache,
     limiter: Limiter,
@@ -139,7 +141,8 @@ impl Sandbox {
             ));
         }
         let dataset = Dataset::generate(config.records, config.seed, config.now, config.days_of_data)?;
-        let account = Account::new(dataset, config.now, config.live.clone(), config.seed);
+        let account = Arc::new(Account::new(dataset, config.now, config.live.clone(), config.seed));
+        let pusher = crate::push::Pusher::start(Arc::clone(&account), config.webhook.clone(), config.language)?;
         let listener = TcpListener::bind(addr)?;
         let http = tiny_http::Server::from_listener(backend_listener()?, None).map_err(io::Error::other)?;
         let backend =
@@ -161,6 +164,7 @@ impl Sandbox {
             end_conn: relay.controller(),
             latency_seq: AtomicU64::new(0),
             account,
+            pusher,
             config,
         });
         let mut workers = Vec::new();
@@ -249,6 +253,23 @@ impl Sandbox {
     pub fn set_faults(&self, faults: FaultConfig) {
         self.state.faults.set(faults);
     }
+    /// Replaces the webhook push target (`None`: no new events are pushed; those queued are
+    /// still delivered). Changes from now on are pushed.
+    pub fn set_webhook(&self, webhook: Option<crate::WebhookPush>) {
+        self.state.pusher.set(webhook);
+    }
+    /// The webhook push target in force.
+    pub fn webhook(&self) -> Option<crate::WebhookPush> {
+        self.state.pusher.config()
+    }
+    /// Every webhook delivery attempt so far, in the order they were answered.
+    pub fn webhook_log(&self) -> Vec<crate::WebhookDelivery> {
+        self.state.pusher.log()
+    }
+    /// Webhook deliveries queued, in progress or waiting for a retry.
+    pub fn webhook_pending(&self) -> usize {
+        self.state.pusher.pending()
+    }
     /// Replaces the rate limit (`None`: off) and forgets past calls.
     pub fn set_rate_limit(&self, per_minute: Option<u32>) {
         self.state.limiter.set_rate(per_minute);
@@ -257,6 +278,7 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
+        self.state.pusher.stop();
         self.state.stop.set();
         self.relay.stop();
         for _ in 0..self.workers.len() {

@@ -10,12 +10,15 @@
 //!
 //! # Layout
 //!
+//! - `accounts`: one limiter and throughput controller per account
+//!   (endpoint + apiUser + ceiling) in the process, shared by its clients.
 //! - `builder`: [`ClientBuilder`], settings and environment fallbacks.
 //! - `client`: [`Client`] (`page`, `records`, `pages`, `export`) and
 //!   [`ExportRequest`] (max records, resume, parallelism).
 //! - `driver`: the loop that polls the export machine; the [`Pages`] and
 //!   [`Records`] iterators and their [`CancelHandle`]; the worker pool of
-//!   parallel exports.
+//!   parallel exports, which grows as the export keeps more requests in
+//!   flight ([`Parallelism::Auto`], the default, up to 32).
 //! - `transport`: the ureq agent; error mapping onto retryable kinds.
 //!
 //! # Examples

@@ -7,6 +7,8 @@ mod status;
 mod summary;
 mod suppressions;
 mod sync;
+mod watch;
+mod webhook;
 
 use std::path::Path;
 
@@ -32,6 +34,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::SoftBounces(args) => soft_bounces::run(g, args),
         Command::Sync(args) => sync::run(g, args),
         Command::Status(args) => status::run(g, args),
+        Command::Watch(args) => watch::run(g, args),
+        Command::Webhook(cmd) => webhook::run(g, cmd),
         Command::Sandbox(args) => sandbox::run(g, args),
     }
 }

@@ -10,6 +10,9 @@ use crate::output::thousands;
 
 pub fn run(_g: &GlobalArgs, args: &SandboxCommandArgs) -> Result<(), Failure> {
     let a = &args.sandbox;
+    if a.webhook_url.is_some() && a.to_config().webhook.is_none() {
+        return Err(Failure::usage("--webhook-url needs a non-empty --webhook-key (or SENDCLOUD_WEBHOOK_KEY)"));
+    }
     let sandbox = Sandbox::start_on(a.addr(), a.to_config())
         .map_err(|e| Failure::new(exit::API, format!("cannot start the sandbox on {}: {e}", a.addr())))?;
     let cfg = sandbox.config();
@@ -25,6 +28,16 @@ pub fn run(_g: &GlobalArgs, args: &SandboxCommandArgs) -> Result<(), Failure> {
     } else {
         String::new()
     };
+    let push_note = match &cfg.webhook {
+        Some(w) => format!(
+            "pushing signed event webhooks of the live changes to {} ({} bodies, {} spelling, retries after {} ms × 1, 2, 4, 8, 16)\n",
+            w.url,
+            format!("{:?}", w.format).to_lowercase(),
+            format!("{:?}", w.spelling).to_lowercase(),
+            w.retry_unit.as_millis()
+        ),
+        None => String::new(),
+    };
     // A snapshot of the account, dropped before serving: a live account
     // would otherwise keep copies of every part that changes.
     let ds = sandbox.dataset();
@@ -35,6 +48,7 @@ pub fn run(_g: &GlobalArgs, args: &SandboxCommandArgs) -> Result<(), Failure> {
          apiKey:  {DEMO_API_KEY}  (a public demo key)\n\
          {n} records from {first} to {now} (server time UTC+08:00), rate limit {rate}\n\
          {live_note}\
+         {push_note}\
          try: sendcloud-status --base-url {base} --api-user {DEMO_API_USER} --api-key {DEMO_API_KEY} summary --days 3\n\
          Ctrl-C stops it.\n",
         base = sandbox.base_url(),
