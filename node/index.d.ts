@@ -13,6 +13,13 @@ export type Region = 'aurora-sg' | 'aurora-us' | 'aurora-hk' | 'sendcloud-intl' 
 /** HTTP method. POST (the default) keeps the key out of URLs. */
 export type Method = 'POST' | 'GET'
 
+/**
+ * Requests in flight during an export: `'auto'` (as many as fill the rate
+ * limit at the latency the client observes, up to 32, backing off when the
+ * server throttles) or a fixed number from 1 to 64 (`1`: one at a time).
+ */
+export type Parallel = 'auto' | number
+
 /** Settings of a client. Unset credentials, region and base URL fall back to the environment. */
 export interface ClientOptions {
   /** The `apiUser`; default `SENDCLOUD_API_USER`. */
@@ -31,12 +38,12 @@ export interface ClientOptions {
   timeoutMs?: number
   /** Connect timeout (default 10000 ms). */
   connectTimeoutMs?: number
-  /** Retries per request after the first attempt (default 7; 0 never retries). */
+  /** Retries per request after the first attempt (default `DEFAULTS.maxRetries`; 0 never retries). */
   maxRetries?: number
-  /** Client-side rate limit in requests per minute (default 3000, the account limit); `0` or `null` disables it. */
+  /** Client-side rate limit in requests per minute (default 3000, the account limit); `0` or `null` turns client-side pacing off. */
   rateLimitPerMinute?: number | null
-  /** Requests in flight at once during exports (default 1). Output order is the same. */
-  parallel?: number
+  /** Requests in flight at once during exports (default `'auto'`). Output order is the same. */
+  parallel?: Parallel
   /** The server's UTC offset for dates and times, like `'+08:00'` (the default), `'-05:30'` or `'Z'`. */
   serverUtcOffset?: string
   /** `emailIds` sent per request when a query has many (default 20). */
@@ -112,16 +119,16 @@ export interface RecordsOptions extends Filters, PlanOptions {
   maxRecords?: number
   /** Resume an export of the same filters from a saved `records.cursor`. `null`/absent: from the start. */
   cursor?: string | null
-  /** Requests in flight at once for this export (default: the client's `parallel`). */
-  parallel?: number
+  /** Requests in flight at once for this export (default: the client's `parallel`, `'auto'` unless set). */
+  parallel?: Parallel
 }
 
 /** Options of `client.summary()`. */
 export interface SummaryOptions extends Filters, PlanOptions {
   /** Count only the first N records. */
   maxRecords?: number
-  /** Requests in flight at once for this export (default: the client's `parallel`). */
-  parallel?: number
+  /** Requests in flight at once for this export (default: the client's `parallel`, `'auto'` unless set). */
+  parallel?: Parallel
 }
 
 /** Options of `client.suppressions()`. */
@@ -130,8 +137,8 @@ export interface SuppressionsOptions extends Filters, PlanOptions {
   maxRecords?: number
   /** Also list addresses that soft-bounced at least this many times (≥ 1). */
   softBounces?: number
-  /** Requests in flight at once for this export (default: the client's `parallel`). */
-  parallel?: number
+  /** Requests in flight at once for this export (default: the client's `parallel`, `'auto'` unless set). */
+  parallel?: Parallel
 }
 
 /** One email's delivery status. Absent fields are `null`. */
@@ -334,6 +341,8 @@ export declare class Client {
   readonly endpoint: EndpointInfo
   /** `'POST'` or `'GET'`. */
   readonly method: Method
+  /** `'auto'` or the fixed number of requests in flight during exports. */
+  readonly parallel: Parallel
   /** Today on the server's calendar (`yyyy-MM-dd`), which anchors `days`. */
   serverToday(): string
   /**
@@ -351,12 +360,196 @@ export declare class Client {
   summary(options: SummaryOptions): Promise<Summary>
   /** The addresses to stop mailing, sorted. */
   suppressions(options: SuppressionsOptions): Promise<Suppression[]>
+  /**
+   * Brings the local archive at `path` (an SQLite file, created when missing)
+   * up to date with the account, on Node's thread pool; read it with
+   * `new Archive(path)`. Which days are read is the planner's choice (the
+   * CLI's `sync`): on a first run every day from `since` (default 30 days
+   * back) to today; later the days after the last complete one plus the
+   * `lookbackDays` before it, days whose last read was not exact, and older
+   * days still holding "sending" rows. Each page is written in one
+   * transaction, with a history row for every email whose state changed.
+   *
+   * Rejects with a VALIDATION error for bad settings (nothing opened or
+   * sent), ARCHIVE_BUSY while another sync writes the file, NOT_AN_ARCHIVE /
+   * ARCHIVE_VERSION for another kind of file (left untouched), ARCHIVE when
+   * SQLite or the disk fails, and the API's errors as `records()` does.
+   * Aborting `signal` stops the sync after the page being written and
+   * rejects with the signal's reason; every whole page stays, and the next
+   * sync reads the unfinished days again.
+   */
+  sync(path: string, options?: SyncOptions): Promise<SyncReport>
   /** `{ apiUser, endpoint, method }`: what `JSON.stringify` shows. */
   toJSON(): { apiUser: string; endpoint: string; method: Method }
 }
 
+/** Settings of `client.sync()`. Defaults: `DEFAULTS.lookbackDays`, `.sendingMaxAgeDays`, `.rescanAfterMs`. */
+export interface SyncOptions {
+  /** The first day to read, `yyyy-MM-dd` (default: the archive's oldest day, or 30 days back on a first run). */
+  since?: string
+  /** Days before the last complete day that are read again: late bounces still change them (default 3). */
+  lookbackDays?: number
+  /** The oldest day, in days before today, read again for its rows still "sending" (default 7). */
+  sendingMaxAgeDays?: number
+  /** A day read less than this long ago (ms) is skipped: the server answers from its 10-minute cache (default 600000; 0 never skips). */
+  rescanAfterMs?: number
+  /** The `apiUserList` to sync (default: the calling apiUser). */
+  apiUsers?: string[]
+  /** The server's today, `yyyy-MM-dd` (not with `serverNow`). */
+  today?: string
+  /** The server's time now, `'yyyy-MM-dd HH:mm:ss'` (a server whose clock is not this machine's). */
+  serverNow?: string
+  /** Stops the sync after the page being written; the promise rejects with `signal.reason`. */
+  signal?: AbortSignal
+}
+
+/** What a sync did. A sync that fails rejects instead (the pages it wrote stay). */
+export interface SyncReport {
+  /** The run's row in the archive's `sync_runs` table. */
+  runId: number
+  /** `'complete'`, or `'inexact'` when some days kept changing while read (the next sync reads them again). */
+  outcome: 'complete' | 'inexact'
+  /** The server's today the plan was made on, `yyyy-MM-dd`. */
+  today: string
+  /** The first day considered. */
+  start: string
+  /** The `since` asked for, when it was past the server's 180-day retention. */
+  clampedSince: string | null
+  /** Days the plan read. */
+  daysPlanned: number
+  /** Each planned day and why: `new`, `incomplete`, `lookback` or `sending` (read by the ids of its "sending" rows). */
+  planned: Array<{ day: string; reason: 'new' | 'incomplete' | 'lookback' | 'sending' }>
+  /** Days skipped: read less than `rescanAfterMs` ago. */
+  skippedRecent: string[]
+  /** Days read to the end. */
+  daysRead: number
+  /** Days whose results kept moving while read. */
+  inexactDays: string[]
+  /** Requests sent, retries included. */
+  requests: number
+  /** Records read. */
+  recordsSeen: number
+  /** Emails new to the archive. */
+  inserted: number
+  /** Emails whose state changed (one history row each). */
+  changed: number
+  /** Emails seen again in the archived state. */
+  unchanged: number
+  /** Records older than the archived state (a cached answer), ignored. */
+  stale: number
+  /** Records without an email id (they cannot be archived). */
+  withoutId: number
+  /** The exports' counters, merged. */
+  stats: ExportStats
+}
+
+/** The filters of an archive read: those of a query but `start`/`limit`; `today` anchors `days`. */
+export interface ArchiveFilters extends Omit<Filters, 'start' | 'limit'> {
+  /** The server day `days` counts back from, `yyyy-MM-dd` (default: today at the archive's `serverUtcOffset`). */
+  today?: string
+}
+
+/** Options of `archive.suppressions()`. */
+export interface ArchiveSuppressionsOptions extends ArchiveFilters {
+  /** Also list addresses that soft-bounced at least this many times (≥ 1). */
+  softBounces?: number
+}
+
+/** Settings of `new Archive()`. */
+export interface ArchiveOptions {
+  /** The server's UTC offset (default `'+08:00'`): `days` count back from today there. */
+  serverUtcOffset?: string
+}
+
+/** One state an archived email was seen in. */
+export interface HistoryEntry {
+  /** The status text, as the server wrote it. */
+  status: string | null
+  category: Category
+  subStatus: number | null
+  /** The row's `modifiedTime` in that state, if it parsed. */
+  modifiedTime: Date | null
+  /** `modifiedTime` as archived (RFC 3339, or as received when it did not parse). */
+  modifiedTimeRaw: string | null
+  /** When a sync first saw the state. */
+  seenAt: Date | null
+}
+
+/** One archived email: its current record and the states it went through. */
+export interface ArchivedEmail {
+  /** The current state, as the online methods return it. */
+  record: EmailRecord
+  /** When a sync first saw it. */
+  firstSeenAt: Date | null
+  /** When a sync last saw it. */
+  lastSeenAt: Date | null
+  /** Every state observed, oldest first: the first sighting, then each change. */
+  history: HistoryEntry[]
+}
+
+/**
+ * Archived records as an async iterable, read in batches by a reader thread.
+ * Breaking out of the loop, `close()`, `await using` and garbage collection
+ * stop it.
+ */
+export declare class ArchiveRecords implements AsyncIterableIterator<EmailRecord> {
+  private constructor()
+  /** Whether every record was handed out (or the stream failed or was closed). */
+  readonly done: boolean
+  next(): Promise<IteratorResult<EmailRecord, undefined>>
+  return(): Promise<IteratorResult<EmailRecord, undefined>>
+  /** Stops the reader; a pending `next()` resolves `done`. Idempotent. */
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+  [Symbol.asyncIterator](): this
+  /** Every remaining record. */
+  toArray(): Promise<EmailRecord[]>
+}
+
+/**
+ * A local archive written by `client.sync()`, read offline (no request, no
+ * credentials), in the shapes and order of the online methods. No window
+ * means every archived day; without `apiUsers`, every apiUser in the archive
+ * (a sync without `apiUsers` archives the calling apiUser only, so the two
+ * agree). Nothing is opened until the first call, which rejects with
+ * ARCHIVE_MISSING, NOT_AN_ARCHIVE or ARCHIVE_VERSION for a bad file. Every
+ * read runs on Node's thread pool; a sync writing the file never blocks it.
+ */
+export declare class Archive {
+  /** @throws {ValidationError} for a bad path or options. */
+  constructor(path: string, options?: ArchiveOptions)
+  /** The archive file. */
+  readonly path: string
+  /** Whether `close()` was called. */
+  readonly closed: boolean
+  /** The selected records, oldest request first. @throws {ValidationError} at once for bad filters. */
+  records(filters?: ArchiveFilters): ArchiveRecords
+  /** Every archived email sent to an address (case-insensitively), or the one with that id (ids hold a `$`). */
+  history(addressOrId: string): Promise<ArchivedEmail[]>
+  /** `client.summary()` over the selected archived records. */
+  summary(filters?: ArchiveFilters): Promise<Summary>
+  /** `client.suppressions()` over the selected archived records. */
+  suppressions(filters?: ArchiveSuppressionsOptions): Promise<Suppression[]>
+  /** Closes the connection (open record streams keep theirs); later calls reject. Idempotent. */
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
 /** The stable error codes. */
-export type ErrorCode = 'VALIDATION' | 'AUTH' | 'RATE_LIMITED' | 'QUOTA' | 'SERVER' | 'TRANSPORT' | 'DECODE' | 'API'
+export type ErrorCode =
+  | 'VALIDATION'
+  | 'AUTH'
+  | 'RATE_LIMITED'
+  | 'QUOTA'
+  | 'SERVER'
+  | 'TRANSPORT'
+  | 'DECODE'
+  | 'API'
+  | 'ARCHIVE'
+  | 'ARCHIVE_BUSY'
+  | 'ARCHIVE_MISSING'
+  | 'NOT_AN_ARCHIVE'
+  | 'ARCHIVE_VERSION'
 
 export interface SendCloudErrorDetails {
   code?: ErrorCode
@@ -383,6 +576,11 @@ export declare class SendCloudError extends Error {
    * - `TRANSPORT`: no complete answer (connect, reset, timeout, body cut short).
    * - `DECODE`: a complete answer that is not the documented JSON.
    * - `API`: any other `result: false` answer; see `apiCode`.
+   * - `ARCHIVE`: the local archive failed (SQLite, the disk: full, read-only).
+   * - `ARCHIVE_BUSY`: another sync is writing the archive (retryable once it is done).
+   * - `ARCHIVE_MISSING`: no archive at the path (`field` is `path`).
+   * - `NOT_AN_ARCHIVE`: the file is not an archive (left untouched; `field` is `path`).
+   * - `ARCHIVE_VERSION`: written by a newer version (left untouched; `field` is `path`).
    */
   readonly code: ErrorCode
   /** The API's `statusCode` when the server answered with one. */
@@ -391,7 +589,7 @@ export declare class SendCloudError extends Error {
   readonly field: string | null
   /** The HTTP status of the answer, when there was one. */
   readonly httpStatus: number | null
-  /** Whether the same request may succeed later (RATE_LIMITED, SERVER, TRANSPORT, DECODE). */
+  /** Whether the same request may succeed later (RATE_LIMITED, SERVER, TRANSPORT, DECODE, ARCHIVE_BUSY). */
   readonly retryable: boolean
 }
 export declare class ValidationError extends SendCloudError {
@@ -418,13 +616,49 @@ export declare class DecodeError extends SendCloudError {
 export declare class ApiError extends SendCloudError {
   readonly code: 'API'
 }
+/** Every archive failure; the subclasses name the cases a program handles. */
+export declare class ArchiveError extends SendCloudError {
+  readonly code: 'ARCHIVE' | 'ARCHIVE_BUSY' | 'ARCHIVE_MISSING' | 'NOT_AN_ARCHIVE' | 'ARCHIVE_VERSION'
+}
+export declare class ArchiveBusyError extends ArchiveError {
+  readonly code: 'ARCHIVE_BUSY'
+}
+export declare class ArchiveMissingError extends ArchiveError {
+  readonly code: 'ARCHIVE_MISSING'
+}
+export declare class NotAnArchiveError extends ArchiveError {
+  readonly code: 'NOT_AN_ARCHIVE'
+}
+export declare class ArchiveVersionError extends ArchiveError {
+  readonly code: 'ARCHIVE_VERSION'
+}
 
-/** The eight error codes. */
+/** The error codes. */
 export declare const ERROR_CODES: readonly ErrorCode[]
 /** The `status` filter values. */
 export declare const STATUSES: readonly Status[]
 /** The record categories. */
 export declare const CATEGORIES: readonly Category[]
+
+/** The Rust client's defaults (and `sync`'s), read from the addon. */
+export declare const DEFAULTS: Readonly<{
+  /** `'auto'`. */
+  parallel: 'auto'
+  /** 3000: the documented account limit. */
+  rateLimitPerMinute: number
+  /** Retries per request after the first attempt. */
+  maxRetries: number
+  /** The most requests a client or an export may keep in flight (64). */
+  maxParallel: number
+  /** `sync`: days before the last complete day read again. */
+  lookbackDays: number
+  /** `sync`: oldest day, in days before today, re-read for its "sending" rows. */
+  sendingMaxAgeDays: number
+  /** `sync`: a day read less than this long ago (ms) is not read again (the server caches answers 10 minutes). */
+  rescanAfterMs: number
+  /** `sync`: days a first run reads without `since` (today included). */
+  firstRunDays: number
+}>
 
 /**
  * Decodes one API answer as the client does (lenient; see the project's

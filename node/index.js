@@ -8,6 +8,7 @@
 
 const native = require('./lib/native.js')
 const { Client, Records } = require('./lib/client.js')
+const { Archive, ArchiveRecords } = require('./lib/archive.js')
 const errors = require('./lib/errors.js')
 const options = require('./lib/options.js')
 
@@ -18,6 +19,9 @@ const STATUSES = Object.freeze(['delivered', 'invalid', 'soft_bounce', 'sending'
 
 /** The categories a record can have. */
 const CATEGORIES = Object.freeze(['delivered', 'invalid', 'soft_bounce', 'sending', 'unknown'])
+
+/** The Rust client's defaults (and `sync`'s), read from the addon. */
+const DEFAULTS = Object.freeze(native.defaults())
 
 function call(fn) {
   try {
@@ -85,6 +89,11 @@ const {
   TransportError,
   DecodeError,
   ApiError,
+  ArchiveError,
+  ArchiveBusyError,
+  ArchiveMissingError,
+  NotAnArchiveError,
+  ArchiveVersionError,
   ERROR_CODES,
 } = errors
 
@@ -92,6 +101,8 @@ const {
 module.exports = {
   Client,
   Records,
+  Archive,
+  ArchiveRecords,
   SendCloudError,
   ValidationError,
   AuthError,
@@ -101,9 +112,15 @@ module.exports = {
   TransportError,
   DecodeError,
   ApiError,
+  ArchiveError,
+  ArchiveBusyError,
+  ArchiveMissingError,
+  NotAnArchiveError,
+  ArchiveVersionError,
   ERROR_CODES,
   STATUSES,
   CATEGORIES,
+  DEFAULTS,
   decodePage,
   encodeQuery,
   encodeRequest,

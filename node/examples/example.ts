@@ -4,9 +4,13 @@
 // Uses SENDCLOUD_API_USER / SENDCLOUD_API_KEY (and SENDCLOUD_REGION or SENDCLOUD_BASE_URL).
 
 import {
+  Archive,
+  ArchiveBusyError,
   Client,
+  DEFAULTS,
   SendCloudError,
   ValidationError,
+  type ArchivedEmail,
   type EmailRecord,
   type ErrorCode,
   type ExportStats,
@@ -14,6 +18,7 @@ import {
   type RecordsOptions,
   type Summary,
   type Suppression,
+  type SyncReport,
 } from 'sendcloud-status'
 
 async function main(): Promise<void> {
@@ -51,6 +56,21 @@ async function main(): Promise<void> {
 
   const suppress: Suppression[] = await client.suppressions({ days: 30, softBounces: 3 })
   console.log(suppress.map((s) => `${s.address}\t${s.reason}`).join('\n'))
+
+  // A local archive: sync it (stop after 5 minutes at the latest), then read it offline.
+  try {
+    const report: SyncReport = await client.sync('status.db', { lookbackDays: DEFAULTS.lookbackDays, signal: AbortSignal.timeout(300_000) })
+    console.log(`${report.daysRead} days read, ${report.inserted} new, ${report.changed} changed (${report.outcome})`)
+  } catch (e) {
+    if (!(e instanceof ArchiveBusyError)) throw e
+    console.log('another sync is writing status.db; reading what it holds')
+  }
+  const archive = new Archive('status.db')
+  for await (const r of archive.records({ days: 7, status: 'invalid' })) console.log(r.recipient)
+  const [first]: ArchivedEmail[] = await archive.history('someone@example.com')
+  console.log(first?.history.map((h) => `${h.seenAt?.toISOString()} ${h.category}`))
+  console.log((await archive.summary({ days: 30 })).deliverabilityRate, client.parallel)
+  await archive.close()
 
   try {
     await client.page({ days: 0 })

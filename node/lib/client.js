@@ -3,7 +3,7 @@
 const util = require('node:util')
 
 const native = require('./native.js')
-const { fromNative } = require('./errors.js')
+const { fromNative, ValidationError } = require('./errors.js')
 const options = require('./options.js')
 
 // The counters of an export that has not fetched a page yet (a fresh copy
@@ -176,6 +176,11 @@ class Client {
     return this.#native.method
   }
 
+  /** `'auto'` or the fixed number of requests in flight during exports. */
+  get parallel() {
+    return this.#native.parallel
+  }
+
   /** Today on the server's calendar (`yyyy-MM-dd`), which anchors `days`. */
   serverToday() {
     return this.#native.serverToday()
@@ -224,6 +229,37 @@ class Client {
       return await this.#native.suppressions(q)
     } catch (e) {
       throw fromNative(e)
+    }
+  }
+
+  /**
+   * Brings the local archive at `path` (an SQLite file, created when
+   * missing) up to date with the account, on Node's thread pool, and
+   * resolves to what it did. Read the file with `new Archive(path)`.
+   * `options.signal` (an AbortSignal) stops the sync after the page being
+   * written; the promise then rejects with the signal's reason.
+   */
+  async sync(path, settings) {
+    if (typeof path !== 'string' || path === '') {
+      throw new ValidationError('invalid path: must be a non-empty string naming the archive file', { field: 'path' })
+    }
+    const { signal, ...opts } = options.normalize(settings, options.SYNC, 'sync()')
+    let job
+    try {
+      job = this.#native.syncJob(path, opts)
+    } catch (e) {
+      throw fromNative(e)
+    }
+    signal?.throwIfAborted()
+    const abort = () => job.cancel()
+    signal?.addEventListener('abort', abort, { once: true })
+    try {
+      return await job.run()
+    } catch (e) {
+      if (signal?.aborted && e?.code === 'ABORTED') throw signal.reason
+      throw fromNative(e)
+    } finally {
+      signal?.removeEventListener('abort', abort)
     }
   }
 

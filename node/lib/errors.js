@@ -3,7 +3,8 @@
 /**
  * Errors thrown by this package: `SendCloudError` and one subclass per
  * `code`. The native addon throws plain `Error`s carrying the same
- * properties; `fromNative` turns them into these classes.
+ * properties; `fromNative` turns them into these classes. The archive's
+ * codes have `ArchiveError` subclasses (`ArchiveBusyError`, …).
  */
 
 const ERROR_CODES = Object.freeze([
@@ -15,6 +16,11 @@ const ERROR_CODES = Object.freeze([
   'TRANSPORT',
   'DECODE',
   'API',
+  'ARCHIVE',
+  'ARCHIVE_BUSY',
+  'ARCHIVE_MISSING',
+  'NOT_AN_ARCHIVE',
+  'ARCHIVE_VERSION',
 ])
 
 class SendCloudError extends Error {
@@ -49,10 +55,17 @@ for (const [code, name] of [
   ['TRANSPORT', 'TransportError'],
   ['DECODE', 'DecodeError'],
   ['API', 'ApiError'],
+  ['ARCHIVE', 'ArchiveError'],
+  ['ARCHIVE_BUSY', 'ArchiveBusyError'],
+  ['ARCHIVE_MISSING', 'ArchiveMissingError'],
+  ['NOT_AN_ARCHIVE', 'NotAnArchiveError'],
+  ['ARCHIVE_VERSION', 'ArchiveVersionError'],
 ]) {
-  // A named class per code, so `instanceof AuthError` and `err.name` work.
+  // A named class per code, so `instanceof AuthError` and `err.name` work;
+  // the archive's cases extend ArchiveError.
+  const base = code.includes('ARCHIVE') && code !== 'ARCHIVE' ? classes.ARCHIVE : SendCloudError
   const cls = {
-    [name]: class extends SendCloudError {
+    [name]: class extends base {
       static code = code
     },
   }[name]
@@ -109,5 +122,10 @@ module.exports = {
   TransportError: classes.TRANSPORT,
   DecodeError: classes.DECODE,
   ApiError: classes.API,
+  ArchiveError: classes.ARCHIVE,
+  ArchiveBusyError: classes.ARCHIVE_BUSY,
+  ArchiveMissingError: classes.ARCHIVE_MISSING,
+  NotAnArchiveError: classes.NOT_AN_ARCHIVE,
+  ArchiveVersionError: classes.ARCHIVE_VERSION,
   fromNative,
 }

@@ -35,7 +35,7 @@ const CLIENT = Object.freeze({
   connectTimeoutMs: 'number',
   maxRetries: 'number',
   rateLimitPerMinute: 'number',
-  parallel: 'number',
+  parallel: 'parallel',
   serverUtcOffset: 'string',
   emailIdChunk: 'number',
   userAgent: 'string',
@@ -50,9 +50,28 @@ const CLIENT = Object.freeze({
 // `today` / `serverNow`: where an export plans its window (the server's
 // clock as this machine reads it, by default).
 const PLAN = Object.freeze({ today: 'string', serverNow: 'string' })
-const RECORDS = Object.freeze({ ...FILTERS, maxRecords: 'number', cursor: 'string', parallel: 'number', ...PLAN })
-const SUMMARY = Object.freeze({ ...FILTERS, maxRecords: 'number', parallel: 'number', ...PLAN })
-const SUPPRESSIONS = Object.freeze({ ...FILTERS, maxRecords: 'number', softBounces: 'number', parallel: 'number', ...PLAN })
+const RECORDS = Object.freeze({ ...FILTERS, maxRecords: 'number', cursor: 'string', parallel: 'parallel', ...PLAN })
+const SUMMARY = Object.freeze({ ...FILTERS, maxRecords: 'number', parallel: 'parallel', ...PLAN })
+const SUPPRESSIONS = Object.freeze({ ...FILTERS, maxRecords: 'number', softBounces: 'number', parallel: 'parallel', ...PLAN })
+// `client.sync(path, options)` (the `signal` stays in JS).
+const SYNC = Object.freeze({
+  signal: 'AbortSignal',
+  since: 'string',
+  lookbackDays: 'number',
+  sendingMaxAgeDays: 'number',
+  rescanAfterMs: 'number',
+  apiUsers: 'string[]',
+  today: 'string',
+  serverNow: 'string',
+})
+// The archive's filters: those of a query but the page (`start`, `limit`), and
+// `today` for `days`.
+const ARCHIVE_FILTERS = Object.freeze({
+  ...Object.fromEntries(Object.entries(FILTERS).filter(([key]) => key !== 'start' && key !== 'limit')),
+  today: 'string',
+})
+const ARCHIVE_SUPPRESSIONS = Object.freeze({ ...ARCHIVE_FILTERS, softBounces: 'number' })
+const ARCHIVE = Object.freeze({ serverUtcOffset: 'string' })
 const ENCODE = Object.freeze({
   apiUser: 'string',
   apiKey: 'string',
@@ -74,6 +93,17 @@ function check(key, value, type) {
     case 'number':
       if (typeof value !== type) {
         throw new ValidationError(`invalid ${key}: must be a ${type}, got ${describe(value)}`, { field: key })
+      }
+      return value
+    case 'parallel':
+      // 'auto' or a count; which strings and counts are valid is the Rust core's rule.
+      if (typeof value !== 'number' && typeof value !== 'string') {
+        throw new ValidationError(`invalid ${key}: must be 'auto' or a number, got ${describe(value)}`, { field: key })
+      }
+      return value
+    case 'AbortSignal':
+      if (!(value instanceof AbortSignal)) {
+        throw new ValidationError(`invalid ${key}: must be an AbortSignal, got ${describe(value)}`, { field: key })
       }
       return value
     case 'string[]':
@@ -128,4 +158,16 @@ function normalize(options, allowed, what) {
   return out
 }
 
-module.exports = { FILTERS, CLIENT, RECORDS, SUMMARY, SUPPRESSIONS, ENCODE, normalize }
+module.exports = {
+  FILTERS,
+  CLIENT,
+  RECORDS,
+  SUMMARY,
+  SUPPRESSIONS,
+  SYNC,
+  ARCHIVE,
+  ARCHIVE_FILTERS,
+  ARCHIVE_SUPPRESSIONS,
+  ENCODE,
+  normalize,
+}

@@ -117,14 +117,34 @@ describe('Client', () => {
     )
   })
 
+  it('defaults come from the addon: parallel auto, 3000 requests/minute', () => {
+    assert.deepEqual(
+      { parallel: pkg.DEFAULTS.parallel, rateLimitPerMinute: pkg.DEFAULTS.rateLimitPerMinute, maxParallel: pkg.DEFAULTS.maxParallel },
+      { parallel: 'auto', rateLimitPerMinute: 3000, maxParallel: 64 },
+    )
+    assert.ok(Object.isFrozen(pkg.DEFAULTS))
+    const c = new Client({ apiUser: 'me', apiKey: SECRET, baseUrl: sandbox.baseUrl })
+    assert.equal(c.parallel, 'auto')
+    assert.equal(new Client({ apiUser: 'me', apiKey: SECRET, baseUrl: sandbox.baseUrl, parallel: 3 }).parallel, 3)
+    assert.equal(new Client({ apiUser: 'me', apiKey: SECRET, baseUrl: sandbox.baseUrl, parallel: 'AUTO' }).parallel, 'auto')
+  })
+
   it('the package exports what index.d.ts declares', () => {
     assert.deepEqual(Object.keys(pkg).sort(), [
       'ApiError',
+      'Archive',
+      'ArchiveBusyError',
+      'ArchiveError',
+      'ArchiveMissingError',
+      'ArchiveRecords',
+      'ArchiveVersionError',
       'AuthError',
       'CATEGORIES',
       'Client',
+      'DEFAULTS',
       'DecodeError',
       'ERROR_CODES',
+      'NotAnArchiveError',
       'QuotaError',
       'RateLimitedError',
       'Records',

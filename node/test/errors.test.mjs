@@ -64,8 +64,11 @@ async function cannedServer(status, body, headers = { 'Content-Type': 'applicati
 }
 
 describe('error codes from real triggers', () => {
-  it('ERROR_CODES lists the eight codes', () => {
-    assert.deepEqual(ERROR_CODES, ['VALIDATION', 'AUTH', 'RATE_LIMITED', 'QUOTA', 'SERVER', 'TRANSPORT', 'DECODE', 'API'])
+  it("ERROR_CODES lists the codes: the client's eight, then the archive's five", () => {
+    assert.deepEqual(ERROR_CODES, [
+      'VALIDATION', 'AUTH', 'RATE_LIMITED', 'QUOTA', 'SERVER', 'TRANSPORT', 'DECODE', 'API',
+      'ARCHIVE', 'ARCHIVE_BUSY', 'ARCHIVE_MISSING', 'NOT_AN_ARCHIVE', 'ARCHIVE_VERSION',
+    ])
   })
 
   it('VALIDATION: bad input rejects before any request, naming the field', async () => {
@@ -109,6 +112,19 @@ describe('error codes from real triggers', () => {
     assert.deepEqual(await sandbox.requests(), [], 'nothing was sent')
   })
 
+  it('VALIDATION: a bad parallel for one export rejects before any request', async () => {
+    const c = client()
+    await sandbox.clear()
+    for (const parallel of [0, -1, 65, 1.5, 'fast', '4', '', true, {}]) {
+      const matcher = is(ValidationError, 'VALIDATION', { field: 'parallel' })
+      const what = JSON.stringify(parallel)
+      assert.throws(() => c.records({ days: 1, parallel }), matcher, what)
+      await assert.rejects(c.summary({ days: 1, parallel }), matcher, what)
+      await assert.rejects(c.suppressions({ days: 1, parallel }), matcher, what)
+    }
+    assert.deepEqual(await sandbox.requests(), [], 'nothing was sent')
+  })
+
   it('VALIDATION: a bad export plan (today, serverNow) rejects before any request', async () => {
     const c = client()
     await sandbox.clear()
@@ -140,6 +156,14 @@ describe('error codes from real triggers', () => {
       [{ timeoutMs: 0 }, 'timeoutMs'],
       [{ maxRetries: -1 }, 'maxRetries'],
       [{ parallel: 0 }, 'parallel'],
+      [{ parallel: -1 }, 'parallel'],
+      [{ parallel: 65 }, 'parallel'],
+      [{ parallel: 1.5 }, 'parallel'],
+      [{ parallel: 'fast' }, 'parallel'],
+      [{ parallel: '4' }, 'parallel'],
+      [{ parallel: true }, 'parallel'],
+      [{ rateLimitPerMinute: -1 }, 'rateLimitPerMinute'],
+      [{ rateLimitPerMinute: 1.5 }, 'rateLimitPerMinute'],
       [{ serverUtcOffset: '8' }, 'serverUtcOffset'],
       [{ maxWindowDays: 0 }, 'maxWindowDays'],
       [{ apiKey: 42 }, 'apiKey'],

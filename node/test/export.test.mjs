@@ -96,6 +96,15 @@ describe('records()', () => {
     assert.deepEqual(ids(await client.records({ days: 12, parallel: 3, today: TODAY }).toArray()), truth)
   })
 
+  it("parallel: 'auto' or a number per export, over the client's setting", async () => {
+    const truth = (await sandbox.truth({ days: 5 })).email_ids
+    const one = new Client({ apiUser: API_USER, apiKey: API_KEY, baseUrl: sandbox.baseUrl, parallel: 1 })
+    assert.equal(one.parallel, 1)
+    assert.deepEqual(ids(await one.records({ days: 5, limit: 50, today: TODAY }).toArray()), truth)
+    assert.deepEqual(ids(await one.records({ days: 5, limit: 50, parallel: 'auto', today: TODAY }).toArray()), truth)
+    assert.deepEqual(ids(await client.records({ days: 5, limit: 50, parallel: 1, today: TODAY }).toArray()), truth)
+  })
+
   it('concurrent next() calls are served in order', async () => {
     const truth = (await sandbox.truth({ days: 3 })).email_ids.slice(0, 150)
     assert.equal(truth.length, 150)
@@ -169,6 +178,58 @@ describe('records()', () => {
     const { inspect } = await import('node:util')
     assert.match(inspect(records, { breakLength: Infinity }), /^Records \{ cursor: 'sc2\./)
   })
+})
+
+describe('parallelism and pacing by default', () => {
+  /** Seconds an export takes (its records checked against the truth), and its stats. */
+  async function timed(c, options, truth) {
+    const started = performance.now()
+    const records = c.records(options)
+    const got = ids(await records.toArray())
+    const seconds = (performance.now() - started) / 1000
+    assert.deepEqual(got, truth)
+    return { seconds, stats: records.stats }
+  }
+
+  for (const rateLimitPerMinute of [3000, 0]) {
+    it(`the default keeps several requests in flight (rateLimitPerMinute ${rateLimitPerMinute})`, async () => {
+      // At 100 ms a request, ~25 pages take 2.5 s or more one by one; 'auto' keeps several
+      // in flight (a ratio, whatever the machine's speed: both runs wait on the same latency).
+      const sb = await startSandbox(['--rate-limit', '0', '--records', '3000', '--latency-ms', '100'])
+      try {
+        const c = new Client({ apiUser: API_USER, apiKey: API_KEY, baseUrl: sb.baseUrl, rateLimitPerMinute })
+        assert.equal(c.parallel, 'auto')
+        const truth = (await sb.truth({ days: 3 })).email_ids
+        const f = { days: 3, limit: 6, today: TODAY }
+        const one = await timed(c, { ...f, parallel: 1 }, truth)
+        const auto = await timed(c, f, truth)
+        assert.ok(one.stats.requests >= 20)
+        assert.equal(auto.stats.requests, one.stats.requests)
+        assert.ok(auto.seconds < one.seconds * 0.6, `auto ${auto.seconds} s vs one at a time ${one.seconds} s`)
+      } finally {
+        await sb.stop()
+      }
+    })
+  }
+
+  for (const off of [0, null]) {
+    it(`rateLimitPerMinute ${off} turns client pacing off`, async () => {
+      // The same one-at-a-time export (~35 requests), paced at 1200/min (at least 1.7 s), then
+      // unpaced, against a sandbox without a limit of its own.
+      const sb = await startSandbox(['--rate-limit', '0', '--records', '4000'])
+      try {
+        const truth = (await sb.truth({ days: 3 })).email_ids
+        const f = { days: 3, limit: 5, parallel: 1, today: TODAY }
+        const make = (rateLimitPerMinute) => new Client({ apiUser: API_USER, apiKey: API_KEY, baseUrl: sb.baseUrl, rateLimitPerMinute })
+        const paced = await timed(make(1200), f, truth)
+        const unpaced = await timed(make(off), f, truth)
+        assert.ok(paced.stats.requests > 30)
+        assert.ok(unpaced.seconds * 2 < paced.seconds, `unpaced ${unpaced.seconds} s vs paced ${paced.seconds} s`)
+      } finally {
+        await sb.stop()
+      }
+    })
+  }
 })
 
 describe('summary() and suppressions()', () => {

@@ -7,13 +7,29 @@
 
 A thin layer over the Rust ``sendcloud-status`` client: validation, encoding,
 lenient decoding, window splitting, pagination, retries, rate limiting and
-cursors all happen in Rust. See ``python/README.md``.
+cursors all happen in Rust; so do the local archive's sync and reads (``Client.sync``,
+``Archive``). See ``python/README.md``.
 """
 
 from __future__ import annotations
 
 from . import _native
-from ._client import DEFAULT_MAX_RETRIES, AsyncClient, AsyncRecords, Client, QueryFilters, Records
+from ._archive import Archive, ArchivedEmail, ArchiveRecords, HistoryEntry, SyncReport
+from ._client import (
+    DEFAULT_LOOKBACK_DAYS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_PARALLEL,
+    DEFAULT_RATE_LIMIT_PER_MINUTE,
+    DEFAULT_RESCAN_AFTER,
+    DEFAULT_SENDING_MAX_AGE_DAYS,
+    MAX_PARALLEL,
+    AsyncClient,
+    AsyncRecords,
+    Client,
+    Parallel,
+    QueryFilters,
+    Records,
+)
 from ._models import (
     Category,
     CategoryShare,
@@ -34,8 +50,13 @@ from ._models import (
 from ._sansio import decode_page, encode_query, encode_request
 from .errors import (
     ApiError,
+    ArchiveBusyError,
+    ArchiveError,
+    ArchiveMissingError,
+    ArchiveVersionError,
     AuthenticationError,
     DecodeError,
+    NotAnArchiveError,
     QuotaError,
     RateLimitError,
     SendCloudError,
@@ -52,7 +73,19 @@ __all__ = [
     "Records",
     "AsyncRecords",
     "QueryFilters",
+    "Parallel",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_PARALLEL",
+    "DEFAULT_RATE_LIMIT_PER_MINUTE",
+    "MAX_PARALLEL",
+    "DEFAULT_LOOKBACK_DAYS",
+    "DEFAULT_SENDING_MAX_AGE_DAYS",
+    "DEFAULT_RESCAN_AFTER",
+    "Archive",
+    "ArchiveRecords",
+    "ArchivedEmail",
+    "HistoryEntry",
+    "SyncReport",
     "Record",
     "Page",
     "Position",
@@ -80,5 +113,10 @@ __all__ = [
     "ServerError",
     "DecodeError",
     "TransportError",
+    "ArchiveError",
+    "ArchiveBusyError",
+    "ArchiveMissingError",
+    "NotAnArchiveError",
+    "ArchiveVersionError",
     "__version__",
 ]

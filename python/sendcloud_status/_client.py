@@ -13,6 +13,7 @@ from typing import (
     Iterable,
     Iterator,
     List,
+    Literal,
     Optional,
     Type,
     TypedDict,
@@ -26,12 +27,44 @@ from ._models import ExportStats, Page, Position, Record, Status, Summary, Suppr
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ._native import NativeExport, PageTuple
+    from ._archive import PathLike, SyncReport
+    from ._native import NativeExport, NativeSync, PageTuple
 
-__all__ = ["Client", "AsyncClient", "Records", "AsyncRecords", "QueryFilters", "DEFAULT_MAX_RETRIES"]
+__all__ = [
+    "Client",
+    "AsyncClient",
+    "Records",
+    "AsyncRecords",
+    "QueryFilters",
+    "Parallel",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_PARALLEL",
+    "DEFAULT_RATE_LIMIT_PER_MINUTE",
+    "MAX_PARALLEL",
+    "DEFAULT_LOOKBACK_DAYS",
+    "DEFAULT_SENDING_MAX_AGE_DAYS",
+    "DEFAULT_RESCAN_AFTER",
+]
+
+#: Requests in flight during an export: ``"auto"`` (as many as fill the rate limit at the
+#: latency observed, up to 32) or a fixed number from 1 to :data:`MAX_PARALLEL`.
+Parallel = Union[int, Literal["auto"]]
 
 #: Retries per request after the first attempt (the Rust client's default).
 DEFAULT_MAX_RETRIES: int = _native.DEFAULT_MAX_RETRIES
+#: The default ``parallel``: ``"auto"`` (the Rust client's default).
+DEFAULT_PARALLEL: Parallel = cast(Parallel, _native.DEFAULT_PARALLEL)
+#: The default client-side limit, requests per minute (the documented account limit).
+DEFAULT_RATE_LIMIT_PER_MINUTE: int = _native.DEFAULT_RATE_LIMIT_PER_MINUTE
+#: The most requests a client or an export may keep in flight.
+MAX_PARALLEL: int = _native.MAX_PARALLEL
+#: Sync: days before the last complete day that later syncs read again (late bounces).
+DEFAULT_LOOKBACK_DAYS: int = _native.DEFAULT_LOOKBACK_DAYS
+#: Sync: the oldest day, in days before today, read again for its rows still "sending".
+DEFAULT_SENDING_MAX_AGE_DAYS: int = _native.DEFAULT_SENDING_MAX_AGE_DAYS
+#: Sync: a day read less than this many seconds ago is not read again (the server answers
+#: the same query from its cache for 10 minutes).
+DEFAULT_RESCAN_AFTER: float = _native.DEFAULT_RESCAN_AFTER
 
 DateLike = Union[_dt.date, str]
 ServerTime = Union[_dt.datetime, str]
@@ -221,8 +254,13 @@ class Client:
     :param timeout: seconds for a whole request; ``connect_timeout`` for connecting.
     :param max_retries: retries per request after the first attempt (rate limits,
         server faults, transport failures); ``0`` never retries.
-    :param rate_limit_per_minute: the client-side limit (``None`` disables it).
-    :param parallel: requests in flight at once during exports.
+    :param rate_limit_per_minute: the client-side limit (default 3000, the documented account
+        limit); ``0`` or ``None`` turn client-side pacing off (then only the server's
+        ``50000`` answers slow an export down).
+    :param parallel: requests in flight at once during exports: ``"auto"`` (the default: as
+        many as fill the rate limit at the latency the client observes, up to 32, backing
+        off when the server throttles) or a fixed number from 1 to 64 (``1``: one request at
+        a time). The output is the same either way.
     :param server_utc_offset: the server's calendar: ``"+08:00"``, a ``timedelta`` or a ``timezone``.
     :param max_window_days: the window maximum of a custom base URL (default 3).
     :param jitter_seed: fixes the retry jitter, for reproducible runs.
@@ -252,8 +290,8 @@ class Client:
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit_per_minute: Optional[int] = 3000,
-        parallel: int = 1,
+        rate_limit_per_minute: Optional[int] = DEFAULT_RATE_LIMIT_PER_MINUTE,
+        parallel: Parallel = DEFAULT_PARALLEL,
         server_utc_offset: UtcOffset = "+08:00",
         max_window_days: Optional[int] = None,
         jitter_seed: Optional[int] = None,
@@ -314,8 +352,9 @@ class Client:
         return self._native.method
 
     @property
-    def parallel(self) -> int:
-        return self._native.parallel
+    def parallel(self) -> Parallel:
+        """``"auto"`` or the fixed number of requests in flight during exports."""
+        return cast(Parallel, self._native.parallel)
 
     @property
     def server_utc_offset(self) -> str:
@@ -343,7 +382,7 @@ class Client:
         max_records: Optional[int] = None,
         cursor: Optional[str] = None,
         page_size: int = 100,
-        parallel: Optional[int] = None,
+        parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
@@ -360,6 +399,9 @@ class Client:
         plans the export as if the server's clock read that time — for a server whose
         clock is not this machine's, such as a sandbox. Give at most one of them.
 
+        ``parallel`` overrides the client's setting for this export (``"auto"`` or 1 to 64);
+        ``None`` keeps the client's (``"auto"`` by default).
+
         Filters and options are validated now (:class:`ValidationError`); nothing is sent
         until iteration."""
         return Records(self._export(max_records, cursor, page_size, parallel, filters, today, server_now))
@@ -368,7 +410,7 @@ class Client:
         self,
         *,
         page_size: int = 100,
-        parallel: Optional[int] = None,
+        parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
@@ -389,7 +431,7 @@ class Client:
         *,
         soft_bounces: Optional[int] = None,
         page_size: int = 100,
-        parallel: Optional[int] = None,
+        parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
@@ -406,12 +448,74 @@ class Client:
             export.close()
         return _suppressions(report)
 
+    def sync(
+        self,
+        path: PathLike,
+        *,
+        since: Optional[DateLike] = None,
+        lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+        sending_max_age_days: int = DEFAULT_SENDING_MAX_AGE_DAYS,
+        rescan_after: float = DEFAULT_RESCAN_AFTER,
+        api_users: Union[str, Iterable[str], None] = None,
+        today: Optional[DateLike] = None,
+        server_now: Optional[ServerTime] = None,
+    ) -> SyncReport:
+        """Brings the local archive at ``path`` (an SQLite file, created when missing) up to
+        date with the account, and says what it did. Read it offline with :class:`Archive`.
+
+        Which days are read is the planner's choice (the CLI's ``sync``): on a first run,
+        every day from ``since`` (default: 30 days back) to today; later, the days after the
+        last complete one plus the ``lookback_days`` before it (where late bounces still
+        change rows), days whose last read was not exact, and older days still holding
+        "sending" rows (within ``sending_max_age_days``, by the ids of those rows when that
+        is cheaper). A day read less than ``rescan_after`` seconds ago is skipped (the server
+        would answer from its cache); ``0`` never skips. ``api_users`` syncs an
+        ``apiUserList`` (default: the calling apiUser). ``today`` / ``server_now`` set the
+        server's clock as for :meth:`records` (not both).
+
+        Each page is written in one transaction, with a history row for every email whose
+        state changed. The GIL is released for the whole sync. Ctrl-C (on the main thread)
+        stops it after the page being written and raises ``KeyboardInterrupt``; every whole
+        page stays, and the next sync reads the unfinished days again.
+
+        :raises ValidationError: a bad setting, before anything is opened or sent.
+        :raises ArchiveBusyError: another sync is writing the archive.
+        :raises NotAnArchiveError: ``path`` is another kind of file (left untouched).
+        :raises ArchiveError: SQLite or the disk failed.
+        Errors of the API as for :meth:`records`."""
+        from ._archive import _sync_report
+
+        job = self._sync_job(path, since, lookback_days, sending_max_age_days, rescan_after, api_users, today, server_now)
+        return _sync_report(job.run())
+
+    def _sync_job(
+        self,
+        path: PathLike,
+        since: Optional[DateLike],
+        lookback_days: int,
+        sending_max_age_days: int,
+        rescan_after: float,
+        api_users: Union[str, Iterable[str], None],
+        today: Optional[DateLike],
+        server_now: Optional[ServerTime],
+    ) -> NativeSync:
+        return self._native.sync_job(
+            path,
+            since=since,
+            lookback_days=lookback_days,
+            sending_max_age_days=sending_max_age_days,
+            rescan_after=rescan_after,
+            api_users=api_users,
+            today=today,
+            server_now=server_now,
+        )
+
     def _export(
         self,
         max_records: Optional[int],
         cursor: Optional[str],
         page_size: int,
-        parallel: Optional[int],
+        parallel: Optional[Parallel],
         filters: Any,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
@@ -434,7 +538,8 @@ def _suppressions(report: _native.NativeReport) -> List[Suppression]:
 class AsyncClient:
     """The asyncio twin of :class:`Client` (same arguments): every request runs in a
     worker thread, so the event loop never blocks. ``records()`` returns an async
-    iterator; the other methods are coroutines."""
+    iterator; the other methods are coroutines. :attr:`blocking` is the :class:`Client`
+    underneath."""
 
     __slots__ = ("_client",)
 
@@ -449,8 +554,8 @@ class AsyncClient:
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit_per_minute: Optional[int] = 3000,
-        parallel: int = 1,
+        rate_limit_per_minute: Optional[int] = DEFAULT_RATE_LIMIT_PER_MINUTE,
+        parallel: Parallel = DEFAULT_PARALLEL,
         server_utc_offset: UtcOffset = "+08:00",
         max_window_days: Optional[int] = None,
         jitter_seed: Optional[int] = None,
@@ -484,7 +589,7 @@ class AsyncClient:
         )
 
     @property
-    def sync(self) -> Client:
+    def blocking(self) -> Client:
         """The blocking client underneath (same connection pool and rate limiter)."""
         return self._client
 
@@ -513,7 +618,7 @@ class AsyncClient:
         max_records: Optional[int] = None,
         cursor: Optional[str] = None,
         page_size: int = 100,
-        parallel: Optional[int] = None,
+        parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
@@ -525,7 +630,7 @@ class AsyncClient:
         self,
         *,
         page_size: int = 100,
-        parallel: Optional[int] = None,
+        parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
@@ -546,7 +651,7 @@ class AsyncClient:
         *,
         soft_bounces: Optional[int] = None,
         page_size: int = 100,
-        parallel: Optional[int] = None,
+        parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
         **filters: Unpack[QueryFilters],
@@ -560,3 +665,30 @@ class AsyncClient:
         finally:
             export.close()
         return _suppressions(report)
+
+    async def sync(
+        self,
+        path: PathLike,
+        *,
+        since: Optional[DateLike] = None,
+        lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+        sending_max_age_days: int = DEFAULT_SENDING_MAX_AGE_DAYS,
+        rescan_after: float = DEFAULT_RESCAN_AFTER,
+        api_users: Union[str, Iterable[str], None] = None,
+        today: Optional[DateLike] = None,
+        server_now: Optional[ServerTime] = None,
+    ) -> SyncReport:
+        """See :meth:`Client.sync`; the sync runs in a worker thread. Settings are validated
+        at the call. Cancelling the task stops the sync after the page being written (the
+        worker thread ends then; until it has, the archive is still busy)."""
+        from ._archive import _sync_report
+
+        job = self._client._sync_job(
+            path, since, lookback_days, sending_max_age_days, rescan_after, api_users, today, server_now
+        )
+        try:
+            report = await asyncio.to_thread(job.run)
+        finally:
+            # Also when the task is cancelled: the worker thread stops after its page.
+            job.cancel()
+        return _sync_report(report)

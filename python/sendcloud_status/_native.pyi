@@ -2,12 +2,20 @@
 use the ``sendcloud_status`` package."""
 
 import datetime
-from typing import Any, Dict, List, Optional, Tuple, Union, final
+import os
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union, final
 
 from ._models import ExportStats
 
 __version__: str
 DEFAULT_MAX_RETRIES: int
+DEFAULT_PARALLEL: str
+DEFAULT_RATE_LIMIT_PER_MINUTE: int
+MAX_PARALLEL: int
+DEFAULT_LOOKBACK_DAYS: int
+DEFAULT_SENDING_MAX_AGE_DAYS: int
+DEFAULT_RESCAN_AFTER: float
+DEFAULT_FIRST_RUN_DAYS: int
 
 # (email_id, status, category, sub_status, sub_status_description, api_user,
 #  recipient, request_time, request_time_text, modified_time, modified_time_text,
@@ -59,8 +67,8 @@ class NativeClient:
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         max_retries: Optional[int] = None,
-        rate_limit_per_minute: Optional[int] = 3000,
-        parallel: int = 1,
+        rate_limit_per_minute: Optional[int] = None,  # None or 0: no client-side pacing
+        parallel: Union[int, str, None] = None,  # None: "auto"
         server_utc_offset: Union[str, int, None] = None,
         max_window_days: Optional[int] = None,
         jitter_seed: Optional[int] = None,
@@ -84,7 +92,7 @@ class NativeClient:
     @property
     def method(self) -> str: ...
     @property
-    def parallel(self) -> int: ...
+    def parallel(self) -> Union[int, str]: ...
     @property
     def server_utc_offset(self) -> str: ...
     def server_today(self) -> datetime.date: ...
@@ -94,11 +102,60 @@ class NativeClient:
         *,
         max_records: Optional[int] = None,
         cursor: Optional[str] = None,
-        parallel: Optional[int] = None,
+        parallel: Union[int, str, None] = None,
         today: Union[datetime.date, str, None] = None,
         server_now: Union[datetime.datetime, str, None] = None,
         **filters: Any,
     ) -> NativeExport: ...
+    def sync_job(
+        self,
+        path: Union[str, os.PathLike[str]],
+        *,
+        since: Union[datetime.date, str, None] = None,
+        lookback_days: int,
+        sending_max_age_days: int,
+        rescan_after: float,
+        api_users: Union[str, Iterable[str], None] = None,
+        today: Union[datetime.date, str, None] = None,
+        server_now: Union[datetime.datetime, str, None] = None,
+    ) -> NativeSync: ...
+
+@final
+class NativeSync:
+    # The SyncReport dataclass's fields.
+    def run(self) -> Dict[str, Any]: ...
+    def cancel(self) -> None: ...
+
+# (status, category name, sub-status code, modified_time, modified_time_text, seen_at)
+HistoryTuple = Tuple[
+    Optional[str], str, Optional[int], Optional[datetime.datetime], Optional[str], datetime.datetime
+]
+# (record, first_seen_at, last_seen_at, history)
+ArchivedEmailTuple = Tuple[RecordTuple, datetime.datetime, datetime.datetime, List[HistoryTuple]]
+
+@final
+class NativeArchive:
+    def __init__(
+        self, path: Union[str, os.PathLike[str]], *, server_utc_offset: Union[str, int, None] = None
+    ) -> None: ...
+    @property
+    def path(self) -> os.PathLike[str]: ...  # a pathlib.Path
+    def records(self, *, today: Union[datetime.date, str, None] = None, **filters: Any) -> NativeArchiveRecords: ...
+    def feed(
+        self, report: NativeReport, *, today: Union[datetime.date, str, None] = None, **filters: Any
+    ) -> int: ...
+    def history(self, address_or_id: str) -> List[ArchivedEmailTuple]: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+
+@final
+class NativeArchiveRecords:
+    def __iter__(self) -> NativeArchiveRecords: ...
+    def __next__(self) -> RecordTuple: ...
+    def close(self) -> None: ...
+    @property
+    def done(self) -> bool: ...
 
 @final
 class NativeExport:

@@ -11,7 +11,12 @@ Rust core's ``ErrorKind``::
     │   ├── QuotaError                              kind "quota"
     │   ├── ServerError                             kind "server"
     │   └── DecodeError                             kind "decode" (unreadable answer)
-    └── TransportError       (also a ConnectionError) kind "transport"
+    ├── TransportError       (also a ConnectionError) kind "transport"
+    └── ArchiveError                                kind "archive" (the local archive: SQLite, disk)
+        ├── ArchiveBusyError                        kind "archive_busy" (another sync writes it)
+        ├── ArchiveMissingError  (also a FileNotFoundError) kind "archive_missing"
+        ├── NotAnArchiveError    (also a ValueError)  kind "not_an_archive"
+        └── ArchiveVersionError                     kind "archive_version" (written by a newer version)
 
 Every instance carries ``message``, ``kind``, ``code`` (the API's ``statusCode``
 when the server sent one), ``http_status``, ``field`` (the argument at fault for
@@ -34,6 +39,11 @@ __all__ = [
     "ServerError",
     "DecodeError",
     "TransportError",
+    "ArchiveError",
+    "ArchiveBusyError",
+    "ArchiveMissingError",
+    "NotAnArchiveError",
+    "ArchiveVersionError",
 ]
 
 
@@ -129,3 +139,39 @@ class TransportError(SendCloudError, ConnectionError):
     body, TLS failure."""
 
     _kind = "transport"
+
+
+class ArchiveError(SendCloudError):
+    """The local archive failed: SQLite or the disk (full, read-only, I/O error). The
+    message names the file. Subclasses name the cases a program handles."""
+
+    _kind = "archive"
+
+
+class ArchiveBusyError(ArchiveError):
+    """Another sync is writing the archive (it holds the archive's lock file, in this
+    process or another): only one sync at a time. Reading is never blocked. Retryable:
+    try again once the other sync has finished."""
+
+    _kind = "archive_busy"
+
+
+class ArchiveMissingError(ArchiveError, FileNotFoundError):
+    """:class:`Archive` was given a path where no file exists (a sync creates it).
+    ``field`` is ``"path"``."""
+
+    _kind = "archive_missing"
+
+
+class NotAnArchiveError(ArchiveError, ValueError):
+    """The file is not a sendcloud-status archive (another SQLite database, another
+    kind of file, or a damaged one); it was left untouched. ``field`` is ``"path"``."""
+
+    _kind = "not_an_archive"
+
+
+class ArchiveVersionError(ArchiveError):
+    """The archive was written by a newer version of sendcloud-status (its schema is
+    newer than this one knows); it was left untouched. ``field`` is ``"path"``."""
+
+    _kind = "archive_version"

@@ -96,10 +96,10 @@ def test_async_api_error_propagates(sandbox: Sandbox) -> None:
 def test_async_client_properties(sandbox: Sandbox) -> None:
     aclient = sandbox.async_client()
     assert aclient.api_user == "sandbox_user" and aclient.base_url == sandbox.base_url and aclient.region is None
-    assert isinstance(aclient.sync, sc.Client)
+    assert isinstance(aclient.blocking, sc.Client)
     assert repr(aclient).startswith("AsyncClient(") and "sandbox-demo-key" not in repr(aclient)
     # Sync and async iteration of one export can be interleaved.
     records = aclient.records(days=2, page_size=10, today=TODAY)
     first = run(records.__anext__())
-    rest = list(itertools.islice(aclient.sync.records(days=2, page_size=10, cursor=records.cursor), 5))
+    rest = list(itertools.islice(aclient.blocking.records(days=2, page_size=10, cursor=records.cursor), 5))
     assert [first.email_id] + [r.email_id for r in rest] == sandbox.truth(days=2)[:6]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict
+import time
+from typing import Any, Dict, cast
 
 import pytest
 
@@ -29,7 +30,11 @@ def test_defaults() -> None:
     c = sc.Client("u", "k")
     assert c.region == "aurora-sg" and c.base_url == "https://api.aurorasendcloud.com/api/"
     assert c.endpoint_url == "https://api.aurorasendcloud.com/api/data/emailStatus"
-    assert (c.method, c.parallel, c.max_window_days, c.server_utc_offset) == ("POST", 1, 3, "+08:00")
+    assert (c.method, c.parallel, c.max_window_days, c.server_utc_offset) == ("POST", "auto", 3, "+08:00")
+    # The defaults are the Rust client's, read from the native module.
+    assert (sc.DEFAULT_PARALLEL, sc.DEFAULT_RATE_LIMIT_PER_MINUTE, sc.MAX_PARALLEL) == ("auto", 3000, 64)
+    assert (_native.DEFAULT_PARALLEL, _native.DEFAULT_RATE_LIMIT_PER_MINUTE) == ("auto", 3000)
+    assert sc.Client("u", "k", parallel=4).parallel == 4 and sc.Client("u", "k", parallel=cast(Any, "AUTO")).parallel == "auto"
     utc8 = dt.timezone(dt.timedelta(hours=8))
     before = dt.datetime.now(utc8).date()
     got = c.server_today()
@@ -72,8 +77,17 @@ def test_missing_credentials(missing: Dict[str, Any], field: str) -> None:
         ({"timeout": -1.0}, "timeout"),
         ({"connect_timeout": float("nan")}, "connect_timeout"),
         ({"max_retries": -1}, "max_retries"),
-        ({"rate_limit_per_minute": 0}, "rate_limit_per_minute"),
+        ({"rate_limit_per_minute": -1}, "rate_limit_per_minute"),
+        ({"rate_limit_per_minute": 2.5}, "rate_limit_per_minute"),
+        ({"rate_limit_per_minute": True}, "rate_limit_per_minute"),
         ({"parallel": 0}, "parallel"),
+        ({"parallel": -1}, "parallel"),
+        ({"parallel": 65}, "parallel"),
+        ({"parallel": "fast"}, "parallel"),
+        ({"parallel": "4"}, "parallel"),
+        ({"parallel": ""}, "parallel"),
+        ({"parallel": True}, "parallel"),
+        ({"parallel": 2.0}, "parallel"),
         ({"server_utc_offset": "8 hours"}, "server_utc_offset"),
         ({"server_utc_offset": "+25:00"}, "server_utc_offset"),
         ({"base_url": "http://127.0.0.1:1/api/", "max_window_days": 0}, "max_window_days"),
@@ -83,6 +97,25 @@ def test_bad_settings(kwargs: Dict[str, Any], field: str) -> None:
     with pytest.raises(sc.ValidationError) as e:
         sc.Client("u", "k", **kwargs)
     assert e.value.field == field
+
+
+@pytest.mark.parametrize("off", [0, None])
+def test_rate_limit_zero_or_none_turns_client_pacing_off(sandbox: Sandbox, off: Any) -> None:
+    # The same one-at-a-time export (~35 requests), paced at 1200/min (at least 1.7 s),
+    # then unpaced (only the requests' own time).
+    truth = sandbox.truth(days=3)
+
+    def timed(client: sc.Client) -> float:
+        t0 = time.monotonic()
+        records = client.records(days=3, page_size=5, parallel=1, today=TODAY)
+        got = [r.email_id for r in records]
+        elapsed = time.monotonic() - t0
+        assert got == truth and records.stats["requests"] > 30
+        return elapsed
+
+    paced = timed(sc.Client(USER, KEY, base_url=sandbox.base_url, rate_limit_per_minute=1200))
+    unpaced = timed(sc.Client(USER, KEY, base_url=sandbox.base_url, rate_limit_per_minute=off))
+    assert unpaced * 2 < paced, (unpaced, paced)
 
 
 def test_custom_window_and_regions() -> None:

@@ -138,7 +138,7 @@ def sigint_default() -> Iterator[None]:
 def test_ctrl_c_interrupts_an_export_between_pages(sigint_default: None) -> None:
     sb = Sandbox("--rate-limit", "0", "--records", "8000", "--latency-ms", "100")  # 54 rows today
     try:
-        client = sb.client()
+        client = sb.client(parallel=1)  # one page in flight at a time: the interrupt lands between pages
         records = client.records(days=1, page_size=4, today=TODAY)  # ~13 pages: ~1.3 s uninterrupted
         main = threading.get_ident()
         timer = threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT))

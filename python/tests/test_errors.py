@@ -29,6 +29,7 @@ def test_hierarchy() -> None:
     assert sc.errors.__all__ == [
         "SendCloudError", "ValidationError", "ApiError", "AuthenticationError", "RateLimitError",
         "QuotaError", "ServerError", "DecodeError", "TransportError",
+        "ArchiveError", "ArchiveBusyError", "ArchiveMissingError", "NotAnArchiveError", "ArchiveVersionError",
     ]  # fmt: skip
 
 
@@ -94,9 +95,20 @@ def test_records_validation_error_has_field(client: sc.Client) -> None:
     with pytest.raises(sc.ValidationError) as e:
         client.records(days=1, max_records=-1)
     assert e.value.field == "max_records"
-    with pytest.raises(sc.ValidationError) as e:
-        client.records(days=1, parallel=0)
-    assert e.value.field == "parallel"
+
+@pytest.mark.parametrize("parallel", [0, -1, 65, "fast", "4", "", True, 2.0])
+def test_a_bad_parallel_is_refused_before_any_request(sandbox: Sandbox, parallel: Any) -> None:
+    sandbox.clear()
+    client, aclient = sandbox.client(), sandbox.async_client()
+    for call in (client.records, client.summary, client.suppressions, aclient.records):
+        with pytest.raises(sc.ValidationError) as e:
+            call(days=1, parallel=parallel)
+        assert e.value.field == "parallel" and isinstance(e.value, ValueError), (call, e.value)
+    for cls in (sc.Client, sc.AsyncClient):
+        with pytest.raises(sc.ValidationError) as e:
+            cls(USER, KEY, base_url=sandbox.base_url, parallel=parallel)
+        assert e.value.field == "parallel"
+    assert sandbox.requests() == []
 
 
 @pytest.mark.parametrize(
@@ -323,7 +335,8 @@ def test_errors_pickle_and_construct() -> None:
 
 def test_export_error_mid_way_then_resume(faults: Sandbox) -> None:
     truth = faults.truth(days=3)
-    records = faults.client(max_retries=0).records(days=3, page_size=10, today=TODAY)
+    # One request at a time: which pages were fetched before the fault is then known.
+    records = faults.client(max_retries=0, parallel=1).records(days=3, page_size=10, today=TODAY)
     got = [r.email_id for r in itertools.islice(records, 25)]
     faults.faults(http_502=1.0)
     with pytest.raises(sc.ServerError):

@@ -6,12 +6,12 @@ import datetime as dt
 import itertools
 import time
 from collections import Counter
-from typing import List, Union
+from typing import Any, Iterator, List, Optional, Tuple, Union
 
 import pytest
 
 import sendcloud_status as sc
-from conftest import Sandbox, TODAY
+from conftest import KEY, Sandbox, TODAY, USER
 
 
 def ids(records: sc.Records) -> List[str]:
@@ -41,6 +41,41 @@ def test_client_parallel_setting(sandbox: Sandbox) -> None:
     c = sandbox.client(parallel=3)
     assert c.parallel == 3
     assert ids(c.records(days=5, page_size=50, today=TODAY)) == sandbox.truth(days=5)
+    one = sandbox.client(parallel=1)
+    assert one.parallel == 1
+    assert ids(one.records(days=5, page_size=50, today=TODAY)) == sandbox.truth(days=5)
+    # Per export: "auto" or a number, over the client's setting.
+    assert ids(one.records(days=5, page_size=50, parallel="auto", today=TODAY)) == sandbox.truth(days=5)
+    assert ids(c.records(days=5, page_size=50, parallel=1, today=TODAY)) == sandbox.truth(days=5)
+
+
+@pytest.fixture(scope="module")
+def latency_100ms() -> Iterator[Sandbox]:
+    sb = Sandbox("--rate-limit", "0", "--records", "3000", "--latency-ms", "100")
+    yield sb
+    sb.close()
+
+
+@pytest.mark.parametrize("rate_limit", [3000, None])
+def test_the_default_keeps_several_requests_in_flight(latency_100ms: Sandbox, rate_limit: Optional[int]) -> None:
+    # The same export, one request at a time and with the defaults: at 100 ms a request,
+    # ~25 pages take 2.5 s or more one by one; "auto" keeps several in flight at once
+    # (a fixed ratio, whatever the machine's speed: both runs wait on the same latency).
+    sb = latency_100ms
+    truth = sb.truth(days=3)
+    client = sc.Client(USER, KEY, base_url=sb.base_url, rate_limit_per_minute=rate_limit)
+    assert client.parallel == "auto"
+
+    def timed(**options: Any) -> Tuple[float, sc.ExportStats]:
+        t0 = time.monotonic()
+        records = client.records(days=3, page_size=6, today=TODAY, **options)
+        assert ids(records) == truth
+        return time.monotonic() - t0, records.stats
+
+    one, one_stats = timed(parallel=1)
+    auto, auto_stats = timed()
+    assert one_stats["requests"] >= 20 and auto_stats["requests"] == one_stats["requests"]
+    assert auto < one * 0.6, f"auto {auto:.2f} s vs one at a time {one:.2f} s"
 
 
 @pytest.mark.parametrize("n", [0, 1, 99, 100, 101, 250])
@@ -116,7 +151,7 @@ def test_malformed_cursor(client: sc.Client, bad: str) -> None:
 
 def test_records_is_lazy_and_reads_one_page_ahead(sandbox: Sandbox, client: sc.Client) -> None:
     sandbox.clear()
-    records = client.records(days=3, page_size=20, today=TODAY)
+    records = client.records(days=3, page_size=20, parallel=1, today=TODAY)
     assert sandbox.requests() == []
     next(records)
     # The page handed out, and the next one fetched while Python works on it:

@@ -6,12 +6,15 @@ use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use sendcloud_status::chrono::FixedOffset;
 use sendcloud_status::core::report::{Summary, Suppressions};
-use sendcloud_status::{CancelHandle, Client, Cursor, ExportRequest, Method, Page, Pages, Records};
+use sendcloud_status::{CancelHandle, Client, Cursor, ExportRequest, Method, Page, Pages, Parallelism, Records};
+
+use crate::archive::{NativeSync, SyncSettings};
 
 use crate::convert::{EmailRecord, EndpointInfo, PageResult, Stats, SummaryResult, SuppressionEntry};
 use crate::error::{guard, js_error};
-use crate::options::{ClientOptions, CoreResult, QueryOptions};
+use crate::options::{ClientOptions, CoreResult, QueryOptions, parallel_value};
 use crate::task::{Failure, Job};
 
 /// Runs a synchronous check or build, throwing its error as a JS error.
@@ -26,6 +29,8 @@ pub(crate) fn checked<T>(env: &Env, f: impl FnOnce() -> CoreResult<T>) -> Result
 pub struct NativeClient {
     client: Client,
     method: Method,
+    parallel: Parallelism,
+    offset: FixedOffset,
 }
 
 #[napi]
@@ -35,7 +40,14 @@ impl NativeClient {
     #[napi(constructor)]
     pub fn new(env: Env, options: Option<ClientOptions>) -> Result<Self> {
         let options = options.unwrap_or_default();
-        checked(&env, || Ok(NativeClient { method: options.method()?, client: options.build()? }))
+        checked(&env, || {
+            Ok(NativeClient {
+                method: options.method()?,
+                parallel: options.parallelism()?,
+                offset: options.offset()?,
+                client: options.build()?,
+            })
+        })
     }
 
     /// The `apiUser`.
@@ -54,6 +66,12 @@ impl NativeClient {
     #[napi(getter)]
     pub fn method(&self) -> String {
         self.method.as_str().to_owned()
+    }
+
+    /// `'auto'` or the fixed number of requests in flight during exports.
+    #[napi(getter, ts_return_type = "number | 'auto'")]
+    pub fn parallel(&self) -> Either<u32, String> {
+        parallel_value(self.parallel)
     }
 
     /// Today on the server's calendar, `yyyy-MM-dd`.
@@ -77,6 +95,14 @@ impl NativeClient {
         let initial_cursor = pages.cursor();
         let cancel = pages.cancel_handle();
         Ok(NativeRecords { pages: Arc::new(Mutex::new(pages)), initial_cursor, cancel })
+    }
+
+    /// A sync of the archive at `path` (created when missing), validated
+    /// now; `run()` carries it out on the libuv pool.
+    #[napi]
+    pub fn sync_job(&self, env: Env, path: String, settings: Option<SyncSettings>) -> Result<NativeSync> {
+        let settings = settings.unwrap_or_default();
+        checked(&env, || NativeSync::new(self.client.clone(), self.offset, &path, &settings))
     }
 
     /// The deliverability summary of every matching record.

@@ -8,6 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use napi::bindgen_prelude::*;
 use sendcloud_status::{Error as CoreError, ErrorKind};
+use sendcloud_status_archive::Error as ArchiveError;
 
 /// The `code` of a JS error for a core error kind. Stable strings: the JS
 /// API and its types promise exactly these eight.
@@ -64,6 +65,58 @@ fn build_js_error(env: &Env, e: &CoreError) -> Result<napi::Error> {
     Ok(napi::Error::from(obj.to_unknown()))
 }
 
+/// The `code` of an archive failure (the client's errors keep theirs).
+pub(crate) fn archive_code(e: &ArchiveError) -> &'static str {
+    match e {
+        ArchiveError::Api(e) => code_of(e.kind()),
+        ArchiveError::Busy { .. } => "ARCHIVE_BUSY",
+        ArchiveError::Missing { .. } => "ARCHIVE_MISSING",
+        ArchiveError::NotAnArchive { .. } => "NOT_AN_ARCHIVE",
+        ArchiveError::NewerSchema { .. } => "ARCHIVE_VERSION",
+        ArchiveError::Unsupported(_) => "VALIDATION",
+        ArchiveError::Cancelled => "ABORTED",
+        _ => "ARCHIVE",
+    }
+}
+
+/// A JS error object for an archive error: `SendCloudError`-shaped with an
+/// archive `code` (`field` is `path` when the file is at fault). A cancelled
+/// sync is a plain `AbortError` (`code: 'ABORTED'`), which the JS wrapper
+/// replaces with its signal's reason. Messages name the file, never a key.
+pub(crate) fn archive_js_error(env: &Env, e: &ArchiveError) -> napi::Error {
+    if let ArchiveError::Api(core) = e {
+        return js_error(env, core);
+    }
+    build_archive_error(env, e).unwrap_or_else(|fallback| fallback)
+}
+
+fn build_archive_error(env: &Env, e: &ArchiveError) -> Result<napi::Error> {
+    let message = match e {
+        ArchiveError::Missing { path } => format!("no archive at {}: sync into it first", path.display()),
+        other => other.to_string(),
+    };
+    let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, message))?;
+    let code = archive_code(e);
+    if code == "ABORTED" {
+        obj.set_named_property("name", "AbortError")?;
+        obj.set_named_property("code", code)?;
+        return Ok(napi::Error::from(obj.to_unknown()));
+    }
+    let field = match e {
+        ArchiveError::Missing { .. } | ArchiveError::NotAnArchive { .. } | ArchiveError::NewerSchema { .. } => {
+            Some("path")
+        }
+        _ => None,
+    };
+    obj.set_named_property("name", "SendCloudError")?;
+    obj.set_named_property("code", code)?;
+    obj.set_named_property("apiCode", Option::<f64>::None)?;
+    obj.set_named_property("field", field)?;
+    obj.set_named_property("httpStatus", Option::<u32>::None)?;
+    obj.set_named_property("retryable", matches!(e, ArchiveError::Busy { .. }))?;
+    Ok(napi::Error::from(obj.to_unknown()))
+}
+
 /// A plain internal error (not a `SendCloudError`): a bug, never input.
 pub(crate) fn internal(message: impl std::fmt::Display) -> napi::Error {
     napi::Error::new(Status::GenericFailure, format!("sendcloud-status: internal error: {message}"))
@@ -101,6 +154,17 @@ mod tests {
     fn codes_are_stable() {
         assert_eq!(code_of(ErrorKind::RateLimited), "RATE_LIMITED");
         assert_eq!(code_of(ErrorKind::Api), "API");
+    }
+
+    #[test]
+    fn archive_codes_are_stable() {
+        let path = std::path::PathBuf::from("a.db");
+        assert_eq!(archive_code(&ArchiveError::Busy { path: path.clone() }), "ARCHIVE_BUSY");
+        assert_eq!(archive_code(&ArchiveError::Missing { path: path.clone() }), "ARCHIVE_MISSING");
+        assert_eq!(archive_code(&ArchiveError::NotAnArchive { path: path.clone(), detail: None }), "NOT_AN_ARCHIVE");
+        assert_eq!(archive_code(&ArchiveError::NewerSchema { path, found: 9, known: 1 }), "ARCHIVE_VERSION");
+        assert_eq!(archive_code(&ArchiveError::Api(CoreError::validation("since", "x"))), "VALIDATION");
+        assert_eq!(archive_code(&ArchiveError::Cancelled), "ABORTED");
     }
 
     #[test]

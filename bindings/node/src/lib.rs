@@ -14,15 +14,19 @@
 //! - `options`: JS option objects → client builder, `Query`, export settings.
 //! - `convert`: records, pages, summaries, suppressions → JS objects.
 //! - `client`: `NativeClient`, `NativeRecords`, `NativeBatch`.
+//! - `archive`: the local archive: `NativeSync` (`client.sync`),
+//!   `NativeArchive`, `NativeArchiveRecords`; `stream`: its reader thread.
 //! - `task`: the `AsyncTask` that runs a closure off the main thread.
 //! - `helpers`: `decodePage`, `encodeQuery`, `encodeRequest`.
 //! - [`error`]: error objects, field names, panic guard.
 
+pub mod archive;
 pub mod client;
 pub mod convert;
 pub mod error;
 pub mod helpers;
 pub mod options;
+pub mod stream;
 pub mod task;
 
 use napi_derive::napi;
@@ -31,4 +35,42 @@ use napi_derive::napi;
 #[napi]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// The client's defaults, from the Rust client (the JS package restates none).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    /// `'auto'`: as many requests in flight as fill the rate limit.
+    pub parallel: String,
+    /// The client-side limit, requests per minute (the documented account limit).
+    pub rate_limit_per_minute: u32,
+    /// Retries per request after the first attempt.
+    pub max_retries: u32,
+    /// The most requests a client or an export may keep in flight.
+    pub max_parallel: u32,
+    /// Sync: days before the last complete day read again.
+    pub lookback_days: u32,
+    /// Sync: oldest day, in days before today, re-read for its "sending" rows.
+    pub sending_max_age_days: u32,
+    /// Sync: a day read less than this long ago (ms) is not read again.
+    pub rescan_after_ms: u32,
+    /// Sync: days a first run reads without `since` (today included).
+    pub first_run_days: u32,
+}
+
+/// The defaults of the Rust client and of `sync`.
+#[napi]
+pub fn defaults() -> Defaults {
+    use sendcloud_status::core::sync;
+    Defaults {
+        parallel: sendcloud_status::Parallelism::default().to_string(),
+        rate_limit_per_minute: sendcloud_status::RateLimit::default().requests_per_minute(),
+        max_retries: sendcloud_status::RetryPolicy::default().max_attempts.saturating_sub(1),
+        max_parallel: u32::try_from(sendcloud_status::MAX_PARALLELISM).unwrap_or(u32::MAX),
+        lookback_days: sync::DEFAULT_LOOKBACK_DAYS,
+        sending_max_age_days: sync::DEFAULT_SENDING_MAX_AGE_DAYS,
+        rescan_after_ms: u32::try_from(sync::DEFAULT_RESCAN_AFTER.as_millis()).unwrap_or(u32::MAX),
+        first_run_days: sync::DEFAULT_FIRST_RUN_DAYS,
+    }
 }

@@ -6,11 +6,15 @@
 
 use std::time::Duration;
 
+use napi::Either;
 use napi_derive::napi;
 use sendcloud_status::chrono::{FixedOffset, NaiveDate, NaiveDateTime};
 use sendcloud_status::core::query::parse_date;
 use sendcloud_status::core::{Credentials, Encoder, Endpoint};
-use sendcloud_status::{Client, ClientBuilder, Cursor, Error as CoreError, Method, Query, Region, RetryPolicy, Status};
+use sendcloud_status::{
+    Client, ClientBuilder, Cursor, Error as CoreError, MAX_PARALLELISM, Method, Parallelism, Query, Region,
+    RetryPolicy, Status,
+};
 
 pub(crate) type CoreResult<T> = std::result::Result<T, CoreError>;
 
@@ -34,6 +38,33 @@ fn bounded(field: &'static str, v: f64, min: i64, max: i64) -> CoreResult<i64> {
 fn millis(field: &'static str, v: f64) -> CoreResult<Duration> {
     let ms = bounded(field, v, 1, 24 * 3600 * 1000)?;
     Ok(Duration::from_millis(ms as u64))
+}
+
+/// `parallel`: `'auto'` (any case) or a whole number from 1 to
+/// [`MAX_PARALLELISM`]; no other string.
+pub(crate) fn parallelism(v: &Either<f64, String>) -> CoreResult<Parallelism> {
+    let bad = |got: String| {
+        CoreError::validation(
+            "parallel",
+            format!("must be 'auto' or a whole number from 1 to {MAX_PARALLELISM}, got {got}"),
+        )
+    };
+    match v {
+        Either::B(s) if s.trim().eq_ignore_ascii_case("auto") => Ok(Parallelism::Auto),
+        Either::B(s) => Err(bad(format!("{s:?}"))),
+        Either::A(n) if n.is_finite() && n.fract() == 0.0 && (1.0..=MAX_PARALLELISM as f64).contains(n) => {
+            Ok(Parallelism::Fixed(*n as usize))
+        }
+        Either::A(n) => Err(bad(n.to_string())),
+    }
+}
+
+/// `parallel` as JS shows it: `'auto'` or the number.
+pub(crate) fn parallel_value(p: Parallelism) -> Either<u32, String> {
+    match p {
+        Parallelism::Fixed(n) => Either::A(u32::try_from(n).unwrap_or(u32::MAX)),
+        other => Either::B(other.to_string()),
+    }
 }
 
 /// `+08:00`, `-05:30`, `+0800`, `+08`, `Z` or `UTC`.
@@ -98,8 +129,8 @@ pub struct ClientOptions {
     pub max_retries: Option<f64>,
     /// Client-side rate limit (default 3000); 0 disables it.
     pub rate_limit_per_minute: Option<f64>,
-    /// Requests in flight at once during exports (default 1).
-    pub parallel: Option<f64>,
+    /// Requests in flight at once during exports: `'auto'` (the default) or 1 to 64.
+    pub parallel: Option<Either<f64, String>>,
     /// The server's UTC offset, like `+08:00` (the default).
     pub server_utc_offset: Option<String>,
     /// Email ids per request for long `emailIds` lists (default 20).
@@ -132,6 +163,19 @@ impl std::fmt::Debug for ClientOptions {
 }
 
 impl ClientOptions {
+    /// The parallelism these options ask for (default `Auto`).
+    pub(crate) fn parallelism(&self) -> CoreResult<Parallelism> {
+        self.parallel.as_ref().map_or(Ok(Parallelism::default()), parallelism)
+    }
+
+    /// The server's UTC offset these options ask for (default `+08:00`).
+    pub(crate) fn offset(&self) -> CoreResult<FixedOffset> {
+        match &self.server_utc_offset {
+            Some(o) => utc_offset(o),
+            None => Ok(sendcloud_status::core::Decoder::default().offset()),
+        }
+    }
+
     /// The method these options ask for.
     pub(crate) fn method(&self) -> CoreResult<Method> {
         self.method.as_deref().map_or(Ok(Method::Post), str::parse)
@@ -184,9 +228,7 @@ impl ClientOptions {
             let n = bounded("rate_limit_per_minute", n, 0, i64::from(u32::MAX))? as u32;
             b = b.rate_limit_per_minute((n > 0).then_some(n));
         }
-        if let Some(n) = self.parallel {
-            b = b.parallelism(bounded("parallel", n, 1, 64)? as usize);
-        }
+        b = b.parallelism(self.parallelism()?);
         if let Some(o) = &self.server_utc_offset {
             b = b.server_utc_offset(utc_offset(o)?);
         }
@@ -239,8 +281,8 @@ pub struct QueryOptions {
     pub cursor: Option<String>,
     /// Suppressions: also list addresses with at least this many soft bounces.
     pub soft_bounces: Option<f64>,
-    /// Records: requests in flight at once for this export (default: the client's).
-    pub parallel: Option<f64>,
+    /// Exports: requests in flight at once, `'auto'` or 1 to 64 (default: the client's).
+    pub parallel: Option<Either<f64, String>>,
     /// Exports: the server-local day (`yyyy-MM-dd`) that anchors `days`
     /// windows, instead of today.
     pub today: Option<String>,
@@ -316,8 +358,8 @@ impl QueryOptions {
         self.server_now.as_deref().map(server_time).transpose()
     }
 
-    pub(crate) fn parallel(&self) -> CoreResult<Option<usize>> {
-        self.parallel.map(|n| bounded("parallel", n, 1, 64).map(|n| n as usize)).transpose()
+    pub(crate) fn parallel(&self) -> CoreResult<Option<Parallelism>> {
+        self.parallel.as_ref().map(parallelism).transpose()
     }
 
     pub(crate) fn soft_bounces(&self) -> CoreResult<Option<u64>> {
@@ -423,6 +465,21 @@ mod tests {
     fn half_a_date_range_is_a_window_error() {
         let q = QueryOptions { start_date: Some("2024-01-01".into()), ..Default::default() };
         assert_eq!(q.query().unwrap_err().field(), Some("window"));
+    }
+
+    #[test]
+    fn parallel_is_auto_or_a_count() {
+        let p = |v: Either<f64, String>| parallelism(&v).map_err(|e| e.field());
+        assert_eq!(p(Either::B(" Auto ".into())), Ok(Parallelism::Auto));
+        assert_eq!(p(Either::A(1.0)), Ok(Parallelism::Fixed(1)));
+        assert_eq!(p(Either::A(64.0)), Ok(Parallelism::Fixed(64)));
+        for bad in [Either::A(0.0), Either::A(-1.0), Either::A(65.0), Either::A(1.5), Either::A(f64::NAN)] {
+            assert_eq!(p(bad), Err(Some("parallel")));
+        }
+        for bad in ["4", "fast", ""] {
+            assert_eq!(p(Either::B(bad.into())), Err(Some("parallel")), "{bad}");
+        }
+        assert_eq!(ClientOptions::default().parallelism().unwrap(), Parallelism::Auto);
     }
 
     #[test]

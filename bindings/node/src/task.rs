@@ -5,14 +5,19 @@
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use sendcloud_status::Error as CoreError;
+use sendcloud_status_archive::Error as ArchiveError;
 
-use crate::error::{guard, internal, js_error};
+use crate::error::{archive_js_error, guard, internal, js_error};
 
 /// Why a job failed.
 #[derive(Debug)]
 pub enum Failure {
     /// A library error, thrown as a `SendCloudError`.
     Core(CoreError),
+    /// An archive error, thrown with its archive `code`.
+    Archive(ArchiveError),
+    /// A misuse (a closed archive), thrown as a plain `Error`.
+    Usage(String),
     /// A bug (a panic, a poisoned lock), thrown as a plain `Error`.
     Internal(String),
 }
@@ -20,6 +25,15 @@ pub enum Failure {
 impl From<CoreError> for Failure {
     fn from(e: CoreError) -> Self {
         Failure::Core(e)
+    }
+}
+
+impl From<ArchiveError> for Failure {
+    fn from(e: ArchiveError) -> Self {
+        match e {
+            ArchiveError::Api(e) => Failure::Core(e),
+            other => Failure::Archive(other),
+        }
     }
 }
 
@@ -62,6 +76,8 @@ where
         match output {
             Ok(value) => Ok(value),
             Err(Failure::Core(e)) => Err(js_error(&env, &e)),
+            Err(Failure::Archive(e)) => Err(archive_js_error(&env, &e)),
+            Err(Failure::Usage(message)) => Err(napi::Error::new(Status::GenericFailure, message)),
             Err(Failure::Internal(message)) => Err(internal(message)),
         }
     }

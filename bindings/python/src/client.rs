@@ -4,11 +4,14 @@
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDateTime, PyDict, PyInt, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDateTime, PyDict, PyInt, PyString, PyTuple};
 use sendcloud_status::chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use sendcloud_status::core::query::parse_date;
-use sendcloud_status::{Client, Cursor, Method, Region, RetryPolicy};
+use sendcloud_status::{Client, Cursor, MAX_PARALLELISM, Method, Parallelism, Region, RetryPolicy};
 
+use sendcloud_status_archive::ServerClock;
+
+use crate::archive::{NativeSync, SyncSettings};
 use crate::convert;
 use crate::errors::{OrRaise, validation};
 use crate::export::NativeExport;
@@ -20,7 +23,7 @@ use crate::query::{build_query, int};
 pub struct NativeClient {
     client: Client,
     method: Method,
-    parallel: usize,
+    parallel: Parallelism,
     offset: FixedOffset,
 }
 
@@ -36,7 +39,7 @@ impl NativeClient {
     #[new]
     #[pyo3(signature = (
         api_user=None, api_key=None, *, region=None, base_url=None, method="POST", timeout=30.0,
-        connect_timeout=10.0, max_retries=None, rate_limit_per_minute=Some(3000), parallel=1,
+        connect_timeout=10.0, max_retries=None, rate_limit_per_minute=None, parallel=None,
         server_utc_offset=None, max_window_days=None, jitter_seed=None, user_agent=None, email_id_chunk=None,
         retry_base_delay=None, retry_rate_limit_delay=None, retry_max_delay=None, retry_deadline=None
     ))]
@@ -51,8 +54,8 @@ impl NativeClient {
         timeout: f64,
         connect_timeout: f64,
         max_retries: Option<i64>,
-        rate_limit_per_minute: Option<i64>,
-        parallel: i64,
+        rate_limit_per_minute: Option<&Bound<'_, PyAny>>,
+        parallel: Option<&Bound<'_, PyAny>>,
         server_utc_offset: Option<&Bound<'_, PyAny>>,
         max_window_days: Option<i64>,
         jitter_seed: Option<u64>,
@@ -104,17 +107,14 @@ impl NativeClient {
             let n = u32::try_from(n).map_err(|_| validation(py, "max_retries", "must be an integer ≥ 0"))?;
             b = b.max_retries(n);
         }
-        let rate = match rate_limit_per_minute {
-            None => None,
-            Some(n) => Some(u32::try_from(n).ok().filter(|&n| n >= 1).ok_or_else(|| {
-                validation(py, "rate_limit_per_minute", "must be at least 1 (None disables the client-side limit)")
-            })?),
+        // Unset: the client's default (3000/min); None or 0: no client-side pacing.
+        if let Some(v) = rate_limit_per_minute {
+            b = b.rate_limit_per_minute(rate_limit(py, v)?);
+        }
+        let parallel = match parallel {
+            Some(v) => parallelism(py, v)?,
+            None => Parallelism::default(),
         };
-        b = b.rate_limit_per_minute(rate);
-        let parallel = usize::try_from(parallel)
-            .ok()
-            .filter(|&n| n >= 1)
-            .ok_or_else(|| validation(py, "parallel", "must be at least 1"))?;
         b = b.parallelism(parallel);
         let offset = match server_utc_offset {
             None => FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset"),
@@ -174,10 +174,13 @@ impl NativeClient {
         self.method.as_str()
     }
 
-    /// Requests in flight at once during exports.
+    /// Requests in flight at once during exports: `"auto"` or a number.
     #[getter]
-    fn parallel(&self) -> usize {
-        self.parallel
+    fn parallel<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match self.parallel {
+            Parallelism::Fixed(n) => n.into_pyobject(py)?.into_any(),
+            _ => self.parallel.to_string().into_pyobject(py)?.into_any(),
+        })
     }
 
     /// The server's UTC offset, like `+08:00`.
@@ -247,16 +250,41 @@ impl NativeClient {
             request = request.resume(text.to_cow()?.parse::<Cursor>().or_raise(py)?);
         }
         if let Some(p) = parallel.filter(|v| !v.is_none()) {
-            let p = usize::try_from(int(py, "parallel", p)?)
-                .ok()
-                .filter(|&p| p >= 1)
-                .ok_or_else(|| validation(py, "parallel", "must be at least 1"))?;
-            request = request.parallel(p);
+            request = request.parallel(parallelism(py, p)?);
         }
         // Read ahead: the next page is fetched while Python works through
         // this one (turning records into Python objects costs about as much
         // as fetching them). Cursors still describe the records handed out.
         Ok(NativeExport::new(request.read_ahead(true).pages().or_raise(py)?))
+    }
+
+    /// A sync of the archive at `path` (created when missing), validated
+    /// now; `run()` carries it out. `today` or `server_now` set the server's
+    /// clock (not both).
+    #[pyo3(signature = (
+        path, *, since=None, lookback_days, sending_max_age_days, rescan_after, api_users=None, today=None,
+        server_now=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn sync_job<'py>(
+        &self,
+        py: Python<'py>,
+        path: &Bound<'py, PyAny>,
+        since: Option<&Bound<'py, PyAny>>,
+        lookback_days: &Bound<'py, PyAny>,
+        sending_max_age_days: &Bound<'py, PyAny>,
+        rescan_after: &Bound<'py, PyAny>,
+        api_users: Option<&Bound<'py, PyAny>>,
+        today: Option<&Bound<'py, PyAny>>,
+        server_now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<NativeSync> {
+        let server_now = match server_now.filter(|v| !v.is_none()) {
+            Some(v) => Some(ServerClock::At(server_time(py, self.offset, v)?)),
+            None => None,
+        };
+        let settings =
+            SyncSettings { since, lookback_days, sending_max_age_days, rescan_after, api_users, today, server_now };
+        NativeSync::new(py, self.client.clone(), self.offset, path, settings)
     }
 
     fn __repr__(&self) -> String {
@@ -266,6 +294,46 @@ impl NativeClient {
             self.client.endpoint().base_url(),
             self.method.as_str()
         )
+    }
+}
+
+/// `parallel`: `"auto"` (any case) or a whole number from 1 to
+/// [`MAX_PARALLELISM`]; not a bool, not another string.
+pub(crate) fn parallelism(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Parallelism> {
+    let bad = |got: String| {
+        validation(py, "parallel", format!("must be \"auto\" or a whole number from 1 to {MAX_PARALLELISM}, got {got}"))
+    };
+    if let Ok(s) = v.cast::<PyString>() {
+        let text = s.to_cow()?;
+        return match text.trim() {
+            t if t.eq_ignore_ascii_case("auto") => Ok(Parallelism::Auto),
+            _ => Err(bad(format!("{text:?}"))),
+        };
+    }
+    if v.is_instance_of::<PyBool>() || !v.is_instance_of::<PyInt>() {
+        return Err(bad(crate::query::type_name(v)));
+    }
+    match v.extract::<i64>().ok().and_then(|n| usize::try_from(n).ok()) {
+        Some(n) if (1..=MAX_PARALLELISM).contains(&n) => Ok(Parallelism::Fixed(n)),
+        _ => Err(bad(v.str().map(|s| s.to_string()).unwrap_or_default())),
+    }
+}
+
+/// `rate_limit_per_minute`: a whole number of requests per minute; `None`
+/// or `0` turn client-side pacing off.
+fn rate_limit(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+    if v.is_none() {
+        return Ok(None);
+    }
+    let n = int(py, "rate_limit_per_minute", v)?;
+    match u32::try_from(n) {
+        Ok(0) => Ok(None),
+        Ok(n) => Ok(Some(n)),
+        Err(_) => Err(validation(
+            py,
+            "rate_limit_per_minute",
+            format!("must be a whole number ≥ 0 (0 or None: no client-side pacing), got {n}"),
+        )),
     }
 }
 

@@ -47,21 +47,84 @@ pub(crate) fn to_py_err(py: Python<'_>, err: &Error) -> PyErr {
 }
 
 fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
+    let details = Details {
+        kind: err.kind().as_str(),
+        code: err.api_code(),
+        http_status: err.http_status(),
+        field: err.field(),
+        retryable: err.is_retryable(),
+    };
+    instance(py, class_name(err.kind()), err.message(), &details)
+}
+
+/// What an exception of `sendcloud_status.errors` carries besides its message.
+struct Details<'a> {
+    kind: &'a str,
+    code: Option<i64>,
+    http_status: Option<u16>,
+    field: Option<&'a str>,
+    retryable: bool,
+}
+
+fn instance(py: Python<'_>, class: &str, message: &str, d: &Details<'_>) -> PyResult<PyErr> {
     let module = ERRORS_MODULE.get_or_try_init(py, || py.import("sendcloud_status.errors").map(Bound::unbind))?;
-    let class = module.bind(py).getattr(class_name(err.kind()))?;
+    let class = module.bind(py).getattr(class)?;
     let kwargs = PyDict::new(py);
-    kwargs.set_item("kind", err.kind().as_str())?;
-    kwargs.set_item("code", err.api_code())?;
-    kwargs.set_item("http_status", err.http_status())?;
-    kwargs.set_item("field", err.field())?;
-    kwargs.set_item("retryable", err.is_retryable())?;
-    let value = class.call((err.message(),), Some(&kwargs))?;
+    kwargs.set_item("kind", d.kind)?;
+    kwargs.set_item("code", d.code)?;
+    kwargs.set_item("http_status", d.http_status)?;
+    kwargs.set_item("field", d.field)?;
+    kwargs.set_item("retryable", d.retryable)?;
+    let value = class.call((message,), Some(&kwargs))?;
     Ok(PyErr::from_value(value))
+}
+
+/// The Python exception for an archive error: the client's errors as
+/// [`to_py_err`] maps them, archive failures as the `Archive…Error` classes
+/// (their `kind` names the case; `field` is `"path"` when the file is at
+/// fault). Messages name the file, never a key (the archive never sees one).
+pub(crate) fn archive_err(py: Python<'_>, err: &sendcloud_status_archive::Error) -> PyErr {
+    use sendcloud_status_archive::Error as A;
+    let (class, kind, field, message) = match err {
+        A::Api(e) => return to_py_err(py, e),
+        A::Busy { .. } => ("ArchiveBusyError", "archive_busy", None, err.to_string()),
+        A::Missing { path } => (
+            "ArchiveMissingError",
+            "archive_missing",
+            Some("path"),
+            format!("no archive at {}: sync into it first", path.display()),
+        ),
+        A::NotAnArchive { .. } => ("NotAnArchiveError", "not_an_archive", Some("path"), err.to_string()),
+        A::NewerSchema { .. } => ("ArchiveVersionError", "archive_version", Some("path"), err.to_string()),
+        A::Unsupported(_) => ("ValidationError", "validation", None, err.to_string()),
+        A::Cancelled => ("ArchiveError", "cancelled", None, err.to_string()),
+        _ => ("ArchiveError", "archive", None, err.to_string()),
+    };
+    let details = Details { kind, code: None, http_status: None, field, retryable: matches!(err, A::Busy { .. }) };
+    let cause = NativeError::new_err(format!("{err:?}"));
+    match instance(py, class, &message, &details) {
+        Ok(e) => {
+            e.set_cause(py, Some(cause));
+            e
+        }
+        Err(_) => cause,
+    }
 }
 
 /// A validation error about one argument, raised before anything is sent.
 pub(crate) fn validation(py: Python<'_>, field: &'static str, reason: impl std::fmt::Display) -> PyErr {
     to_py_err(py, &Error::validation(field, reason))
+}
+
+/// `?`-friendly conversion of archive results.
+pub(crate) trait OrRaiseArchive<T> {
+    fn or_raise_archive(self, py: Python<'_>) -> PyResult<T>;
+}
+
+impl<T> OrRaiseArchive<T> for sendcloud_status_archive::Result<T> {
+    fn or_raise_archive(self, py: Python<'_>) -> PyResult<T> {
+        self.map_err(|e| archive_err(py, &e))
+    }
 }
 
 /// `?`-friendly conversion of core results.

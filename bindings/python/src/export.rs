@@ -312,6 +312,13 @@ impl std::fmt::Debug for NativeReport {
     }
 }
 
+impl NativeReport {
+    /// Adds one record (the archive feeds its records here).
+    pub(crate) fn add(&self, r: &Record) {
+        lock(&self.inner).add(r);
+    }
+}
+
 #[pymethods]
 impl NativeReport {
     /// A deliverability summary.

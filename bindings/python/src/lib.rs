@@ -15,15 +15,19 @@
 //! - `NativeExport`: a lazy, resumable record iterator (`fill`/`take` for
 //!   asyncio workers, `feed` for reports);
 //! - `NativeReport`: the core's `Summary` / `Suppressions` aggregates;
+//! - `NativeSync`, `NativeArchive`, `NativeArchiveRecords`: the local
+//!   archive (`sendcloud-status-archive`): a sync, and offline reads;
 //! - `encode_query`, `encode_request`, `decode_page`: the sans-IO core, for
 //!   the conformance vectors.
 
+mod archive;
 mod client;
 mod convert;
 mod errors;
 mod export;
 mod helpers;
 mod query;
+mod stream;
 
 use pyo3::prelude::*;
 
@@ -34,6 +38,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::NativeClient>()?;
     m.add_class::<export::NativeExport>()?;
     m.add_class::<export::NativeReport>()?;
+    m.add_class::<archive::NativeSync>()?;
+    m.add_class::<archive::NativeArchive>()?;
+    m.add_class::<archive::NativeArchiveRecords>()?;
     m.add("NativeError", py.get_type::<errors::NativeError>())?;
     m.add_function(wrap_pyfunction!(helpers::encode_query, m)?)?;
     m.add_function(wrap_pyfunction!(helpers::encode_request, m)?)?;
@@ -41,5 +48,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(helpers::sub_status_table, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DEFAULT_MAX_RETRIES", sendcloud_status::RetryPolicy::default().max_attempts.saturating_sub(1))?;
+    m.add("DEFAULT_PARALLEL", sendcloud_status::Parallelism::default().to_string())?;
+    m.add("DEFAULT_RATE_LIMIT_PER_MINUTE", sendcloud_status::RateLimit::default().requests_per_minute())?;
+    m.add("MAX_PARALLEL", sendcloud_status::MAX_PARALLELISM)?;
+    {
+        use sendcloud_status::core::sync;
+        m.add("DEFAULT_LOOKBACK_DAYS", sync::DEFAULT_LOOKBACK_DAYS)?;
+        m.add("DEFAULT_SENDING_MAX_AGE_DAYS", sync::DEFAULT_SENDING_MAX_AGE_DAYS)?;
+        m.add("DEFAULT_RESCAN_AFTER", sync::DEFAULT_RESCAN_AFTER.as_secs_f64())?;
+        m.add("DEFAULT_FIRST_RUN_DAYS", sync::DEFAULT_FIRST_RUN_DAYS)?;
+    }
     Ok(())
 }

@@ -131,6 +131,6 @@ fn codes(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
     iter.map(|item| item.map_err(|_| not_list()).and_then(|item| int(py, "sub_status", &item))).collect()
 }
 
-fn type_name(v: &Bound<'_, PyAny>) -> String {
+pub(crate) fn type_name(v: &Bound<'_, PyAny>) -> String {
     v.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "an unknown type".to_owned())
 }

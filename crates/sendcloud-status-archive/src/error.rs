@@ -61,6 +61,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The sync was stopped through its
+    /// [`cancel_flag`](crate::SyncOptions::cancel_flag); whole pages stay.
+    #[error("the sync was cancelled")]
+    Cancelled,
     /// The API failed (or the sync's settings were invalid).
     #[error(transparent)]
     Api(#[from] sendcloud_status::Error),

@@ -98,7 +98,7 @@
 //!
 //! **`sync_runs`** — one row per sync: `id`, `started_at`, `finished_at`,
 //! `outcome` (`running`, `complete`, `inexact` — some days kept moving and
-//! will be read again —, `failed`, `interrupted` — killed, found by the
+//! will be read again —, `failed`, `interrupted` — cancelled, or killed and found by the
 //! next sync), `scope`, `days_read`, `requests`, `records_seen`,
 //! `inserted`, `changed`, `error`. The counters are updated with every page.
 //!

@@ -8,6 +8,8 @@
 //! whole pages and only finished days marked; the next run reads every
 //! unfinished day again, and re-seeing rows adds nothing.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rusqlite::{Transaction, TransactionBehavior, params};
@@ -46,6 +48,8 @@ pub struct SyncOptions {
     pub api_users: Vec<String>,
     /// The server's time.
     pub clock: ServerClock,
+    /// Stops the sync once set (see [`SyncOptions::cancel_flag`]).
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl SyncOptions {
@@ -62,6 +66,15 @@ impl SyncOptions {
     /// Sets [`clock`](Self::clock).
     pub fn clock(mut self, clock: ServerClock) -> Self {
         self.clock = clock;
+        self
+    }
+    /// A flag that stops the sync once set, from any thread: the page being
+    /// read is written, then [`Archive::sync`] fails with
+    /// [`Error::Cancelled`] and records its run as `interrupted`. As after a
+    /// crash, every whole page stays and the next sync reads the unfinished
+    /// days again.
+    pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
         self
     }
 }
@@ -168,6 +181,7 @@ struct Run<'a> {
     ingested: Ingested,
     stats: ExportStats,
     inexact: Vec<NaiveDate>,
+    cancel: Option<&'a AtomicBool>,
 }
 
 impl Archive {
@@ -210,6 +224,7 @@ impl Archive {
             ingested: Ingested::default(),
             stats: ExportStats::default(),
             inexact: Vec::new(),
+            cancel: options.cancel.as_deref(),
         };
         log::info!(
             "sync {}: {} days to read ({} read recently, skipped)",
@@ -219,13 +234,21 @@ impl Archive {
         );
         for segment in plan.segments() {
             let result = match segment {
+                _ if run.cancelled() => Err(Error::Cancelled),
                 Segment::Full { start, end } => self.read_full(client, &mut run, start, end, &mut progress),
                 Segment::SendingRows { day } => self.read_sending(client, &mut run, day, &mut progress),
                 _ => Ok(()),
             };
-            if let Err(e) = result {
-                self.end_run(&run, "failed", Some(&e.to_string()));
-                return Err(e);
+            match result {
+                Ok(()) => {}
+                Err(Error::Cancelled) => {
+                    self.end_run(&run, "interrupted", None);
+                    return Err(Error::Cancelled);
+                }
+                Err(e) => {
+                    self.end_run(&run, "failed", Some(&e.to_string()));
+                    return Err(e);
+                }
             }
         }
         let outcome = if run.inexact.is_empty() { "complete" } else { "inexact" };
@@ -325,6 +348,9 @@ impl Archive {
             run.progress.window = open;
             self.commit_page(run, &page.records, done)?;
             progress(&run.progress);
+            if run.cancelled() {
+                return Err(Error::Cancelled);
+            }
         }
         run.progress.requests = requests_before + pages.stats().requests;
         let done = open.map(|w| Done::full(w, pages.stats()));
@@ -353,6 +379,9 @@ impl Archive {
                 run.progress.requests = requests_before + pages.stats().requests;
                 self.commit_page(run, &page.records, None)?;
                 progress(&run.progress);
+                if run.cancelled() {
+                    return Err(Error::Cancelled);
+                }
             }
             run.progress.requests = requests_before + pages.stats().requests;
             exact = pages.stats().is_exact();
@@ -382,6 +411,10 @@ impl Done {
 }
 
 impl Run<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Acquire))
+    }
+
     fn query(&self, builder: sendcloud_status::QueryBuilder) -> Result<Query> {
         let builder = if self.api_users.is_empty() { builder } else { builder.api_users(self.api_users.iter()) };
         Ok(builder.build()?)

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -544,6 +546,36 @@ fn a_second_writer_is_told_the_archive_is_busy_and_readers_are_not_blocked() {
     assert!(!reader.records(&Selection::all()).unwrap().is_empty());
     drop(lock);
     second.sync(&c, &options(&sb, "2024-05-19"), |_| {}).unwrap();
+}
+
+#[test]
+fn a_cancelled_sync_keeps_whole_pages_and_the_next_one_finishes() {
+    let sb = sandbox(4_000, 4);
+    let c = client(&sb);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let mut archive = Archive::open(&path).unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let opts = options(&sb, "2024-05-17").cancel_flag(flag.clone());
+    // Stop after the first page, from the progress callback (any thread may set the flag).
+    let err = archive.sync(&c, &opts, |_| flag.store(true, Ordering::Release)).unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err}");
+    let conn = db(&path);
+    let (outcome, error): (String, Option<String>) =
+        conn.query_row("SELECT outcome, error FROM sync_runs", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!((outcome.as_str(), error), ("interrupted", None));
+    let kept = count(&conn, "SELECT count(*) FROM emails");
+    assert!(kept > 0 && kept % 100 == 0, "whole pages only: {kept}");
+    // A flag set before the start stops it before any request.
+    sb.clear_log();
+    assert!(matches!(archive.sync(&c, &opts, |_| {}), Err(Error::Cancelled)));
+    assert!(sb.request_log().is_empty());
+
+    flag.store(false, Ordering::Release);
+    let report = archive.sync(&c, &opts, |_| {}).unwrap();
+    assert!(report.is_exact());
+    let truth = sb.dataset().query(&Filter::dates(date("2024-05-17"), today()).with_api_users(all_users(&sb)));
+    assert_equals_truth(&path, &truth);
 }
 
 #[test]

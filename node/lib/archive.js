@@ -1,0 +1,216 @@
+'use strict'
+
+const util = require('node:util')
+
+const native = require('./native.js')
+const { fromNative, ValidationError } = require('./errors.js')
+const options = require('./options.js')
+
+/**
+ * The records of an archive selection, as an async iterable: a reader
+ * thread reads batches from the file while the loop works through them, so
+ * an archive of any size takes little memory. Breaking out of `for await`,
+ * `close()`, `await using` and garbage collection stop the reader.
+ */
+class ArchiveRecords {
+  #native
+  #records = []
+  #index = 0
+  #ended = false
+  #closed = false
+  #queue = Promise.resolve()
+
+  /** @internal */
+  constructor(nativeRecords) {
+    this.#native = nativeRecords
+  }
+
+  /** Whether the stream has ended (every record handed out, failed, or closed). */
+  get done() {
+    return this.#closed || (this.#ended && this.#index >= this.#records.length)
+  }
+
+  /** @returns {Promise<IteratorResult<any, undefined>>} */
+  next() {
+    // Calls are served in order even when not awaited one by one.
+    const run = this.#queue.then(() => this.#step())
+    this.#queue = run.then(
+      () => {},
+      () => {},
+    )
+    return run
+  }
+
+  async #step() {
+    for (;;) {
+      if (this.#closed) return { value: undefined, done: true }
+      if (this.#index < this.#records.length) {
+        return { value: this.#records[this.#index++], done: false }
+      }
+      if (this.#ended) return { value: undefined, done: true }
+      let batch
+      try {
+        batch = await this.#native.nextBatch()
+      } catch (e) {
+        this.#ended = true
+        if (this.#closed) return { value: undefined, done: true }
+        throw fromNative(e)
+      }
+      if (this.#closed) return { value: undefined, done: true }
+      this.#records = batch.records
+      this.#index = 0
+      if (batch.done) this.#ended = true
+    }
+  }
+
+  /** Stops the reader thread; the stream ends (a pending `next()` resolves `done`). Idempotent. */
+  close() {
+    if (!this.#closed) {
+      this.#closed = true
+      this.#records = []
+      this.#native.close()
+    }
+    return Promise.resolve()
+  }
+
+  /** Called by `break` in `for await`: closes the stream. */
+  return() {
+    return this.close().then(() => ({ value: undefined, done: true }))
+  }
+
+  [Symbol.asyncIterator]() {
+    return this
+  }
+
+  /** Every remaining record in an array. */
+  async toArray() {
+    const out = []
+    for await (const record of this) out.push(record)
+    return out
+  }
+
+  [util.inspect.custom](depth, opts) {
+    return `ArchiveRecords ${util.inspect({ done: this.done }, opts)}`
+  }
+}
+
+if (typeof Symbol.asyncDispose === 'symbol') {
+  Object.defineProperty(ArchiveRecords.prototype, Symbol.asyncDispose, {
+    value: function asyncDispose() {
+      return this.close()
+    },
+    writable: true,
+    configurable: true,
+  })
+}
+
+/**
+ * A local archive written by `client.sync()`, read offline: no request, no
+ * credentials. The methods take the filters of `client.records()` (but
+ * `start`/`limit`, and labels: the API's rows carry none) and return the
+ * same shapes, in the server's order. No window means every archived day;
+ * without `apiUsers`, every apiUser in the archive; `days` counts back from
+ * `today` (default: today at `serverUtcOffset`).
+ *
+ * Nothing is opened until the first call, which rejects with
+ * ARCHIVE_MISSING, NOT_AN_ARCHIVE or ARCHIVE_VERSION for a bad file. Every
+ * read runs on Node's thread pool.
+ */
+class Archive {
+  #native
+
+  constructor(path, settings) {
+    if (typeof path !== 'string' || path === '') {
+      throw new ValidationError('invalid path: must be a non-empty string naming the archive file', { field: 'path' })
+    }
+    const opts = options.normalize(settings, options.ARCHIVE, 'new Archive()')
+    try {
+      this.#native = new native.NativeArchive(path, opts)
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+
+  /** The archive file. */
+  get path() {
+    return this.#native.path
+  }
+
+  /** Whether `close()` was called. */
+  get closed() {
+    return this.#native.closed
+  }
+
+  /**
+   * The archived records the filters select, as an async iterable (oldest
+   * request first). Throws a VALIDATION error at once for bad filters.
+   */
+  records(filters) {
+    const q = options.normalize(filters, options.ARCHIVE_FILTERS, 'records()')
+    try {
+      return new ArchiveRecords(this.#native.records(q))
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+
+  /**
+   * Every archived email sent to an address (case-insensitively), or the one
+   * email with that id (ids hold a `$`), with the states it went through.
+   */
+  async history(addressOrId) {
+    if (typeof addressOrId !== 'string') {
+      throw new ValidationError('invalid addressOrId: must be a string', { field: 'addressOrId' })
+    }
+    try {
+      return await this.#native.history(addressOrId)
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+
+  /** `client.summary()` over the selected archived records. */
+  async summary(filters) {
+    const q = options.normalize(filters, options.ARCHIVE_FILTERS, 'summary()')
+    try {
+      return await this.#native.summary(q)
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+
+  /** `client.suppressions()` over the selected archived records. */
+  async suppressions(filters) {
+    const q = options.normalize(filters, options.ARCHIVE_SUPPRESSIONS, 'suppressions()')
+    try {
+      return await this.#native.suppressions(q)
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+
+  /** Closes the connection on the thread pool (open record streams keep theirs). Idempotent. */
+  async close() {
+    await this.#native.close()
+  }
+
+  get [Symbol.toStringTag]() {
+    return 'Archive'
+  }
+
+  [util.inspect.custom](depth, opts) {
+    return `Archive ${util.inspect({ path: this.path, closed: this.closed }, opts)}`
+  }
+}
+
+if (typeof Symbol.asyncDispose === 'symbol') {
+  Object.defineProperty(Archive.prototype, Symbol.asyncDispose, {
+    value: function asyncDispose() {
+      return this.close()
+    },
+    writable: true,
+    configurable: true,
+  })
+}
+
+module.exports = { Archive, ArchiveRecords }
