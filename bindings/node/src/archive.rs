@@ -27,8 +27,8 @@ use sendcloud_status_archive::{
 use crate::client::checked;
 use crate::convert::{EmailRecord, Stats, SummaryResult, SuppressionEntry};
 use crate::options::{CoreResult, QueryOptions, server_time, utc_offset};
-use crate::stream::{Next, RecordStream};
 use crate::task::{Failure, Job};
+use sendcloud_status_archive::{Next, RecordStream};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -553,7 +553,7 @@ impl NativeArchiveRecords {
             }
             Next::End => Ok(ArchiveBatch { records: Vec::new(), done: true }),
             Next::Failed(e) => Err(Failure::from(e)),
-            Next::Lost => Err(Failure::Internal("the archive reader stopped unexpectedly".into())),
+            _ => Err(Failure::Internal("the archive reader stopped unexpectedly".into())),
         })
     }
 

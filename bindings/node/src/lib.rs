@@ -15,7 +15,8 @@
 //! - `convert`: records, pages, summaries, suppressions → JS objects.
 //! - `client`: `NativeClient`, `NativeRecords`, `NativeBatch`.
 //! - `archive`: the local archive: `NativeSync` (`client.sync`),
-//!   `NativeArchive`, `NativeArchiveRecords`; `stream`: its reader thread.
+//!   `NativeArchive`, `NativeArchiveRecords` (read by the archive crate's
+//!   `RecordStream` thread).
 //! - `task`: the `AsyncTask` that runs a closure off the main thread.
 //! - `helpers`: `decodePage`, `encodeQuery`, `encodeRequest`.
 //! - [`error`]: error objects, field names, panic guard.
@@ -26,7 +27,6 @@ pub mod convert;
 pub mod error;
 pub mod helpers;
 pub mod options;
-pub mod stream;
 pub mod task;
 
 use napi_derive::napi;

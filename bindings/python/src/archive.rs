@@ -28,7 +28,7 @@ use crate::convert;
 use crate::errors::{OrRaise, OrRaiseArchive, archive_err, validation};
 use crate::export::NativeReport;
 use crate::query::{build_query, int};
-use crate::stream::{Next, RecordStream};
+use sendcloud_status_archive::{Next, RecordStream};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -491,7 +491,7 @@ impl NativeArchiveRecords {
                     self.done.store(true, Ordering::Release);
                     return Err(archive_err(py, &e));
                 }
-                Next::Lost => {
+                _ => {
                     self.done.store(true, Ordering::Release);
                     return Err(PyRuntimeError::new_err(
                         "sendcloud-status: internal error: the archive reader stopped unexpectedly",

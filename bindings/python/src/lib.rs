@@ -27,7 +27,6 @@ mod errors;
 mod export;
 mod helpers;
 mod query;
-mod stream;
 
 use pyo3::prelude::*;
 

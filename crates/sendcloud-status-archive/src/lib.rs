@@ -141,6 +141,7 @@ mod ingest;
 mod lock;
 mod read;
 mod schema;
+mod stream;
 mod sync;
 
 pub use archive::{Archive, Scope};
@@ -150,4 +151,5 @@ pub use ingest::Ingested;
 pub use lock::SyncLock;
 pub use read::{ArchivedEmail, HistoryEntry, Selection};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use stream::{BATCH, Next, RecordStream};
 pub use sync::{ServerClock, SyncOptions, SyncProgress, SyncReport};

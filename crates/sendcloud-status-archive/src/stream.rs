@@ -1,6 +1,7 @@
 //! Archived records handed out in batches from a reader thread, so that an
-//! archive of any size streams with bounded memory and the caller never holds
-//! the GIL while SQLite reads.
+//! archive of any size streams with bounded memory and the caller's thread
+//! never waits on SQLite for more than one batch handoff (the Python binding
+//! waits without the GIL, the Node binding on the libuv pool).
 //!
 //! The thread opens its own connection (an [`Archive`] is one connection,
 //! and the caller's stays free for `history` or `summary` while the stream
@@ -13,12 +14,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
+use crate::{Archive, Error, Selection};
 use sendcloud_status::Record;
 use sendcloud_status::chrono::FixedOffset;
-use sendcloud_status_archive::{Archive, Error, Selection};
 
 /// Records per batch.
-pub(crate) const BATCH: usize = 1000;
+pub const BATCH: usize = 1000;
 /// Batches read ahead of the caller.
 const CHANNEL_BATCHES: usize = 2;
 
@@ -30,7 +31,8 @@ enum Message {
 
 /// What the next batch is.
 #[derive(Debug)]
-pub(crate) enum Next {
+#[non_exhaustive]
+pub enum Next {
     /// Records, in the archive's (the server's) order.
     Batch(Vec<Record>),
     /// The archive failed; the stream has ended.
@@ -43,14 +45,14 @@ pub(crate) enum Next {
 
 /// A stream of archived records. See the module doc.
 #[derive(Debug)]
-pub(crate) struct RecordStream {
+pub struct RecordStream {
     rx: Mutex<Option<Receiver<Message>>>,
     stop: Arc<AtomicBool>,
 }
 
 impl RecordStream {
     /// Starts the reader thread for `selection` of the archive at `path`.
-    pub(crate) fn start(path: PathBuf, offset: FixedOffset, selection: Selection) -> std::io::Result<RecordStream> {
+    pub fn start(path: PathBuf, offset: FixedOffset, selection: Selection) -> std::io::Result<RecordStream> {
         let (tx, rx) = sync_channel(CHANNEL_BATCHES);
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
@@ -61,7 +63,7 @@ impl RecordStream {
     }
 
     /// The next batch; blocks until the reader thread has one.
-    pub(crate) fn next(&self) -> Next {
+    pub fn next(&self) -> Next {
         let rx = self.rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(rx) = rx.as_ref() else { return Next::End };
         match rx.recv() {
@@ -76,7 +78,7 @@ impl RecordStream {
 
     /// Stops the reader thread (at its next batch) and drops what it read
     /// ahead. Never blocks; idempotent.
-    pub(crate) fn close(&self) {
+    pub fn close(&self) {
         self.stop.store(true, Ordering::Release);
         // A `next()` waiting in another thread holds the receiver: it ends
         // when the reader thread, seeing `stop`, drops its sender.
