@@ -550,6 +550,9 @@ export type ErrorCode =
   | 'ARCHIVE_MISSING'
   | 'NOT_AN_ARCHIVE'
   | 'ARCHIVE_VERSION'
+  | 'WEBHOOK_MALFORMED'
+  | 'WEBHOOK_SIGNATURE'
+  | 'WEBHOOK_STALE'
 
 export interface SendCloudErrorDetails {
   code?: ErrorCode
@@ -581,6 +584,9 @@ export declare class SendCloudError extends Error {
    * - `ARCHIVE_MISSING`: no archive at the path (`field` is `path`).
    * - `NOT_AN_ARCHIVE`: the file is not an archive (left untouched; `field` is `path`).
    * - `ARCHIVE_VERSION`: written by a newer version (left untouched; `field` is `path`).
+   * - `WEBHOOK_MALFORMED`: `verifyWebhook`: not an event (`httpStatus` 400).
+   * - `WEBHOOK_SIGNATURE`: `verifyWebhook`: the signature does not match (`httpStatus` 403).
+   * - `WEBHOOK_STALE`: `verifyWebhook`: the timestamp is too far from now (`httpStatus` 403).
    */
   readonly code: ErrorCode
   /** The API's `statusCode` when the server answered with one. */
@@ -706,6 +712,92 @@ export interface EncodedRequest {
  * @throws {ValidationError}
  */
 export declare function encodeRequest(filters: Filters, options: EncodeOptions): EncodedRequest
+
+/**
+ * A webhook delivery refused by `verifyWebhook`. `httpStatus` is what the
+ * receiver answers: 400 for a malformed body, 403 otherwise.
+ */
+export declare class WebhookError extends SendCloudError {
+  readonly code: 'WEBHOOK_MALFORMED' | 'WEBHOOK_SIGNATURE' | 'WEBHOOK_STALE'
+  readonly httpStatus: number
+}
+/** Not an event: unreadable body, a required field missing or empty, a bad timestamp, a signed field twice. */
+export declare class WebhookMalformedError extends WebhookError {
+  readonly code: 'WEBHOOK_MALFORMED'
+}
+/** The signature is not `HMAC-SHA256(app key, timestamp + token)`. */
+export declare class WebhookSignatureError extends WebhookError {
+  readonly code: 'WEBHOOK_SIGNATURE'
+}
+/** The timestamp is further from now than the tolerance (a replay, or a clock far off). */
+export declare class WebhookStaleError extends WebhookError {
+  readonly code: 'WEBHOOK_STALE'
+  /** `now - timestamp`, ms (negative: in the future). */
+  readonly skewMs: number
+  /** The tolerance in force, ms. */
+  readonly toleranceMs: number
+}
+
+/** The default `toleranceMs` of `verifyWebhook` (35 minutes), from the Rust core. */
+export declare const DEFAULT_WEBHOOK_TOLERANCE_MS: number
+
+/** Options of `verifyWebhook`. */
+export interface VerifyWebhookOptions {
+  /** The request's `Content-Type`; informative only: the body decides (JSON when it starts with `{` or `[`, else a form). */
+  contentType?: string
+  /** The receiver's clock (default: now). */
+  now?: Date | number
+  /** How far the timestamp may be from now, either way, ms (default `DEFAULT_WEBHOOK_TOLERANCE_MS`). */
+  toleranceMs?: number
+  /** Tokens stored before: a token in it makes the event `repeated`. */
+  seen?: ReadonlySet<string> | { has(token: string): boolean }
+}
+
+/** One verified webhook event (frozen). Only `timestamp` and `token` are signed by the vendor. */
+export interface WebhookEvent {
+  /** One spelling per kind: `request`, `delivered`, `invalid`, `soft_bounce`, `open`, `click`, `unsubscribe`, `spam_report`, `route`, or the name lower-cased with `-` → `_`. */
+  readonly kind: string
+  /** `event` exactly as received. */
+  readonly event: string
+  /** The record category a status event reports; `null` for engagement and other events. */
+  readonly category: Exclude<Category, 'unknown'> | null
+  readonly emailId: string
+  readonly recipient: string | null
+  readonly apiUser: string | null
+  /** `labelId` when numeric (otherwise it stays in `extra`). */
+  readonly labelId: number | null
+  readonly labelName: string | null
+  /** `timestamp` as received: the signed text. */
+  readonly timestamp: string
+  /** What `timestamp` means (milliseconds, or seconds below 10¹¹). */
+  readonly time: Date
+  /** Store it to recognise repeats (`seen`). */
+  readonly token: string
+  /** `signature` as received (hex). */
+  readonly signature: string
+  /** The bounce sub-status code (`subStatus`, `subStat`, `sub_status`, `substatus`). */
+  readonly subStatus: number | null
+  readonly message: string | null
+  /** Every other field: form values as strings (a repeated one as an array), JSON values as they were. */
+  readonly extra: Readonly<Record<string, unknown>>
+  /** `seen` held the token: a vendor retry or a replay; answer 200 and store nothing. */
+  readonly repeated: boolean
+}
+
+/**
+ * Parses and checks one webhook delivery (pass the raw body): parse →
+ * signature → age → seen token. A repeat is not an error (`repeated`).
+ * Pure and fast; the app key never appears in an event or an error.
+ * @throws {WebhookMalformedError} `httpStatus` 400
+ * @throws {WebhookSignatureError} `httpStatus` 403
+ * @throws {WebhookStaleError} `httpStatus` 403
+ * @throws {ValidationError} an empty `appKey`, a bad option
+ */
+export declare function verifyWebhook(
+  body: string | Uint8Array,
+  appKey: string,
+  opts?: VerifyWebhookOptions,
+): WebhookEvent
 
 /** The package version. */
 export declare function version(): string

@@ -11,6 +11,7 @@ const { Client, Records } = require('./lib/client.js')
 const { Archive, ArchiveRecords } = require('./lib/archive.js')
 const errors = require('./lib/errors.js')
 const options = require('./lib/options.js')
+const { verifyWebhook, DEFAULT_WEBHOOK_TOLERANCE_MS } = require('./lib/webhook.js')
 
 const { fromNative } = errors
 
@@ -94,6 +95,10 @@ const {
   ArchiveMissingError,
   NotAnArchiveError,
   ArchiveVersionError,
+  WebhookError,
+  WebhookMalformedError,
+  WebhookSignatureError,
+  WebhookStaleError,
   ERROR_CODES,
 } = errors
 
@@ -117,6 +122,10 @@ module.exports = {
   ArchiveMissingError,
   NotAnArchiveError,
   ArchiveVersionError,
+  WebhookError,
+  WebhookMalformedError,
+  WebhookSignatureError,
+  WebhookStaleError,
   ERROR_CODES,
   STATUSES,
   CATEGORIES,
@@ -124,5 +133,7 @@ module.exports = {
   decodePage,
   encodeQuery,
   encodeRequest,
+  verifyWebhook,
+  DEFAULT_WEBHOOK_TOLERANCE_MS,
   version,
 }

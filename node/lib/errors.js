@@ -4,7 +4,8 @@
  * Errors thrown by this package: `SendCloudError` and one subclass per
  * `code`. The native addon throws plain `Error`s carrying the same
  * properties; `fromNative` turns them into these classes. The archive's
- * codes have `ArchiveError` subclasses (`ArchiveBusyError`, …).
+ * codes have `ArchiveError` subclasses (`ArchiveBusyError`, …), the
+ * webhook codes `WebhookError` subclasses (`WebhookSignatureError`, …).
  */
 
 const ERROR_CODES = Object.freeze([
@@ -21,6 +22,9 @@ const ERROR_CODES = Object.freeze([
   'ARCHIVE_MISSING',
   'NOT_AN_ARCHIVE',
   'ARCHIVE_VERSION',
+  'WEBHOOK_MALFORMED',
+  'WEBHOOK_SIGNATURE',
+  'WEBHOOK_STALE',
 ])
 
 class SendCloudError extends Error {
@@ -46,6 +50,22 @@ class SendCloudError extends Error {
 }
 
 const classes = {}
+
+/**
+ * A webhook delivery refused by `verifyWebhook`: `httpStatus` is what the
+ * receiver answers (400 malformed, 403 bad signature or stale).
+ */
+class WebhookError extends SendCloudError {
+  constructor(message, details = {}) {
+    super(message, details)
+    if (this.code === 'WEBHOOK_STALE') {
+      /** `now - timestamp`, ms (negative: in the future). */
+      this.skewMs = details.skewMs ?? null
+      /** The tolerance in force, ms. */
+      this.toleranceMs = details.toleranceMs ?? null
+    }
+  }
+}
 for (const [code, name] of [
   ['VALIDATION', 'ValidationError'],
   ['AUTH', 'AuthError'],
@@ -60,10 +80,17 @@ for (const [code, name] of [
   ['ARCHIVE_MISSING', 'ArchiveMissingError'],
   ['NOT_AN_ARCHIVE', 'NotAnArchiveError'],
   ['ARCHIVE_VERSION', 'ArchiveVersionError'],
+  ['WEBHOOK_MALFORMED', 'WebhookMalformedError'],
+  ['WEBHOOK_SIGNATURE', 'WebhookSignatureError'],
+  ['WEBHOOK_STALE', 'WebhookStaleError'],
 ]) {
   // A named class per code, so `instanceof AuthError` and `err.name` work;
   // the archive's cases extend ArchiveError.
-  const base = code.includes('ARCHIVE') && code !== 'ARCHIVE' ? classes.ARCHIVE : SendCloudError
+  const base = code.startsWith('WEBHOOK_')
+    ? WebhookError
+    : code.includes('ARCHIVE') && code !== 'ARCHIVE'
+      ? classes.ARCHIVE
+      : SendCloudError
   const cls = {
     [name]: class extends base {
       static code = code
@@ -100,6 +127,8 @@ function fromNative(e) {
       field: err.field,
       httpStatus: err.httpStatus,
       retryable: err.retryable,
+      skewMs: err.skewMs,
+      toleranceMs: err.toleranceMs,
     })
   }
   if (NAPI_TYPE_ERRORS.has(err.code)) {
@@ -127,5 +156,9 @@ module.exports = {
   ArchiveMissingError: classes.ARCHIVE_MISSING,
   NotAnArchiveError: classes.NOT_AN_ARCHIVE,
   ArchiveVersionError: classes.ARCHIVE_VERSION,
+  WebhookError,
+  WebhookMalformedError: classes.WEBHOOK_MALFORMED,
+  WebhookSignatureError: classes.WEBHOOK_SIGNATURE,
+  WebhookStaleError: classes.WEBHOOK_STALE,
   fromNative,
 }

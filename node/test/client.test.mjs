@@ -142,6 +142,7 @@ describe('Client', () => {
       'CATEGORIES',
       'Client',
       'DEFAULTS',
+      'DEFAULT_WEBHOOK_TOLERANCE_MS',
       'DecodeError',
       'ERROR_CODES',
       'NotAnArchiveError',
@@ -153,10 +154,15 @@ describe('Client', () => {
       'ServerError',
       'TransportError',
       'ValidationError',
+      'WebhookError',
+      'WebhookMalformedError',
+      'WebhookSignatureError',
+      'WebhookStaleError',
       'decodePage',
       'default',
       'encodeQuery',
       'encodeRequest',
+      'verifyWebhook',
       'version',
     ])
     assert.match(version(), /^\d+\.\d+\.\d+/)

@@ -64,10 +64,11 @@ async function cannedServer(status, body, headers = { 'Content-Type': 'applicati
 }
 
 describe('error codes from real triggers', () => {
-  it("ERROR_CODES lists the codes: the client's eight, then the archive's five", () => {
+  it("ERROR_CODES lists the codes: the client's eight, the archive's five, then the webhook's three", () => {
     assert.deepEqual(ERROR_CODES, [
       'VALIDATION', 'AUTH', 'RATE_LIMITED', 'QUOTA', 'SERVER', 'TRANSPORT', 'DECODE', 'API',
       'ARCHIVE', 'ARCHIVE_BUSY', 'ARCHIVE_MISSING', 'NOT_AN_ARCHIVE', 'ARCHIVE_VERSION',
+      'WEBHOOK_MALFORMED', 'WEBHOOK_SIGNATURE', 'WEBHOOK_STALE',
     ])
   })
 

@@ -1,6 +1,7 @@
 // The language-neutral conformance vectors (tests/vectors/, see its
 // README.md) through the public Node API: query → encodeRequest/encodeQuery,
-// endpoint → new Client().endpoint, decode → decodePage. The export suite
+// endpoint → new Client().endpoint, decode → decodePage, webhook →
+// verifyWebhook. The export suite
 // runs in vectors-export.test.mjs, against a fake server.
 
 import { describe, it } from 'node:test'
@@ -8,7 +9,15 @@ import assert from 'node:assert/strict'
 import { readFileSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 
-import { Client, SendCloudError, encodeQuery, encodeRequest, decodePage } from '../index.js'
+import {
+  Client,
+  SendCloudError,
+  WebhookError,
+  encodeQuery,
+  encodeRequest,
+  decodePage,
+  verifyWebhook,
+} from '../index.js'
 import { VECTORS } from './sandbox.mjs'
 
 const camel = (s) => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
@@ -69,8 +78,6 @@ function filters(query) {
 
 describe('conformance vectors', () => {
   it('the suites are all present', () => {
-    // `webhook` is run by the Rust runner only until the addon exposes
-    // webhook verification (the Python and Node `verifyWebhook` are still to come).
     assert.deepEqual(Object.keys(suites).sort(), ['decode', 'endpoint', 'export', 'query', 'webhook'])
   })
 
@@ -168,3 +175,50 @@ function canonical(r, want = {}) {
   if (Object.keys(r.extra).length > 0) out.extra = r.extra
   return out
 }
+
+describe('conformance vectors: webhook', () => {
+  runSuite('webhook', (c, where, file) => {
+    onlyKeys(c, ['name', 'note', 'key', 'content_type', 'body', 'now_ms', 'tolerance_ms', 'seen_tokens', 'expect'], file)
+    onlyKeys(c.expect, ['verdict', 'event', 'error'], file)
+    const opts = { contentType: c.content_type, now: new Date(c.now_ms), seen: new Set(c.seen_tokens ?? []) }
+    if ('tolerance_ms' in c) opts.toleranceMs = c.tolerance_ms
+    if (c.expect.error) {
+      onlyKeys(c.expect.error, ['kind', 'http_status'], file)
+      const code = { malformed: 'WEBHOOK_MALFORMED', bad_signature: 'WEBHOOK_SIGNATURE', stale: 'WEBHOOK_STALE' }
+      let thrown
+      try {
+        verifyWebhook(Buffer.from(c.body, 'utf8'), c.key, opts)
+      } catch (e) {
+        thrown = e
+      }
+      assert.ok(thrown instanceof WebhookError, `${where}: expected a WebhookError, got ${thrown}`)
+      assert.equal(thrown.code, code[c.expect.error.kind], `${where}: kind`)
+      assert.equal(thrown.httpStatus, c.expect.error.http_status, `${where}: http_status`)
+      assert.ok(!String(thrown.message).includes(c.key), `${where}: the key leaked`)
+      return
+    }
+    const ev = verifyWebhook(Buffer.from(c.body, 'utf8'), c.key, opts)
+    assert.deepEqual(verifyWebhook(c.body, c.key, opts), ev, `${where}: string and Buffer bodies differ`)
+    assert.equal(ev.repeated, { new: false, repeated: true }[c.expect.verdict], `${where}: verdict`)
+    const actual = {
+      kind: ev.kind,
+      event: ev.event,
+      category: ev.category,
+      email_id: ev.emailId,
+      recipient: ev.recipient,
+      api_user: ev.apiUser,
+      label_id: ev.labelId,
+      label_name: ev.labelName,
+      timestamp: ev.timestamp,
+      time_ms: ev.time.getTime(),
+      token: ev.token,
+      sub_status: ev.subStatus,
+      message: ev.message,
+      extra: ev.extra,
+    }
+    onlyKeys(c.expect.event, Object.keys(actual), file)
+    for (const [k, want] of Object.entries(c.expect.event)) {
+      assert.deepEqual(actual[k], want, `${where}: event.${k}`)
+    }
+  })
+})

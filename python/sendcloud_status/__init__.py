@@ -8,7 +8,8 @@
 A thin layer over the Rust ``sendcloud-status`` client: validation, encoding,
 lenient decoding, window splitting, pagination, retries, rate limiting and
 cursors all happen in Rust; so do the local archive's sync and reads (``Client.sync``,
-``Archive``). See ``python/README.md``.
+``Archive``); and event-webhook verification (``verify_webhook``). See
+``python/README.md``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from ._models import (
     UnstableUnit,
 )
 from ._sansio import decode_page, encode_query, encode_request
+from ._webhook import DEFAULT_WEBHOOK_TOLERANCE, WebhookEvent, verify_webhook
 from .errors import (
     ApiError,
     ArchiveBusyError,
@@ -63,6 +65,10 @@ from .errors import (
     ServerError,
     TransportError,
     ValidationError,
+    WebhookError,
+    WebhookMalformedError,
+    WebhookSignatureError,
+    WebhookStaleError,
 )
 
 __version__: str = _native.__version__
@@ -104,6 +110,9 @@ __all__ = [
     "decode_page",
     "encode_query",
     "encode_request",
+    "verify_webhook",
+    "WebhookEvent",
+    "DEFAULT_WEBHOOK_TOLERANCE",
     "SendCloudError",
     "ValidationError",
     "ApiError",
@@ -118,5 +127,9 @@ __all__ = [
     "ArchiveMissingError",
     "NotAnArchiveError",
     "ArchiveVersionError",
+    "WebhookError",
+    "WebhookMalformedError",
+    "WebhookSignatureError",
+    "WebhookStaleError",
     "__version__",
 ]

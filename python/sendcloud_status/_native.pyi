@@ -16,6 +16,7 @@ DEFAULT_LOOKBACK_DAYS: int
 DEFAULT_SENDING_MAX_AGE_DAYS: int
 DEFAULT_RESCAN_AFTER: float
 DEFAULT_FIRST_RUN_DAYS: int
+DEFAULT_WEBHOOK_TOLERANCE: float  # seconds
 
 # (email_id, status, category, sub_status, sub_status_description, api_user,
 #  recipient, request_time, request_time_text, modified_time, modified_time_text,
@@ -203,3 +204,30 @@ def decode_page(
     http_status: int, body: Union[bytes, str], server_utc_offset: Union[str, int, None] = None
 ) -> Tuple[Optional[int], Optional[int], List[RecordTuple]]: ...
 def sub_status_table() -> List[Tuple[int, str, str]]: ...
+
+# (kind, event, category name | None, email_id, recipient, api_user, label_id, label_name,
+#  timestamp, time_ms, token, signature, sub_status code, message, extra)
+WebhookTuple = Tuple[
+    str,
+    str,
+    Optional[str],
+    str,
+    Optional[str],
+    Optional[str],
+    Optional[int],
+    Optional[str],
+    str,
+    int,
+    str,
+    str,
+    Optional[int],
+    Optional[str],
+    Dict[str, Any],
+]
+
+def verify_webhook(
+    body: Union[bytes, bytearray, str],
+    app_key: str,
+    now_ms: Optional[int] = None,
+    tolerance_ms: Optional[int] = None,
+) -> WebhookTuple: ...

@@ -12,21 +12,26 @@ Rust core's ``ErrorKind``::
     │   ├── ServerError                             kind "server"
     │   └── DecodeError                             kind "decode" (unreadable answer)
     ├── TransportError       (also a ConnectionError) kind "transport"
-    └── ArchiveError                                kind "archive" (the local archive: SQLite, disk)
-        ├── ArchiveBusyError                        kind "archive_busy" (another sync writes it)
-        ├── ArchiveMissingError  (also a FileNotFoundError) kind "archive_missing"
-        ├── NotAnArchiveError    (also a ValueError)  kind "not_an_archive"
-        └── ArchiveVersionError                     kind "archive_version" (written by a newer version)
+    ├── ArchiveError                                kind "archive" (the local archive: SQLite, disk)
+    │   ├── ArchiveBusyError                        kind "archive_busy" (another sync writes it)
+    │   ├── ArchiveMissingError  (also a FileNotFoundError) kind "archive_missing"
+    │   ├── NotAnArchiveError    (also a ValueError)  kind "not_an_archive"
+    │   └── ArchiveVersionError                     kind "archive_version" (written by a newer version)
+    └── WebhookError                                a webhook delivery refused by verify_webhook
+        ├── WebhookMalformedError (also a ValueError) kind "malformed", http_status 400
+        ├── WebhookSignatureError                   kind "bad_signature", http_status 403
+        └── WebhookStaleError                       kind "stale", http_status 403 (skew, tolerance)
 
 Every instance carries ``message``, ``kind``, ``code`` (the API's ``statusCode``
 when the server sent one), ``http_status``, ``field`` (the argument at fault for
 validation errors) and ``retryable``. Errors raised by the library have the Rust
 error as ``__cause__`` (a ``sendcloud_status._native.NativeError``). No message,
-attribute or repr ever contains the API key.
+attribute or repr ever contains the API key (nor the webhook app key).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Optional
 
 __all__ = [
@@ -44,6 +49,10 @@ __all__ = [
     "ArchiveMissingError",
     "NotAnArchiveError",
     "ArchiveVersionError",
+    "WebhookError",
+    "WebhookMalformedError",
+    "WebhookSignatureError",
+    "WebhookStaleError",
 ]
 
 
@@ -175,3 +184,53 @@ class ArchiveVersionError(ArchiveError):
     newer than this one knows); it was left untouched. ``field`` is ``"path"``."""
 
     _kind = "archive_version"
+
+
+class WebhookError(SendCloudError):
+    """A webhook delivery was refused by :func:`sendcloud_status.verify_webhook`.
+    ``http_status`` is what the receiver answers: 400 for a malformed body, 403 for a
+    bad signature or a stale timestamp."""
+
+    _kind = "webhook"
+
+
+class WebhookMalformedError(WebhookError, ValueError):
+    """Not an event: an unreadable body, a required field (``event``, ``emailId``,
+    ``timestamp``, ``token``, ``signature``) missing or empty, a timestamp that is not
+    a Unix time, a signed field given twice. ``http_status`` is 400."""
+
+    _kind = "malformed"
+
+
+class WebhookSignatureError(WebhookError):
+    """The signature is not ``HMAC-SHA256(app key, timestamp + token)``: the sender
+    did not prove it is the vendor. ``http_status`` is 403."""
+
+    _kind = "bad_signature"
+
+
+class WebhookStaleError(WebhookError):
+    """The event's timestamp is further from now than the tolerance (a replay, or a
+    clock far off). ``skew`` is ``now - timestamp`` (negative: in the future),
+    ``tolerance`` the tolerance in force. ``http_status`` is 403."""
+
+    _kind = "stale"
+
+    skew: Optional[_dt.timedelta]
+    tolerance: Optional[_dt.timedelta]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        skew_ms: Optional[int] = None,
+        tolerance_ms: Optional[int] = None,
+        kind: Optional[str] = None,
+        code: Optional[int] = None,
+        http_status: Optional[int] = None,
+        field: Optional[str] = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message, kind=kind, code=code, http_status=http_status, field=field, retryable=retryable)
+        self.skew = None if skew_ms is None else _dt.timedelta(milliseconds=skew_ms)
+        self.tolerance = None if tolerance_ms is None else _dt.timedelta(milliseconds=tolerance_ms)

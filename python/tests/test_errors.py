@@ -30,7 +30,11 @@ def test_hierarchy() -> None:
         "SendCloudError", "ValidationError", "ApiError", "AuthenticationError", "RateLimitError",
         "QuotaError", "ServerError", "DecodeError", "TransportError",
         "ArchiveError", "ArchiveBusyError", "ArchiveMissingError", "NotAnArchiveError", "ArchiveVersionError",
+        "WebhookError", "WebhookMalformedError", "WebhookSignatureError", "WebhookStaleError",
     ]  # fmt: skip
+    for webhook_cls in (sc.WebhookMalformedError, sc.WebhookSignatureError, sc.WebhookStaleError):
+        assert issubclass(webhook_cls, sc.WebhookError) and issubclass(webhook_cls, sc.SendCloudError)
+    assert issubclass(sc.WebhookMalformedError, ValueError) and not issubclass(sc.WebhookSignatureError, ValueError)
 
 
 @pytest.mark.parametrize(

@@ -119,6 +119,73 @@ def test_decode_vector(case: Dict[str, Any]) -> None:
             assert r.request_time_text.startswith(r.request_time.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
+WEBHOOK_KEYS = {"name", "note", "key", "content_type", "body", "now_ms", "tolerance_ms", "seen_tokens", "expect"}
+WEBHOOK_EVENT_KEYS = {
+    "kind",
+    "event",
+    "category",
+    "email_id",
+    "recipient",
+    "api_user",
+    "label_id",
+    "label_name",
+    "timestamp",
+    "time_ms",
+    "token",
+    "sub_status",
+    "message",
+    "extra",
+}
+WEBHOOK_ERRORS = {
+    "malformed": sc.WebhookMalformedError,
+    "bad_signature": sc.WebhookSignatureError,
+    "stale": sc.WebhookStaleError,
+}
+
+
+@pytest.mark.parametrize("case", cases("webhook"))
+def test_webhook_vector(case: Dict[str, Any]) -> None:
+    check_keys(case, WEBHOOK_KEYS)
+    now = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(milliseconds=case["now_ms"])
+    kwargs: Dict[str, Any] = {"content_type": case["content_type"], "now": now, "seen": set(case.get("seen_tokens", []))}
+    if "tolerance_ms" in case:
+        kwargs["tolerance"] = dt.timedelta(milliseconds=case["tolerance_ms"])
+    expect = case["expect"]
+    check_keys(expect, {"verdict", "event", "error"})
+    if "error" in expect:
+        check_keys(expect["error"], {"kind", "http_status"})
+        with pytest.raises(sc.WebhookError) as e:
+            sc.verify_webhook(case["body"].encode("utf-8"), case["key"], **kwargs)
+        assert type(e.value) is WEBHOOK_ERRORS[expect["error"]["kind"]], e.value
+        check_error(e.value, expect["error"])
+        assert case["key"] not in repr(e.value) and case["key"] not in str(e.value)
+        return
+    # bytes and str bodies agree
+    event = sc.verify_webhook(case["body"].encode("utf-8"), case["key"], **kwargs)
+    assert sc.verify_webhook(case["body"], case["key"], **kwargs) == event
+    assert event.repeated == {"new": False, "repeated": True}[expect["verdict"]]
+    actual = {
+        "kind": event.kind,
+        "event": event.event,
+        "category": None if event.category is None else event.category.value,
+        "email_id": event.email_id,
+        "recipient": event.recipient,
+        "api_user": event.api_user,
+        "label_id": event.label_id,
+        "label_name": event.label_name,
+        "timestamp": event.timestamp,
+        "time_ms": (event.time - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(milliseconds=1),
+        "token": event.token,
+        "sub_status": None if event.sub_status is None else int(event.sub_status),
+        "message": event.message,
+        "extra": dict(event.extra),
+    }
+    check_keys(expect["event"], WEBHOOK_EVENT_KEYS)
+    for key, want in expect["event"].items():
+        assert actual[key] == want, key
+    assert case["key"] not in repr(event)
+
+
 Row = Dict[str, Any]
 
 SERVER_KEYS = {"rows", "omit_total", "total_bias", "cache", "advance_day_before_request", "changes"}

@@ -20,6 +20,7 @@
 //! - `task`: the `AsyncTask` that runs a closure off the main thread.
 //! - `helpers`: `decodePage`, `encodeQuery`, `encodeRequest`.
 //! - [`error`]: error objects, field names, panic guard.
+//! - [`webhook`]: `verifyWebhook`, the core's event-webhook verifier (pure).
 
 pub mod archive;
 pub mod client;
@@ -28,6 +29,7 @@ pub mod error;
 pub mod helpers;
 pub mod options;
 pub mod task;
+pub mod webhook;
 
 use napi_derive::napi;
 

@@ -132,7 +132,7 @@ pub(crate) fn stats<'py>(py: Python<'py>, s: &ExportStats) -> PyResult<Bound<'py
 }
 
 /// A JSON value (a record's `extra` fields) as Python objects.
-fn json<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn json<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
     use serde_json::Value;
     Ok(match v {
         Value::Null => py.None().into_bound(py),

@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
+use sendcloud_status::core::webhook::WebhookError;
 use sendcloud_status::{Error, ErrorKind};
 
 pyo3::create_exception!(
@@ -103,6 +104,39 @@ pub(crate) fn archive_err(py: Python<'_>, err: &sendcloud_status_archive::Error)
     let details = Details { kind, code: None, http_status: None, field, retryable: matches!(err, A::Busy { .. }) };
     let cause = NativeError::new_err(format!("{err:?}"));
     match instance(py, class, &message, &details) {
+        Ok(e) => {
+            e.set_cause(py, Some(cause));
+            e
+        }
+        Err(_) => cause,
+    }
+}
+
+/// The Python exception for a refused webhook delivery: `WebhookMalformedError`
+/// (also a `ValueError`), `WebhookSignatureError` or `WebhookStaleError`
+/// (with `skew_ms` and `tolerance_ms`), `kind` and `http_status` from the
+/// core. The core's messages never hold the app key.
+pub(crate) fn webhook_err(py: Python<'_>, err: &WebhookError) -> PyErr {
+    let cause = NativeError::new_err(format!("{err:?}"));
+    let built = (|| -> PyResult<PyErr> {
+        let class = match err {
+            WebhookError::Malformed(_) => "WebhookMalformedError",
+            WebhookError::BadSignature => "WebhookSignatureError",
+            WebhookError::Stale { .. } => "WebhookStaleError",
+            _ => "WebhookError",
+        };
+        let module = ERRORS_MODULE.get_or_try_init(py, || py.import("sendcloud_status.errors").map(Bound::unbind))?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("kind", err.kind())?;
+        kwargs.set_item("http_status", err.http_status())?;
+        if let WebhookError::Stale { skew_ms, tolerance } = err {
+            kwargs.set_item("skew_ms", *skew_ms)?;
+            kwargs.set_item("tolerance_ms", u64::try_from(tolerance.as_millis()).unwrap_or(u64::MAX))?;
+        }
+        let value = module.bind(py).getattr(class)?.call((err.to_string(),), Some(&kwargs))?;
+        Ok(PyErr::from_value(value))
+    })();
+    match built {
         Ok(e) => {
             e.set_cause(py, Some(cause));
             e

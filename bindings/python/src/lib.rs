@@ -18,7 +18,8 @@
 //! - `NativeSync`, `NativeArchive`, `NativeArchiveRecords`: the local
 //!   archive (`sendcloud-status-archive`): a sync, and offline reads;
 //! - `encode_query`, `encode_request`, `decode_page`: the sans-IO core, for
-//!   the conformance vectors.
+//!   the conformance vectors;
+//! - `verify_webhook`: the core's event-webhook verifier (pure; the GIL is kept).
 
 mod archive;
 mod client;
@@ -27,6 +28,7 @@ mod errors;
 mod export;
 mod helpers;
 mod query;
+mod webhook;
 
 use pyo3::prelude::*;
 
@@ -45,6 +47,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(helpers::encode_request, m)?)?;
     m.add_function(wrap_pyfunction!(helpers::decode_page, m)?)?;
     m.add_function(wrap_pyfunction!(helpers::sub_status_table, m)?)?;
+    m.add_function(wrap_pyfunction!(webhook::verify_webhook, m)?)?;
+    m.add("DEFAULT_WEBHOOK_TOLERANCE", webhook::default_tolerance_seconds())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DEFAULT_MAX_RETRIES", sendcloud_status::RetryPolicy::default().max_attempts.saturating_sub(1))?;
     m.add("DEFAULT_PARALLEL", sendcloud_status::Parallelism::default().to_string())?;
