@@ -108,9 +108,12 @@ impl NativeClient {
             b = b.max_retries(n);
         }
         // Unset: the client's default (3000/min); None or 0: no client-side pacing.
-        if let Some(v) = rate_limit_per_minute {
-            b = b.rate_limit_per_minute(rate_limit(py, v)?);
-        }
+        // The Python layer always passes the setting (its default is 3000):
+        // `None` here is the user's `None`, no client pacing, like `0`.
+        b = b.rate_limit_per_minute(match rate_limit_per_minute {
+            Some(v) => rate_limit(py, v)?,
+            None => None,
+        });
         let parallel = match parallel {
             Some(v) => parallelism(py, v)?,
             None => Parallelism::default(),
