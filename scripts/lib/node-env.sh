@@ -14,5 +14,8 @@ if [ ! -x node/node_modules/.bin/napi ] || [ ! -x node/node_modules/.bin/tsc ]; 
 fi
 
 step "native addon (napi build --platform --release)"
+# lib/native.js loads the addon (napi's generated JS loader is not used); drop one
+# that an older checkout generated, so that `npm pack` cannot ship it.
+rm -f node/lib/binding.js
 (cd node && node_modules/.bin/napi build --platform --release \
-  --manifest-path ../bindings/node/Cargo.toml --output-dir lib --js binding.js --dts binding.d.ts -- --locked)
+  --manifest-path ../bindings/node/Cargo.toml --output-dir lib --no-js --dts binding.d.ts -- --locked)

@@ -1,0 +1,41 @@
+// ES module entry: the very objects `require('sendcloud-status')` returns (one
+// instance, so `instanceof` and the addon's state agree across both forms).
+
+import cjs from './index.js'
+
+export const {
+  Client,
+  Records,
+  Archive,
+  ArchiveRecords,
+  SendCloudError,
+  ValidationError,
+  AuthError,
+  RateLimitedError,
+  QuotaError,
+  ServerError,
+  TransportError,
+  DecodeError,
+  ApiError,
+  ArchiveError,
+  ArchiveBusyError,
+  ArchiveMissingError,
+  NotAnArchiveError,
+  ArchiveVersionError,
+  WebhookError,
+  WebhookMalformedError,
+  WebhookSignatureError,
+  WebhookStaleError,
+  ERROR_CODES,
+  STATUSES,
+  CATEGORIES,
+  DEFAULTS,
+  decodePage,
+  encodeQuery,
+  encodeRequest,
+  verifyWebhook,
+  DEFAULT_WEBHOOK_TOLERANCE_MS,
+  version,
+} = cjs
+
+export default cjs
