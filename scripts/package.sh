@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Builds into dist/ what this machine can ship, checks it, then installs it in a
+# clean room (scripts/clean-room.sh: no Rust on PATH, no network but loopback):
+#   dist/sendcloud_status-<v>-cp39-abi3-manylinux_*.whl  the wheel (auditwheel: a manylinux tag)
+#   dist/sendcloud_status-<v>.tar.gz                     the sdist
+#   dist/sendcloud-status-<v>.tgz                        the npm main package
+#   dist/sendcloud-status-<platform>-<v>.tgz             this platform's npm addon package
+#   dist/crates/*.crate                                  the publishable crates (cargo package)
+# The wheel and the addon come from the same release builds as scripts/test.sh's
+# (same profile, same flags), so after it they cost no compile; the smoke's sandbox
+# is the debug CLI that `cargo test` built.
+#
+# Usage: scripts/package.sh                 (build, check, clean-room install)
+#        SKIP_CLEAN_ROOM=1 scripts/package.sh
+#        SKIP_CRATE_VERIFY=1 scripts/package.sh   (cargo package --no-verify)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() {
+  echo "package.sh: $*" >&2
+  exit 1
+}
+
+ROOT=$PWD
+DIST=$ROOT/dist
+TARGET_DIR=$(mkdir -p "${CARGO_TARGET_DIR:-target}" && cd "${CARGO_TARGET_DIR:-target}" && pwd)
+rm -rf "$DIST"
+mkdir -p "$DIST/crates"
+
+step "versions agree (Cargo workspace, npm main and platform packages)"
+VERSION=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
+[ -n "$VERSION" ] || fail "no version in Cargo.toml's [workspace.package]"
+for pkg in node/package.json node/npm/*/package.json; do
+  v=$(node -p "require('./$pkg').version")
+  [ "$v" = "$VERSION" ] || fail "$pkg has version $v, Cargo.toml $VERSION"
+done
+echo "$VERSION everywhere"
+
+# --- Python ------------------------------------------------------------------
+# shellcheck source=lib/python-tools.sh
+source scripts/lib/python-tools.sh
+
+step "wheel (maturin build --release: abi3, stripped)"
+(cd python && maturin build --release --locked --out "$DIST") 2>&1 | grep -E '^ *(Compiling|Finished)|Built wheel' || true
+WHEEL=$(ls "$DIST"/sendcloud_status-"$VERSION"-cp39-abi3-*.whl 2>/dev/null) || fail "no abi3 wheel in dist/"
+
+step "auditwheel show: the wheel must be manylinux-compliant"
+SHOW=$(auditwheel show "$WHEEL")
+echo "$SHOW" | sed -n '1,4p'
+TAG=$(echo "$SHOW" | tr -s ' \n' ' ' | sed -n 's/.*consistent with the following platform tag: "\([^"]*\)".*/\1/p')
+case "$TAG" in
+  manylinux_*) ;;
+  *) fail "auditwheel reports no manylinux tag for $(basename "$WHEEL") (got '${TAG:-nothing}')" ;;
+esac
+case "$(basename "$WHEEL")" in
+  *"$TAG"*) ;;
+  *) fail "$(basename "$WHEEL") is not tagged $TAG, the tag auditwheel found" ;;
+esac
+
+step "sdist (maturin sdist)"
+(cd python && maturin sdist --out "$DIST") 2>&1 | grep -E 'Built source distribution' || true
+SDIST="$DIST/sendcloud_status-$VERSION.tar.gz"
+[ -f "$SDIST" ] || fail "no sdist at $SDIST"
+# It must carry the Rust sources the wheel is built from.
+LISTING=$(tar tzf "$SDIST")
+for f in bindings/python/Cargo.toml crates/sendcloud-status-core/src/lib.rs Cargo.lock; do
+  grep -q "/$f\$" <<<"$LISTING" || fail "the sdist lacks $f"
+done
+
+# --- Node ----------------------------------------------------------------------
+# shellcheck source=lib/node-env.sh
+source scripts/lib/node-env.sh
+
+step "npm packages (scripts/npm-stage.mjs, strip, npm pack)"
+STAGE=$(mktemp -d)
+trap 'rm -rf "$STAGE"' EXIT
+mapfile -t STAGED < <(node scripts/npm-stage.mjs "$STAGE")
+[ "${#STAGED[@]}" -ge 2 ] || fail "no addon staged (is node/lib/sendcloud-status.<platform>.node built?)"
+if command -v strip >/dev/null 2>&1; then
+  strip --strip-debug "$STAGE"/*/*.node
+fi
+for dir in "${STAGED[@]}"; do
+  (cd "$dir" && npm pack --silent --pack-destination "$DIST") >/dev/null
+done
+ls "$DIST"/*.tgz
+
+# --- Rust ---------------------------------------------------------------------
+step "crates (cargo package, in dependency order; each verified by building it from its .crate)"
+VERIFY=()
+[ -z "${SKIP_CRATE_VERIFY:-}" ] || VERIFY=(--no-verify)
+CRATES=(sendcloud-status-core sendcloud-status sendcloud-status-sandbox sendcloud-status-archive
+  sendcloud-status-webhook sendcloud-status-cli)
+rm -f "$TARGET_DIR"/package/*.crate
+# --allow-dirty: this checks the tree as it is; the release workflow publishes from a clean tag.
+LOG=$(mktemp)
+if ! cargo package --locked --allow-dirty "${VERIFY[@]}" "${CRATES[@]/#/-p}" >"$LOG" 2>&1; then
+  cat "$LOG" >&2
+  fail "cargo package failed"
+fi
+grep -E '^ *(Packaged|Verifying|Finished|warning)' "$LOG" || true
+rm -f "$LOG"
+cp "$TARGET_DIR"/package/*.crate "$DIST/crates/"
+for crate in "${CRATES[@]}"; do
+  [ -f "$DIST/crates/$crate-$VERSION.crate" ] || fail "cargo package made no $crate-$VERSION.crate"
+done
+# The others are publish = false: cargo publish must refuse them.
+for manifest in crates/sendcloud-status-bench/Cargo.toml bindings/*/Cargo.toml; do
+  grep -q '^publish = false$' "$manifest" || fail "$manifest lacks publish = false"
+done
+
+# --- Checks of what ships -----------------------------------------------------
+step "no debug info in the shipped binaries"
+CHECK=$(mktemp -d)
+python -m zipfile -e "$WHEEL" "$CHECK/wheel"
+tar xzf "$DIST"/sendcloud-status-linux-*-"$VERSION".tgz -C "$CHECK"
+for bin in "$CHECK"/wheel/sendcloud_status/_native*.so "$CHECK"/package/*.node; do
+  [ -f "$bin" ] || fail "no binary at $bin"
+  if readelf -S --wide "$bin" | grep -q ' \.debug_'; then
+    fail "$(basename "$bin") ships debug info"
+  fi
+  echo "$(basename "$bin"): no .debug_* sections"
+done
+rm -rf "$CHECK"
+
+step "sizes"
+(cd "$DIST" && du -h -- *.whl *.tar.gz *.tgz crates/*.crate)
+
+# --- Clean room ---------------------------------------------------------------
+if [ -z "${SKIP_CLEAN_ROOM:-}" ]; then
+  step "the smoke's sandbox: the CLI (cargo build -p sendcloud-status-cli)"
+  cargo build --quiet --locked -p sendcloud-status-cli
+  scripts/clean-room.sh "$DIST" "$TARGET_DIR/debug/sendcloud-status"
+fi
