@@ -23,6 +23,11 @@ if [ -z "${SKIP_LINT:-}" ]; then
     echo "sendcloud-status-core must not depend on networking, RNG or database crates" >&2
     exit 1
   fi
+
+  step "actionlint (.github/workflows)"
+  # shellcheck source=lib/python-tools.sh
+  source scripts/lib/python-tools.sh
+  actionlint
 fi
 
 step "Rust tests (unit, integration against the loopback sandbox, doc tests, vectors)"
