@@ -55,7 +55,7 @@ done
 echo "no cargo, no rustc; $(room python3 --version), node $(room node --version)"
 
 step "sandbox: $(basename "$CLI") sandbox --port 0"
-SANDBOX_LOG="$ROOM/sandbox.out"
+export SANDBOX_LOG="$ROOM/sandbox.out"
 # shellcheck source=smoke/sandbox.sh
 . scripts/smoke/sandbox.sh
 
@@ -72,7 +72,7 @@ mkdir -p "$ROOM/app"
 echo '{ "name": "clean-room", "version": "1.0.0", "private": true }' >"$ROOM/app/package.json"
 MAIN_TGZ="$DIST/sendcloud-status-$VERSION.tgz"
 mapfile -t ADDON_TGZ < <(ls "$DIST"/sendcloud-status-*-"$VERSION".tgz)
-[ -f "$MAIN_TGZ" ] && [ "${#ADDON_TGZ[@]}" -ge 1 ] || fail "no npm tarballs in $DIST"
+if [ ! -f "$MAIN_TGZ" ] || [ "${#ADDON_TGZ[@]}" -eq 0 ]; then fail "no npm tarballs in $DIST"; fi
 # The other platforms' optional packages are not in the registry (they are published with
 # a release): --omit=optional skips them; the tarballs named here are installed all the same.
 (cd "$ROOM/app" && room npm install --no-audit --no-fund --omit=optional --cache "$ROOM/npm-cache" \

@@ -77,9 +77,8 @@ STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 mapfile -t STAGED < <(node scripts/npm-stage.mjs "$STAGE")
 [ "${#STAGED[@]}" -ge 2 ] || fail "no addon staged (is node/lib/sendcloud-status.<platform>.node built?)"
-if command -v strip >/dev/null 2>&1; then
-  strip --strip-debug "$STAGE"/*/*.node
-fi
+# The release profile keeps line tables (Cargo.toml); what ships does not.
+strip --strip-unneeded "$STAGE"/*/*.node # keeps the dynamic symbols Node loads
 for dir in "${STAGED[@]}"; do
   (cd "$dir" && npm pack --silent --pack-destination "$DIST") >/dev/null
 done

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/lib/python-env.sh, scripts/test.sh (workflow lint) and
 # scripts/package.sh (from the repository root): makes .venv, installs the
 # project's Python tools into it when missing, and activates it.
