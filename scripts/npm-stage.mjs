@@ -12,7 +12,7 @@
 //                            (default node/lib).
 // Prints the staged directories, one a line. Stripping debug info is the caller's job.
 
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -39,17 +39,23 @@ const copyLicenses = (dir) => {
 const pkg = readJson(path.join(NODE, 'package.json'))
 const staged = []
 
-// The main package: what its `files` list names (a local addon build is not among them).
+// The main package: what its `files` list names (plain paths and `dir/*.ext` patterns;
+// a local addon build is not among them, nor is a stale generated lib/binding.js).
 const main = path.join(out, pkg.name)
 rmSync(main, { recursive: true, force: true })
-mkdirSync(path.join(main, 'lib'), { recursive: true })
-for (const file of ['index.js', 'index.mjs', 'index.d.ts', 'README.md']) {
-  copyFileSync(path.join(NODE, file), path.join(main, file))
+for (const entry of pkg.files) {
+  const glob = /^([\w./-]+)\/\*(\.\w+)$/.exec(entry)
+  if (!glob && /[*?[\]{}!]/.test(entry)) throw new Error(`node/package.json files: unsupported pattern ${entry}`)
+  const files = glob
+    ? readdirSync(path.join(NODE, glob[1]))
+        .filter((f) => f.endsWith(glob[2]) && f !== 'binding.js')
+        .map((f) => path.join(glob[1], f))
+    : [entry]
+  for (const file of files) {
+    mkdirSync(path.dirname(path.join(main, file)), { recursive: true })
+    copyFileSync(path.join(NODE, file), path.join(main, file))
+  }
 }
-cpSync(path.join(NODE, 'lib'), path.join(main, 'lib'), {
-  recursive: true,
-  filter: (src) => src === path.join(NODE, 'lib') || (src.endsWith('.js') && !src.endsWith('binding.js')),
-})
 copyLicenses(main)
 const { scripts: _scripts, devDependencies: _dev, overrides: _overrides, ...published } = pkg
 published.files = [...pkg.files, ...LICENSES]
