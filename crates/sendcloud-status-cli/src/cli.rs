@@ -200,7 +200,12 @@ pub enum Command {
     )]
     Suppressions(SuppressionsArgs),
     /// Soft-bounced addresses with the suggested next retry time.
-    #[command(args_override_self = true, after_help = "Example: sendcloud-status soft-bounces --days 1 --format csv")]
+    #[command(
+        args_override_self = true,
+        after_help = "Retry plan: 1 h, 4 h, 12 h, then 24 h after each bounce, then give up. A 506 (soft \"address does\n\
+                      not exist\", which usually turns permanent) gets one retry: given up after its second bounce.\n\n\
+                      Example: sendcloud-status soft-bounces --days 1 --format csv"
+    )]
     SoftBounces(SoftBouncesArgs),
     /// Bring a local archive (SQLite) of every email's status and its history up to date.
     #[command(
@@ -583,6 +588,7 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
+    let args = subcommand_options_after_the_subcommand(Cli::command(), args.into_iter().map(Into::into).collect());
     let matches = Cli::command().try_get_matches_from(args)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     let on_command_line = |id: &str| {
@@ -599,6 +605,96 @@ where
     cli.global.api_key_on_command_line = on_command_line("api_key");
     cli.global.timeout_on_command_line = on_command_line("timeout");
     Ok(cli)
+}
+
+/// Moves a subcommand's own options written before it (`--days 3 query`)
+/// to just after it (`query --days 3`), so every option may come before or
+/// after the subcommand: clap itself only allows that for `global` options,
+/// and filters cannot be global (not every subcommand takes them).
+///
+/// Tokens are read as clap reads them: an option of the top level keeps its
+/// place (with its value); another option takes a value when any subcommand
+/// gives it one; the first bare word that names a subcommand is the
+/// subcommand (and a word after it naming one of its own subcommands, as in
+/// `webhook serve`). Anything else is left for clap to report.
+fn subcommand_options_after_the_subcommand(
+    top: clap::Command,
+    args: Vec<std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    /// How the option written as `token` (`--name`, `--name=v`, `-x`) takes its value, if it is one of `args`.
+    fn takes_value<'a>(mut args: impl Iterator<Item = &'a clap::Arg>, token: &str) -> Option<bool> {
+        let (name, inline) = match token.split_once('=') {
+            Some((n, _)) => (n, true),
+            None => (token, false),
+        };
+        let arg = if let Some(long) = name.strip_prefix("--") {
+            args.find(|a| a.get_long() == Some(long) || a.get_all_aliases().is_some_and(|al| al.contains(&long)))?
+        } else {
+            let short = name.strip_prefix('-')?.chars().next()?;
+            args.find(|a| a.get_short() == Some(short))?
+        };
+        // A short flag with a value glued on (`-ofile`) carries it.
+        let glued = !name.starts_with("--") && name.len() > 2;
+        Some(arg.get_action().takes_values() && !inline && !glued)
+    }
+    let Some((program, rest)) = args.split_first() else { return args };
+    let mut before = vec![program.clone()];
+    let mut moved = Vec::new();
+    let mut iter = rest.iter().cloned();
+    let mut path: Vec<std::ffi::OsString> = Vec::new();
+    while let Some(token) = iter.next() {
+        let Some(text) = token.to_str() else {
+            before.push(token);
+            continue;
+        };
+        if text == "--" || text == "-" {
+            before.push(token);
+            break;
+        }
+        if text.starts_with('-') {
+            let own = takes_value(top.get_arguments(), text);
+            let any = || {
+                top.get_subcommands()
+                    .flat_map(|c| std::iter::once(c).chain(c.get_subcommands()))
+                    .find_map(|c| takes_value(c.get_arguments(), text))
+            };
+            let (list, value) = match own {
+                Some(v) => (&mut before, v),
+                None => (&mut moved, any().unwrap_or(false)),
+            };
+            list.push(token);
+            if value && let Some(v) = iter.next() {
+                list.push(v);
+            }
+            continue;
+        }
+        match top.find_subcommand(text) {
+            Some(sub) => {
+                path.push(token);
+                let sub = sub.clone();
+                // `webhook serve`: the nested subcommand comes next, before any option.
+                let nested =
+                    iter.clone().next().filter(|n| n.to_str().is_some_and(|n| sub.find_subcommand(n).is_some()));
+                if let Some(n) = nested {
+                    iter.next();
+                    path.push(n);
+                }
+                break;
+            }
+            None => {
+                before.push(token);
+                break;
+            }
+        }
+    }
+    if path.is_empty() {
+        // No subcommand: leave everything as written, for clap to explain.
+        return args;
+    }
+    before.extend(path);
+    before.extend(moved);
+    before.extend(iter);
+    before
 }
 
 /// `auto`, or 1 to 64 requests in flight.
@@ -679,6 +775,46 @@ mod tests {
         assert!(cli.global.api_user_on_command_line);
         let Command::Summary(s) = cli.command else { panic!() };
         assert_eq!(s.filters.days, Some(2));
+    }
+
+    #[test]
+    fn subcommand_options_may_come_before_the_subcommand() {
+        let cli = parse_from([
+            "x",
+            "--format",
+            "csv",
+            "-o",
+            "out.csv",
+            "--days",
+            "3",
+            "--max-records=5",
+            "--status",
+            "invalid",
+            "-q",
+            "query",
+            "--api-user",
+            "u",
+        ])
+        .unwrap();
+        assert!(cli.global.quiet);
+        let Command::Query(q) = cli.command else { panic!() };
+        assert_eq!(q.format, Some(RecordFormat::Csv));
+        assert_eq!(q.output.output.as_deref(), Some(std::path::Path::new("out.csv")));
+        assert_eq!((q.filters.days, q.filters.max_records), (Some(3), Some(5)));
+        assert_eq!(q.filters.status.as_deref(), Some("invalid"));
+        // A value that names a subcommand stays a value.
+        let cli = parse_from(["x", "--label-name", "query", "summary"]).unwrap();
+        let Command::Summary(s) = cli.command else { panic!() };
+        assert_eq!(s.filters.label_name.as_deref(), Some("query"));
+        // Nested subcommands: the options go after `webhook serve`.
+        let cli = parse_from(["x", "--listen", "127.0.0.1:0", "--db", "a.db", "webhook", "serve"]).unwrap();
+        let Command::Webhook(WebhookCommand::Serve(w)) = cli.command else { panic!() };
+        assert_eq!(w.db, std::path::Path::new("a.db"));
+        // An option the subcommand does not take is still an error, and so is an unknown one.
+        assert!(parse_from(["x", "--days", "3", "sandbox"]).is_err());
+        assert!(parse_from(["x", "--no-such-flag", "query"]).is_err());
+        // Values after `--` are not touched.
+        assert!(parse_from(["x", "status", "--", "--days"]).is_ok());
     }
 
     #[test]

@@ -92,9 +92,13 @@ impl Sink {
                     // Like a plain create: the umask decides.
                     builder.permissions(std::fs::Permissions::from_mode(0o666));
                 }
-                let file = builder
-                    .tempfile_in(dir)
-                    .map_err(|e| Failure::usage(format!("cannot write --output {}: {e}", path.display())))?;
+                let file = builder.tempfile_in(dir).map_err(|e| {
+                    // tempfile's message names the hidden temporary file; the user named `path`.
+                    let cause = e
+                        .raw_os_error()
+                        .map_or_else(|| e.kind().to_string(), |c| std::io::Error::from_raw_os_error(c).to_string());
+                    Failure::new(crate::exit::OUTPUT, format!("cannot write --output {}: {cause}", path.display()))
+                })?;
                 let (file, temp) = file.into_parts();
                 (Target::File(file), Some(temp), Some(path.to_path_buf()), false)
             }

@@ -321,6 +321,43 @@ fn output_file_is_complete_on_success_and_no_temporary_file_remains() {
 }
 
 #[test]
+fn an_unwritable_output_exits_1_naming_the_given_path_before_any_request() {
+    let sb = small();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-such-dir").join("out.jsonl");
+    let out = run(&mut cli(&sb), &["query", "--days", "1", "-o", path.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(path.to_str().unwrap()), "names the path given: {err}");
+    assert!(!err.contains(".partial"), "not the hidden temporary file: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(request_count(&sb), 0, "no request was sent");
+}
+
+#[test]
+fn subcommand_options_work_before_the_subcommand() {
+    let sb = small();
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("before.csv");
+    let after = dir.path().join("after.csv");
+    ok(run(
+        &mut cli(&sb),
+        &["--format", "csv", "--days", "3", "--status", "invalid", "-o", before.to_str().unwrap(), "query"],
+    ));
+    ok(run(
+        &mut cli(&sb),
+        &["query", "--format", "csv", "--days", "3", "--status", "invalid", "-o", after.to_str().unwrap()],
+    ));
+    let (before, after) = (std::fs::read_to_string(before).unwrap(), std::fs::read_to_string(after).unwrap());
+    let (_, rows) = parse_csv(&before);
+    let truth: Vec<GroundRecord> =
+        sb.dataset().query(&Filter::days(today(), 3)).into_iter().filter(|r| r.status_code == 4).collect();
+    assert!(!truth.is_empty());
+    assert_eq!(rows.len(), truth.len());
+    assert_eq!(before, after);
+}
+
+#[test]
 fn a_failed_export_leaves_no_output_file() {
     let sb = start(SandboxConfig::default().with_records(500).with_faults(FaultConfig::none().with_http_502(1.0)));
     let dir = tempfile::tempdir().unwrap();

@@ -65,7 +65,7 @@ impl FromStr for Status {
 
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -159,7 +159,7 @@ impl From<Status> for Category {
 
 impl fmt::Display for Category {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -289,6 +289,13 @@ impl From<u16> for SubStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_honour_width_and_alignment_in_tables() {
+        assert_eq!(format!("[{:<12}]", Category::SoftBounce), "[soft_bounce ]");
+        assert_eq!(format!("[{:>10}]", Status::Invalid), "[   invalid]");
+        assert_eq!(format!("[{:^9}]", Category::Sending), "[ sending ]");
+    }
 
     #[test]
     fn table_round_trips_and_classes() {
