@@ -33,3 +33,6 @@ scripts/test-python.sh -q
 
 step "Node package (napi addon, tsc, node --test)"
 scripts/test-node.sh
+
+step "README code blocks marked runnable (Python, JS, shell; the Rust ones ran in cargo test)"
+.venv/bin/python scripts/test-readme.py
