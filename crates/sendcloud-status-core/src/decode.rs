@@ -1,4 +1,5 @@
-//! Lenient response decoding (API.md §4) and error classification (§5).
+//! Lenient response decoding (`docs/protocol.md` §5) and error
+//! classification (§7).
 //!
 //! Rules: try the body whatever the HTTP status; `statusCode` or
 //! `statuscode`; `info` as an object, a JSON string, `null` or `{}`;

@@ -1,4 +1,4 @@
-//! Where requests go: the documented region presets (API.md §1) and custom
+//! Where requests go: the documented region presets (`docs/protocol.md` §1) and custom
 //! base URLs, each with its maximum query window.
 
 use std::fmt;

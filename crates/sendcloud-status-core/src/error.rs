@@ -5,7 +5,7 @@ use std::fmt;
 
 /// What went wrong, coarsely: the thing callers branch on.
 ///
-/// Classification of API answers is by `statusCode` (API.md §5), never by
+/// Classification of API answers is by `statusCode` (`docs/protocol.md` §7), never by
 /// message text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -2,6 +2,8 @@
 //! `data/emailStatus` API: what happened to the emails you sent (delivered,
 //! invalid, soft bounce, sending, with bounce sub-statuses).
 //!
+//! The protocol notes are `docs/protocol.md` in the repository; the layers, `docs/architecture.md`.
+//!
 //! # Scope
 //!
 //! In scope:

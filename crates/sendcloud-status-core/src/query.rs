@@ -1,5 +1,5 @@
 //! The query model. A [`Query`] can only be obtained from
-//! [`QueryBuilder::build`], which checks every rule of API.md §3, so an
+//! [`QueryBuilder::build`], which checks every rule of `docs/protocol.md` §3, so an
 //! encoded request is always one the server accepts (window length aside,
 //! which the export machine splits).
 

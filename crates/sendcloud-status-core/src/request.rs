@@ -13,7 +13,7 @@ use crate::query::{Query, Window};
 pub const DEFAULT_USER_AGENT: &str = concat!("sendcloud-status/", env!("CARGO_PKG_VERSION"));
 
 /// Every request parameter: the one table of wire names (camelCase only;
-/// API.md §3) and the field names used in validation errors.
+/// `docs/protocol.md` §3) and the field names used in validation errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Param {

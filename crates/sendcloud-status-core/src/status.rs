@@ -1,5 +1,5 @@
 //! The status model: the `status` filter codes, the derived [`Category`] of a
-//! record, and the [`SubStatus`] table of API.md §6.
+//! record, and the [`SubStatus`] table of `docs/protocol.md` §6.
 
 use std::fmt;
 use std::str::FromStr;
@@ -69,7 +69,7 @@ impl fmt::Display for Status {
     }
 }
 
-/// What happened to an email, derived from a record (API.md §4).
+/// What happened to an email, derived from a record (`docs/protocol.md` §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Category {
@@ -186,7 +186,7 @@ pub enum Language {
 
 macro_rules! sub_statuses {
     ($($variant:ident = $code:literal, $en:literal, $zh:literal;)*) => {
-        /// A bounce sub-status (API.md §6). Unknown codes are kept as
+        /// A bounce sub-status (`docs/protocol.md` §6). Unknown codes are kept as
         /// [`SubStatus::Other`], classed by their hundreds digit.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
