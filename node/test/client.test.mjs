@@ -154,6 +154,7 @@ describe('Client', () => {
       'ServerError',
       'TransportError',
       'ValidationError',
+      'Watcher',
       'WebhookError',
       'WebhookMalformedError',
       'WebhookSignatureError',
