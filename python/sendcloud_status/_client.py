@@ -542,7 +542,8 @@ class Client:
         period; at least 1 second, for sandboxes) plus up to a tenth of it as jitter; below
         10 minutes against a host that is not loopback, a ``UserWarning`` says answers may be
         cached. The watch ends ``timeout`` after it starts (default 2 hours; ``None``: never)
-        with the emails still pending. Durations are seconds or a ``timedelta``.
+        with the emails still pending. Durations are seconds or a ``timedelta``. ``jitter_seed``
+        fixes the jitter, for reproducible runs.
 
         :raises ValidationError: no ids and no address, a bad id or address, an interval below
             1 second, a bad duration — at the call, before any request.
