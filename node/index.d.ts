@@ -406,7 +406,7 @@ export interface WatchResult {
  */
 export declare class Watcher implements AsyncIterableIterator<WatchTransition, WatchResult | undefined> {
   private constructor()
-  /** How the watch ended, once it has; `null` before, and for a watch closed or failed. */
+  /** How the watch ended, once it has; `null` before, and for a watch closed before its end or failed. */
   readonly result: WatchResult | null
   /** Warnings given so far (each also emitted with `process.emitWarning`, code `SENDCLOUD_CACHED_ANSWERS`). */
   readonly notices: string[]

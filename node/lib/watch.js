@@ -33,7 +33,7 @@ class Watcher {
     this.#native = nativeWatch
   }
 
-  /** How the watch ended, once it has; `null` before, and for a watch closed or failed. */
+  /** How the watch ended, once it has; `null` before, and for a watch closed before its end or failed. */
   get result() {
     return this.#native.result ?? null
   }

@@ -207,7 +207,7 @@ class Watcher(Iterator[WatchTransition]):
     @property
     def result(self) -> Optional[WatchResult]:
         """How the watch ended, once the iteration is over; ``None`` before, and for a watch
-        that was closed or raised."""
+        closed before its end or that raised."""
         return _result(self._native)
 
     @property
