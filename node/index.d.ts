@@ -331,6 +331,98 @@ export declare class Records implements AsyncIterableIterator<EmailRecord> {
   toArray(): Promise<EmailRecord[]>
 }
 
+/** Options of `client.watch()`. */
+export interface WatchOptions {
+  /** Also follow every email to this address sent in the last 3 days (found as they appear). */
+  email?: string
+  /**
+   * Least time between the starts of two polls (default `DEFAULTS.watchIntervalMs`, 10 minutes:
+   * the server answers the same query from its cache for that long), plus up to a tenth of it as
+   * jitter. At least 1000 ms (for sandboxes and tests); below 10 minutes against a host that is
+   * not loopback, a warning says answers may be cached.
+   */
+  intervalMs?: number
+  /** A soft bounce unchanged this long after its `modifiedTime` is final (default 1 hour): the vendor may retry it until then. */
+  softBounceGraceMs?: number
+  /** Stop this long after the start, final or not (default 2 hours); `null` or `Infinity`: never. */
+  timeoutMs?: number | null
+  /** The server day (`yyyy-MM-dd`) that anchors the 3-day windows (an address, ids without a time prefix), instead of today. */
+  today?: string
+  /** Seed of the jitter between polls (default: from the clock). */
+  jitterSeed?: number
+}
+
+/** An email that changed state, as a poll saw it. */
+export interface WatchTransition {
+  emailId: string
+  /** The recipient, once known. */
+  recipient: string | null
+  /** The state before; `null` at the first sighting. */
+  from: Category | null
+  /** The sub-status before. */
+  fromSubStatus: number | null
+  /** The state now. */
+  to: Category
+  /** The sub-status now (4xx invalid, 5xx soft bounce). */
+  subStatus: number | null
+  /** The documented English text of `subStatus`. */
+  subStatusDescription: string | null
+  /** When the server says it changed (`modifiedTime`), if it said. */
+  changedAt: Date | null
+  /** When the poll that saw it started. */
+  observedAt: Date
+}
+
+/**
+ * How a watch ended: every email delivered; at least one failed (invalid,
+ * or a soft bounce unchanged for the grace period); or the deadline passed
+ * with emails pending, none failed.
+ */
+export type WatchEnd = 'all_delivered' | 'failed' | 'deadline_passed'
+
+/** The outcome of a watch, by email id. */
+export interface WatchResult {
+  endedBy: WatchEnd
+  delivered: string[]
+  /** Permanent failures. */
+  invalid: string[]
+  /** Soft bounces unchanged for the grace period. */
+  softBounced: string[]
+  /** `invalid` and `softBounced`. */
+  failed: string[]
+  /** Emails not final at the end (an address with no email seen adds no id). */
+  pending: string[]
+  /** Polls completed. */
+  polls: number
+}
+
+/**
+ * The transitions of a watch as an async iterable (`for await`); the final
+ * `next()` resolves `{ done: true, value: result }`. Polls run off the main
+ * thread and the waits between them are timers: the event loop never
+ * blocks. A failed poll is tried again at the next one; one that cannot
+ * succeed (AUTH, QUOTA…), or three in a row, reject. Breaking out of the
+ * loop, `close()`, `await using` and garbage collection stop the watch.
+ */
+export declare class Watcher implements AsyncIterableIterator<WatchTransition, WatchResult | undefined> {
+  private constructor()
+  /** How the watch ended, once it has; `null` before, and for a watch closed before its end or failed. */
+  readonly result: WatchResult | null
+  /** Warnings given so far (each also emitted with `process.emitWarning`, code `SENDCLOUD_CACHED_ANSWERS`). */
+  readonly notices: string[]
+  /** Whether `close()` was called. */
+  readonly closed: boolean
+  /** The next transition; rejects with a `SendCloudError` (the watch then ends). */
+  next(): Promise<IteratorResult<WatchTransition, WatchResult | undefined>>
+  /** Called by `break`: closes the watch (see `close()`). */
+  return(): Promise<IteratorResult<WatchTransition, undefined>>
+  /** Stops the watch at once: a poll in progress is cancelled, a pending `next()` resolves `done`. Idempotent. */
+  close(): Promise<void>
+  /** `await using watcher = client.watch(…)` closes it (where the runtime has `Symbol.asyncDispose`). */
+  [Symbol.asyncDispose](): Promise<void>
+  [Symbol.asyncIterator](): this
+}
+
 /** A SendCloud / Aurora SendCloud `emailStatus` client. Inspecting it never shows the key. */
 export declare class Client {
   /** @throws {ValidationError} for bad or missing settings (every option is checked here, before any request). */
@@ -360,6 +452,17 @@ export declare class Client {
   summary(options: SummaryOptions): Promise<Summary>
   /** The addresses to stop mailing, sorted. */
   suppressions(options: SuppressionsOptions): Promise<Suppression[]>
+  /**
+   * Follows emails until each is final (delivered, invalid, or a soft bounce
+   * unchanged for `softBounceGraceMs`) or the deadline passes, yielding every
+   * change as a poll sees it (the CLI's `watch`). Polls ask for pending
+   * emails only.
+   * @param emailIds an id, a list of ids, or `null` to follow `options.email` only
+   * @throws {ValidationError} at once for bad input (no ids and no address, an interval below 1000 ms…): nothing is sent.
+   */
+  watch(emailIds: string | string[] | null, options?: WatchOptions): Watcher
+  /** `client.watch(null, options)`. */
+  watch(options: WatchOptions & { email: string }): Watcher
   /**
    * Brings the local archive at `path` (an SQLite file, created when missing)
    * up to date with the account, on Node's thread pool; read it with
@@ -664,6 +767,14 @@ export declare const DEFAULTS: Readonly<{
   rescanAfterMs: number
   /** `sync`: days a first run reads without `since` (today included). */
   firstRunDays: number
+  /** `watch`: time between polls, ms (600000: the server's cache period). */
+  watchIntervalMs: number
+  /** `watch`: the shortest interval accepted, ms (1000). */
+  minWatchIntervalMs: number
+  /** `watch`: a soft bounce unchanged this long (ms) is final (3600000). */
+  softBounceGraceMs: number
+  /** `watch`: the deadline, ms (7200000). */
+  watchTimeoutMs: number
 }>
 
 /**

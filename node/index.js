@@ -7,7 +7,7 @@
  */
 
 const native = require('./lib/native.js')
-const { Client, Records } = require('./lib/client.js')
+const { Client, Records, Watcher } = require('./lib/client.js')
 const { Archive, ArchiveRecords } = require('./lib/archive.js')
 const errors = require('./lib/errors.js')
 const options = require('./lib/options.js')
@@ -106,6 +106,7 @@ const {
 module.exports = {
   Client,
   Records,
+  Watcher,
   Archive,
   ArchiveRecords,
   SendCloudError,

@@ -5,6 +5,7 @@ const util = require('node:util')
 const native = require('./native.js')
 const { fromNative, ValidationError } = require('./errors.js')
 const options = require('./options.js')
+const { Watcher } = require('./watch.js')
 
 // The counters of an export that has not fetched a page yet (a fresh copy
 // each time: `unstableUnits` is an array).
@@ -263,6 +264,29 @@ class Client {
     }
   }
 
+  /**
+   * Follows emails until each is final (delivered, invalid, or a soft
+   * bounce unchanged for `softBounceGraceMs`), or the deadline passes: an
+   * async iterable of transitions whose `result` then says how it ended.
+   * `emailIds` is an id, a list of them, or `null` with `options.email`
+   * (every email to that address sent in the last 3 days); the options may
+   * also come first: `client.watch({ email })`. Throws a VALIDATION error
+   * at once for bad input (nothing is sent).
+   */
+  watch(emailIds, settings) {
+    if (settings === undefined && emailIds !== null && typeof emailIds === 'object' && !Array.isArray(emailIds)) {
+      settings = emailIds
+      emailIds = undefined
+    }
+    const ids = options.normalize({ emailIds }, { emailIds: 'string[]' }, 'watch()').emailIds ?? []
+    const opts = options.normalize(settings, options.WATCH, 'watch()')
+    try {
+      return new Watcher(this.#native.watch(ids, opts))
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+
   /** What `JSON.stringify` shows: no key. */
   toJSON() {
     return { apiUser: this.apiUser, endpoint: this.endpoint.url, method: this.method }
@@ -289,4 +313,4 @@ if (typeof Symbol.asyncDispose === 'symbol') {
   })
 }
 
-module.exports = { Client, Records }
+module.exports = { Client, Records, Watcher }

@@ -8,7 +8,8 @@
 A thin layer over the Rust ``sendcloud-status`` client: validation, encoding,
 lenient decoding, window splitting, pagination, retries, rate limiting and
 cursors all happen in Rust; so do the local archive's sync and reads (``Client.sync``,
-``Archive``); and event-webhook verification (``verify_webhook``). See
+``Archive``); following emails until they are final (``Client.watch``); and event-webhook
+verification (``verify_webhook``). See
 ``python/README.md``.
 """
 
@@ -50,6 +51,17 @@ from ._models import (
 )
 from ._sansio import decode_page, encode_query, encode_request
 from ._webhook import DEFAULT_WEBHOOK_TOLERANCE, WebhookEvent, verify_webhook
+from ._watch import (
+    DEFAULT_SOFT_BOUNCE_GRACE,
+    DEFAULT_WATCH_INTERVAL,
+    DEFAULT_WATCH_TIMEOUT,
+    MIN_WATCH_INTERVAL,
+    AsyncWatcher,
+    WatchEnd,
+    Watcher,
+    WatchResult,
+    WatchTransition,
+)
 from .errors import (
     ApiError,
     ArchiveBusyError,
@@ -113,6 +125,15 @@ __all__ = [
     "verify_webhook",
     "WebhookEvent",
     "DEFAULT_WEBHOOK_TOLERANCE",
+    "Watcher",
+    "AsyncWatcher",
+    "WatchTransition",
+    "WatchResult",
+    "WatchEnd",
+    "DEFAULT_WATCH_INTERVAL",
+    "MIN_WATCH_INTERVAL",
+    "DEFAULT_SOFT_BOUNCE_GRACE",
+    "DEFAULT_WATCH_TIMEOUT",
     "SendCloudError",
     "ValidationError",
     "ApiError",

@@ -23,12 +23,21 @@ from typing import (
 
 from . import _native
 from ._models import ExportStats, Page, Position, Record, Status, Summary, Suppression, _record
+from ._watch import (
+    DEFAULT_SOFT_BOUNCE_GRACE,
+    DEFAULT_WATCH_INTERVAL,
+    DEFAULT_WATCH_TIMEOUT,
+    AsyncWatcher,
+    Seconds,
+    Watcher,
+    _seconds,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ._archive import PathLike, SyncReport
-    from ._native import NativeExport, NativeSync, PageTuple
+    from ._native import NativeExport, NativeSync, NativeWatch, PageTuple
 
 __all__ = [
     "Client",
@@ -510,6 +519,57 @@ class Client:
             server_now=server_now,
         )
 
+    def watch(
+        self,
+        email_ids: Union[str, Iterable[str], None] = None,
+        *,
+        email: Optional[str] = None,
+        timeout: Optional[Seconds] = DEFAULT_WATCH_TIMEOUT,
+        interval: Seconds = DEFAULT_WATCH_INTERVAL,
+        soft_bounce_grace: Seconds = DEFAULT_SOFT_BOUNCE_GRACE,
+        today: Optional[DateLike] = None,
+        jitter_seed: Optional[int] = None,
+    ) -> Watcher:
+        """Follows emails until each is final, yielding every change as a poll sees it (the
+        CLI's ``watch``): ``email_ids`` (one id or an iterable) and/or every email sent to
+        ``email`` in the last 3 days (``today`` moves those days, as for :meth:`records`).
+        Iterate the :class:`Watcher` for each :class:`WatchTransition`; its ``result`` then
+        says how it ended (:class:`WatchResult`).
+
+        Final means delivered, invalid, or a soft bounce unchanged for ``soft_bounce_grace``
+        after its ``modifiedTime`` (the vendor may retry it until then). Polls ask for pending
+        emails only, at least ``interval`` apart (default 10 minutes, the server's cache
+        period; at least 1 second, for sandboxes) plus up to a tenth of it as jitter; below
+        10 minutes against a host that is not loopback, a ``UserWarning`` says answers may be
+        cached. The watch ends ``timeout`` after it starts (default 2 hours; ``None``: never)
+        with the emails still pending. Durations are seconds or a ``timedelta``. ``jitter_seed``
+        fixes the jitter, for reproducible runs.
+
+        :raises ValidationError: no ids and no address, a bad id or address, an interval below
+            1 second, a bad duration — at the call, before any request.
+        Errors of the API as for :meth:`records`, when a poll cannot succeed."""
+        return Watcher(self._watch(email_ids, email, timeout, interval, soft_bounce_grace, today, jitter_seed))
+
+    def _watch(
+        self,
+        email_ids: Union[str, Iterable[str], None],
+        email: Optional[str],
+        timeout: Optional[Seconds],
+        interval: Seconds,
+        soft_bounce_grace: Seconds,
+        today: Optional[DateLike],
+        jitter_seed: Optional[int],
+    ) -> NativeWatch:
+        return self._native.watch(
+            email_ids,
+            email=email,
+            interval=_seconds(interval),
+            soft_bounce_grace=_seconds(soft_bounce_grace),
+            timeout=None if timeout is None else _seconds(timeout),
+            today=today,
+            jitter_seed=jitter_seed,
+        )
+
     def _export(
         self,
         max_records: Optional[int],
@@ -692,3 +752,21 @@ class AsyncClient:
             # Also when the task is cancelled: the worker thread stops after its page.
             job.cancel()
         return _sync_report(report)
+
+    def watch(
+        self,
+        email_ids: Union[str, Iterable[str], None] = None,
+        *,
+        email: Optional[str] = None,
+        timeout: Optional[Seconds] = DEFAULT_WATCH_TIMEOUT,
+        interval: Seconds = DEFAULT_WATCH_INTERVAL,
+        soft_bounce_grace: Seconds = DEFAULT_SOFT_BOUNCE_GRACE,
+        today: Optional[DateLike] = None,
+        jitter_seed: Optional[int] = None,
+    ) -> AsyncWatcher:
+        """See :meth:`Client.watch`; use with ``async for``. Settings are validated at the
+        call. Each poll and each wait runs in a worker thread; cancelling the task awaiting
+        the next transition stops the watch."""
+        return AsyncWatcher(
+            self._client._watch(email_ids, email, timeout, interval, soft_bounce_grace, today, jitter_seed)
+        )

@@ -3,7 +3,7 @@ use the ``sendcloud_status`` package."""
 
 import datetime
 import os
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union, final
+from typing import Any, Dict, Iterable, List, Literal, Optional, Tuple, Union, final
 
 from ._models import ExportStats
 
@@ -17,6 +17,10 @@ DEFAULT_SENDING_MAX_AGE_DAYS: int
 DEFAULT_RESCAN_AFTER: float
 DEFAULT_FIRST_RUN_DAYS: int
 DEFAULT_WEBHOOK_TOLERANCE: float  # seconds
+DEFAULT_WATCH_INTERVAL: float  # seconds
+MIN_WATCH_INTERVAL: float
+DEFAULT_SOFT_BOUNCE_GRACE: float
+DEFAULT_WATCH_TIMEOUT: float
 
 # (email_id, status, category, sub_status, sub_status_description, api_user,
 #  recipient, request_time, request_time_text, modified_time, modified_time_text,
@@ -120,6 +124,50 @@ class NativeClient:
         today: Union[datetime.date, str, None] = None,
         server_now: Union[datetime.datetime, str, None] = None,
     ) -> NativeSync: ...
+    def watch(
+        self,
+        email_ids: Union[str, Iterable[str], None] = None,
+        *,
+        email: Optional[str] = None,
+        interval: float,
+        soft_bounce_grace: float,
+        timeout: Optional[float],  # None: no deadline
+        today: Union[datetime.date, str, None] = None,
+        jitter_seed: Optional[int] = None,
+    ) -> NativeWatch: ...
+
+# (email_id, recipient, from category name | None, from sub-status code | None, to category
+#  name, to sub-status code | None, sub_status_description, changed_at, changed_at RFC 3339,
+#  observed_at, observed_at RFC 3339)
+WatchTransitionTuple = Tuple[
+    str,
+    Optional[str],
+    Optional[str],
+    Optional[int],
+    str,
+    Optional[int],
+    Optional[str],
+    Optional[datetime.datetime],
+    Optional[str],
+    datetime.datetime,
+    str,
+]
+# ("transition", WatchTransitionTuple) | ("notice", text) | ("done", None)
+WatchEventTuple = Union[
+    Tuple[Literal["transition"], WatchTransitionTuple],
+    Tuple[Literal["notice"], str],
+    Tuple[Literal["done"], None],
+]
+
+@final
+class NativeWatch:
+    def next_event(self) -> Optional[WatchEventTuple]: ...
+    def cancel(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    # (end, delivered, invalid, soft_bounced, pending, polls)
+    @property
+    def result(self) -> Optional[Tuple[str, List[str], List[str], List[str], List[str], int]]: ...
 
 @final
 class NativeSync:

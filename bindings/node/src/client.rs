@@ -16,6 +16,7 @@ use crate::convert::{EmailRecord, EndpointInfo, PageResult, Stats, SummaryResult
 use crate::error::{guard, js_error};
 use crate::options::{ClientOptions, CoreResult, QueryOptions, parallel_value};
 use crate::task::{Failure, Job};
+use crate::watch::{NativeWatch, WatchOptions};
 
 /// Runs a synchronous check or build, throwing its error as a JS error.
 pub(crate) fn checked<T>(env: &Env, f: impl FnOnce() -> CoreResult<T>) -> Result<T> {
@@ -103,6 +104,14 @@ impl NativeClient {
     pub fn sync_job(&self, env: Env, path: String, settings: Option<SyncSettings>) -> Result<NativeSync> {
         let settings = settings.unwrap_or_default();
         checked(&env, || NativeSync::new(self.client.clone(), self.offset, &path, &settings))
+    }
+
+    /// A watch of `emailIds` and/or `options.email`, checked now; nothing is
+    /// sent until its first `step()`.
+    #[napi]
+    pub fn watch(&self, env: Env, email_ids: Vec<String>, options: Option<WatchOptions>) -> Result<NativeWatch> {
+        let options = options.unwrap_or_default();
+        checked(&env, || Ok(NativeWatch::new(options.start(&self.client, email_ids)?, self.offset)))
     }
 
     /// The deliverability summary of every matching record.

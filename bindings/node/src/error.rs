@@ -27,11 +27,14 @@ pub(crate) fn code_of(kind: ErrorKind) -> &'static str {
 }
 
 /// The JS option name for a core field name: `start_date` → `startDate`,
-/// `api_users` → `apiUsers`; the builder's `timeout` is the `timeoutMs`
-/// option here.
+/// `api_users` → `apiUsers`; durations (the builder's `timeout`, a watch's
+/// `interval` and `soft_bounce_grace`) are options in milliseconds here.
 pub(crate) fn js_field(field: &str) -> String {
-    if field == "timeout" {
-        return "timeoutMs".to_owned();
+    match field {
+        "timeout" => return "timeoutMs".to_owned(),
+        "interval" => return "intervalMs".to_owned(),
+        "soft_bounce_grace" => return "softBounceGraceMs".to_owned(),
+        _ => {}
     }
     let mut out = String::with_capacity(field.len());
     let mut upper = false;
@@ -147,6 +150,8 @@ mod tests {
         assert_eq!(js_field("api_users"), "apiUsers");
         assert_eq!(js_field("max_window_days"), "maxWindowDays");
         assert_eq!(js_field("timeout"), "timeoutMs");
+        assert_eq!(js_field("interval"), "intervalMs");
+        assert_eq!(js_field("soft_bounce_grace"), "softBounceGraceMs");
         assert_eq!(js_field("window"), "window");
     }
 

@@ -18,6 +18,8 @@
 //!   `NativeArchive`, `NativeArchiveRecords` (read by the archive crate's
 //!   `RecordStream` thread).
 //! - `task`: the `AsyncTask` that runs a closure off the main thread.
+//! - `watch`: `NativeWatch` (`client.watch`): steps on the libuv pool, the
+//!   waits between polls on a JS timer.
 //! - `helpers`: `decodePage`, `encodeQuery`, `encodeRequest`.
 //! - [`error`]: error objects, field names, panic guard.
 //! - [`webhook`]: `verifyWebhook`, the core's event-webhook verifier (pure).
@@ -29,6 +31,7 @@ pub mod error;
 pub mod helpers;
 pub mod options;
 pub mod task;
+pub mod watch;
 pub mod webhook;
 
 use napi_derive::napi;
@@ -59,12 +62,21 @@ pub struct Defaults {
     pub rescan_after_ms: u32,
     /// Sync: days a first run reads without `since` (today included).
     pub first_run_days: u32,
+    /// Watch: time between polls, ms (the server's cache period).
+    pub watch_interval_ms: u32,
+    /// Watch: the shortest interval accepted, ms.
+    pub min_watch_interval_ms: u32,
+    /// Watch: a soft bounce unchanged this long (ms) is final.
+    pub soft_bounce_grace_ms: u32,
+    /// Watch: the deadline, ms.
+    pub watch_timeout_ms: u32,
 }
 
 /// The defaults of the Rust client and of `sync`.
 #[napi]
 pub fn defaults() -> Defaults {
-    use sendcloud_status::core::sync;
+    use sendcloud_status::core::{sync, watch};
+    let ms = |d: std::time::Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
     Defaults {
         parallel: sendcloud_status::Parallelism::default().to_string(),
         rate_limit_per_minute: sendcloud_status::RateLimit::default().requests_per_minute(),
@@ -74,5 +86,9 @@ pub fn defaults() -> Defaults {
         sending_max_age_days: sync::DEFAULT_SENDING_MAX_AGE_DAYS,
         rescan_after_ms: u32::try_from(sync::DEFAULT_RESCAN_AFTER.as_millis()).unwrap_or(u32::MAX),
         first_run_days: sync::DEFAULT_FIRST_RUN_DAYS,
+        watch_interval_ms: ms(watch::DEFAULT_INTERVAL),
+        min_watch_interval_ms: ms(watch::MIN_INTERVAL),
+        soft_bounce_grace_ms: ms(watch::DEFAULT_SOFT_BOUNCE_GRACE),
+        watch_timeout_ms: ms(sendcloud_status::DEFAULT_WATCH_TIMEOUT),
     }
 }

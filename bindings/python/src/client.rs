@@ -16,6 +16,7 @@ use crate::convert;
 use crate::errors::{OrRaise, validation};
 use crate::export::NativeExport;
 use crate::query::{build_query, int};
+use crate::watch::{NativeWatch, duration_arg};
 
 /// The blocking client. Thread-safe: clones of the inner client share the
 /// connection pool and the rate limiter.
@@ -288,6 +289,51 @@ impl NativeClient {
         let settings =
             SyncSettings { since, lookback_days, sending_max_age_days, rescan_after, api_users, today, server_now };
         NativeSync::new(py, self.client.clone(), self.offset, path, settings)
+    }
+
+    /// A watch of `email_ids` (one id or an iterable) and/or every email
+    /// to `email`, validated now; nothing is sent until `next_event()`.
+    /// Durations are seconds; `timeout=None` means no deadline (the Python
+    /// layer always passes it).
+    #[pyo3(signature = (
+        email_ids=None, *, email=None, interval, soft_bounce_grace, timeout, today=None, jitter_seed=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn watch(
+        &self,
+        py: Python<'_>,
+        email_ids: Option<&Bound<'_, PyAny>>,
+        email: Option<&Bound<'_, PyAny>>,
+        interval: &Bound<'_, PyAny>,
+        soft_bounce_grace: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        today: Option<&Bound<'_, PyAny>>,
+        jitter_seed: Option<u64>,
+    ) -> PyResult<NativeWatch> {
+        let ids = match email_ids.filter(|v| !v.is_none()) {
+            Some(v) => crate::query::strings(py, "email_ids", v)?,
+            None => Vec::new(),
+        };
+        let mut request = self
+            .client
+            .watch(ids)
+            .interval(duration_arg(py, "interval", interval)?)
+            .soft_bounce_grace(duration_arg(py, "soft_bounce_grace", soft_bounce_grace)?);
+        request = request.timeout(match timeout.filter(|v| !v.is_none()) {
+            Some(v) => Some(duration_arg(py, "timeout", v)?),
+            None => None,
+        });
+        if let Some(e) = email.filter(|v| !v.is_none()) {
+            request = request.email(crate::query::string(py, "email", e)?);
+        }
+        if let Some(t) = today.filter(|v| !v.is_none()) {
+            let day = crate::query::date(py, "today", t)?;
+            request = request.today(parse_date("today", &day).or_raise(py)?);
+        }
+        if let Some(seed) = jitter_seed {
+            request = request.jitter_seed(seed);
+        }
+        Ok(NativeWatch::new(request.start().or_raise(py)?, self.offset))
     }
 
     fn __repr__(&self) -> String {

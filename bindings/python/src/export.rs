@@ -30,13 +30,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Marks an export as fetching; cleared on drop, even on unwinding.
-struct Busy<'a>(&'a AtomicBool);
+/// Marks an export (or a watch) as advancing; cleared on drop, even on unwinding.
+pub(crate) struct Busy<'a>(&'a AtomicBool);
 
 impl<'a> Busy<'a> {
-    fn acquire(flag: &'a AtomicBool) -> PyResult<Self> {
+    /// `message` is the `RuntimeError` of a second thread advancing it at once.
+    pub(crate) fn acquire(flag: &'a AtomicBool, message: &'static str) -> PyResult<Self> {
         if flag.swap(true, Ordering::AcqRel) {
-            return Err(PyRuntimeError::new_err("this export is already fetching a page in another thread"));
+            return Err(PyRuntimeError::new_err(message));
         }
         Ok(Busy(flag))
     }
@@ -101,7 +102,7 @@ impl NativeExport {
     /// Fetches the next page with the GIL released; `f` runs on it there
     /// (still without the GIL).
     fn fetch<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Page) -> T + Send) -> PyResult<(Fetched, Option<T>)> {
-        let _busy = Busy::acquire(&self.busy)?;
+        let _busy = Busy::acquire(&self.busy, "this export is already fetching a page in another thread")?;
         let pages = &self.pages;
         Ok(py.detach(|| {
             let mut pages = lock(pages);

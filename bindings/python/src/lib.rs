@@ -17,6 +17,8 @@
 //! - `NativeReport`: the core's `Summary` / `Suppressions` aggregates;
 //! - `NativeSync`, `NativeArchive`, `NativeArchiveRecords`: the local
 //!   archive (`sendcloud-status-archive`): a sync, and offline reads;
+//! - `NativeWatch`: `client.watch(...)`, one event per call, waits in
+//!   GIL-free slices, cancellable;
 //! - `encode_query`, `encode_request`, `decode_page`: the sans-IO core, for
 //!   the conformance vectors;
 //! - `verify_webhook`: the core's event-webhook verifier (pure; the GIL is kept).
@@ -28,6 +30,7 @@ mod errors;
 mod export;
 mod helpers;
 mod query;
+mod watch;
 mod webhook;
 
 use pyo3::prelude::*;
@@ -42,6 +45,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<archive::NativeSync>()?;
     m.add_class::<archive::NativeArchive>()?;
     m.add_class::<archive::NativeArchiveRecords>()?;
+    m.add_class::<watch::NativeWatch>()?;
     m.add("NativeError", py.get_type::<errors::NativeError>())?;
     m.add_function(wrap_pyfunction!(helpers::encode_query, m)?)?;
     m.add_function(wrap_pyfunction!(helpers::encode_request, m)?)?;
@@ -60,6 +64,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("DEFAULT_SENDING_MAX_AGE_DAYS", sync::DEFAULT_SENDING_MAX_AGE_DAYS)?;
         m.add("DEFAULT_RESCAN_AFTER", sync::DEFAULT_RESCAN_AFTER.as_secs_f64())?;
         m.add("DEFAULT_FIRST_RUN_DAYS", sync::DEFAULT_FIRST_RUN_DAYS)?;
+    }
+    {
+        use sendcloud_status::core::watch;
+        m.add("DEFAULT_WATCH_INTERVAL", watch::DEFAULT_INTERVAL.as_secs_f64())?;
+        m.add("MIN_WATCH_INTERVAL", watch::MIN_INTERVAL.as_secs_f64())?;
+        m.add("DEFAULT_SOFT_BOUNCE_GRACE", watch::DEFAULT_SOFT_BOUNCE_GRACE.as_secs_f64())?;
+        m.add("DEFAULT_WATCH_TIMEOUT", sendcloud_status::DEFAULT_WATCH_TIMEOUT.as_secs_f64())?;
     }
     Ok(())
 }

@@ -79,7 +79,7 @@ pub(crate) fn int(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) -> 
     v.extract::<i64>().map_err(|_| validation(py, field, "is out of range"))
 }
 
-fn string(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) -> PyResult<String> {
+pub(crate) fn string(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     v.extract::<String>().map_err(|_| validation(py, field, format!("must be a string, got {}", type_name(v))))
 }
 
@@ -96,7 +96,7 @@ pub(crate) fn date(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) ->
 }
 
 /// One string, or an iterable of strings.
-fn strings(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+pub(crate) fn strings(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if let Ok(s) = v.cast::<PyString>() {
         return Ok(vec![s.to_string()]);
     }

@@ -100,6 +100,11 @@ impl Client {
         chrono::Utc::now().with_timezone(&self.inner.decoder.offset()).naive_local()
     }
 
+    /// The server's UTC offset: its calendar and clock.
+    pub fn server_utc_offset(&self) -> chrono::FixedOffset {
+        self.inner.decoder.offset()
+    }
+
     /// Fetches exactly the page `query` describes (its window, `start` and
     /// `limit`), with retries and rate limiting. The window must fit the
     /// endpoint's maximum; use [`Client::records`] for longer ones.
