@@ -165,6 +165,11 @@ fn check_error(err: &Error, want: &Value) -> Result<(), String> {
     {
         problems.push(format!("field {:?} ≠ {field}", err.field()));
     }
+    if let Some(reason) = want.get("reason")
+        && err.reason() != reason.as_str()
+    {
+        problems.push(format!("reason {:?} ≠ {reason}", err.reason()));
+    }
     if let Some(code) = want.get("api_code")
         && err.api_code() != code.as_i64()
     {
