@@ -345,7 +345,8 @@ impl NativeReport {
             Report::Summary(s) => serde_json::to_value(s),
             Report::Suppressions(s) => serde_json::to_value(s.entries()),
         };
-        let value = value.map_err(|e| sendcloud_status::Error::internal(format!("a report's shape: {e}"))).or_raise(py)?;
+        let value =
+            value.map_err(|e| sendcloud_status::Error::internal(format!("a report's shape: {e}"))).or_raise(py)?;
         convert::json(py, &value)
     }
 }

@@ -80,7 +80,7 @@ impl Default for ClientBuilder {
             region: None,
             base_url: None,
             max_window_days: None,
-            method: Method::Post,
+            method: Method::default(),
             connect_timeout: settings::DEFAULT_CONNECT_TIMEOUT,
             request_timeout: settings::DEFAULT_TIMEOUT,
             proxy: None,
