@@ -654,10 +654,9 @@ fn parse_parallel(s: &str) -> Result<Parallelism, String> {
     s.parse::<Parallelism>().map_err(|e| e.explanation().to_owned())
 }
 
-/// A server day, `yyyy-MM-dd`.
+/// A server day, `yyyy-MM-dd` (the core's date rule).
 fn parse_day(s: &str) -> Result<sendcloud_status::chrono::NaiveDate, String> {
-    sendcloud_status::chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("{s:?} is not a date like 2024-05-20"))
+    sendcloud_status::core::query::parse_date("date", s).map_err(|e| e.explanation().to_owned())
 }
 
 /// A duration: a number and a unit (`s`, `m`, `h`, `d`; seconds without one).
