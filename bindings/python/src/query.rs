@@ -6,7 +6,7 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString};
-use sendcloud_status::{Query, Status};
+use sendcloud_status::{Query, Status, ValidationReason};
 
 use crate::errors::{OrRaise, validation};
 
@@ -65,7 +65,10 @@ pub(crate) fn int(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) -> 
     if v.is_instance_of::<PyBool>() || !v.is_instance_of::<PyInt>() {
         return Err(validation(py, field, format!("must be an integer, got {}", type_name(v))));
     }
-    v.extract::<i64>().map_err(|_| validation(py, field, "is out of range"))
+    v.extract::<i64>().map_err(|_| {
+        let error = sendcloud_status::Error::invalid_value(field, ValidationReason::OutOfRange, "is out of range");
+        crate::errors::to_py_err(py, &error)
+    })
 }
 
 fn string(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) -> PyResult<String> {
