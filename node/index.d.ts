@@ -38,7 +38,7 @@ export interface ClientOptions {
   timeoutMs?: number
   /** Connect timeout (default 10000 ms). */
   connectTimeoutMs?: number
-  /** Retries per request after the first attempt (default `DEFAULTS.maxRetries`; 0 never retries). */
+  /** Retries per request after the first attempt (default `DEFAULTS.maxRetries`; 0 never retries; at most 100). */
   maxRetries?: number
   /** Client-side rate limit in requests per minute (default 3000, the account limit); `0` or `null` turns client-side pacing off. */
   rateLimitPerMinute?: number | null
@@ -648,6 +648,7 @@ export type ErrorCode =
   | 'TRANSPORT'
   | 'DECODE'
   | 'API'
+  | 'INTERNAL'
   | 'ARCHIVE'
   | 'ARCHIVE_BUSY'
   | 'ARCHIVE_MISSING'
@@ -661,6 +662,7 @@ export interface SendCloudErrorDetails {
   code?: ErrorCode
   apiCode?: number | null
   field?: string | null
+  reason?: string | null
   httpStatus?: number | null
   retryable?: boolean
   cause?: unknown
@@ -682,6 +684,7 @@ export declare class SendCloudError extends Error {
    * - `TRANSPORT`: no complete answer (connect, reset, timeout, body cut short).
    * - `DECODE`: a complete answer that is not the documented JSON.
    * - `API`: any other `result: false` answer; see `apiCode`.
+   * - `INTERNAL`: a bug of this library (a panic caught in Rust); please report it.
    * - `ARCHIVE`: the local archive failed (SQLite, the disk: full, read-only).
    * - `ARCHIVE_BUSY`: another sync is writing the archive (retryable once it is done).
    * - `ARCHIVE_MISSING`: no archive at the path (`field` is `path`).
@@ -696,6 +699,14 @@ export declare class SendCloudError extends Error {
   readonly apiCode: number | null
   /** For VALIDATION: the option at fault (`days`, `startDate`, `emailIds`, `window`, `apiKey`…), else `null`. */
   readonly field: string | null
+  /**
+   * The detail below `code`, a stable name (branch on it, never on the message): for
+   * VALIDATION why (`missing`, `conflict`, `incomplete`, `out_of_range`, `malformed`,
+   * `unknown_name`, `contradiction`, `rejected_by_server`, `other`), for TRANSPORT what
+   * failed (`dns`, `refused`, `connect`, `timeout`, `connection_reset`, `body_incomplete`,
+   * `tls`, `other`, `fatal`); else `null`.
+   */
+  readonly reason: string | null
   /** The HTTP status of the answer, when there was one. */
   readonly httpStatus: number | null
   /** Whether the same request may succeed later (RATE_LIMITED, SERVER, TRANSPORT, DECODE, ARCHIVE_BUSY). */
@@ -704,12 +715,20 @@ export declare class SendCloudError extends Error {
 export declare class ValidationError extends SendCloudError {
   readonly code: 'VALIDATION'
 }
-export declare class AuthError extends SendCloudError {
+/** Credentials refused (the Python package's name too). */
+export declare class AuthenticationError extends SendCloudError {
   readonly code: 'AUTH'
 }
-export declare class RateLimitedError extends SendCloudError {
+/** Still rate limited after the retries (the Python package's name too). */
+export declare class RateLimitError extends SendCloudError {
   readonly code: 'RATE_LIMITED'
 }
+/** The earlier name of `AuthenticationError`: the same class. */
+export declare const AuthError: typeof AuthenticationError
+export type AuthError = AuthenticationError
+/** The earlier name of `RateLimitError`: the same class. */
+export declare const RateLimitedError: typeof RateLimitError
+export type RateLimitedError = RateLimitError
 export declare class QuotaError extends SendCloudError {
   readonly code: 'QUOTA'
 }
@@ -724,6 +743,9 @@ export declare class DecodeError extends SendCloudError {
 }
 export declare class ApiError extends SendCloudError {
   readonly code: 'API'
+}
+export declare class InternalError extends SendCloudError {
+  readonly code: 'INTERNAL'
 }
 /** Every archive failure; the subclasses name the cases a program handles. */
 export declare class ArchiveError extends SendCloudError {
@@ -749,8 +771,36 @@ export declare const STATUSES: readonly Status[]
 /** The record categories. */
 export declare const CATEGORIES: readonly Category[]
 
-/** The Rust client's defaults (and `sync`'s), read from the addon. */
+/**
+ * The keys of a record's canonical form (the CLI's JSON and CSV, Python's
+ * `Record.to_dict()`), in order, snake_case; JS records carry them camelCased.
+ */
+export declare const RECORD_FIELDS: readonly string[]
+
+/** The Rust client's defaults (and `sync`'s), read from the addon: the options left unset take these. */
 export declare const DEFAULTS: Readonly<{
+  /** `'POST'`. */
+  method: 'POST' | 'GET'
+  /** Whole-request timeout, ms (30000). */
+  timeoutMs: number
+  /** Connect timeout, ms (10000). */
+  connectTimeoutMs: number
+  /** The server's UTC offset, `'+08:00'`. */
+  serverUtcOffset: string
+  /** Rows per page of an export (100). */
+  pageSize: number
+  /** Email ids per request for long `emailIds` lists (20). */
+  emailIdChunk: number
+  /** The window maximum of a custom base URL, days (3). */
+  maxWindowDays: number
+  /** Backoff base after server and transport faults, ms. */
+  retryBaseDelayMs: number
+  /** Backoff base after a rate-limit answer, ms. */
+  retryRateLimitDelayMs: number
+  /** The longest single wait between attempts, ms. */
+  retryMaxDelayMs: number
+  /** Give up on a request this long after its first attempt, ms. */
+  retryDeadlineMs: number
   /** `'auto'`. */
   parallel: 'auto'
   /** 3000: the documented account limit. */

@@ -39,7 +39,7 @@ function emptyStats() {
  */
 class Records {
   #native
-  #batch = null
+  #batch
   #records = []
   #index = 0
   #ended = false
@@ -50,11 +50,13 @@ class Records {
   /** @internal */
   constructor(nativeRecords) {
     this.#native = nativeRecords
+    // A batch with no records whose cursor is the start: every cursor is asked the same way.
+    this.#batch = nativeRecords.start()
   }
 
   /** The resume position (a string), or `null` once the export is complete. */
   get cursor() {
-    return this.#batch === null ? this.#native.initialCursor : this.#batch.cursorAt(this.#index)
+    return this.#batch.cursorAt(this.#index)
   }
 
   /**

@@ -124,6 +124,12 @@ describe('Client', () => {
       { parallel: pkg.DEFAULTS.parallel, rateLimitPerMinute: pkg.DEFAULTS.rateLimitPerMinute, maxParallel: pkg.DEFAULTS.maxParallel },
       { parallel: 'auto', rateLimitPerMinute: 3000, maxParallel: 64 },
     )
+    // The same values the Python package and the CLI read from the core.
+    const d = pkg.DEFAULTS
+    assert.deepEqual(
+      [d.method, d.timeoutMs, d.connectTimeoutMs, d.maxRetries, d.serverUtcOffset, d.pageSize, d.emailIdChunk],
+      ['POST', 30000, 10000, 7, '+08:00', 100, 20],
+    )
     assert.ok(Object.isFrozen(pkg.DEFAULTS))
     const c = new Client({ apiUser: 'me', apiKey: SECRET, baseUrl: sandbox.baseUrl })
     assert.equal(c.parallel, 'auto')

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
-import json
 from types import TracebackType
 from typing import (
     TYPE_CHECKING,
     Any,
     AsyncIterator,
+    Dict,
     Iterable,
     Iterator,
     List,
@@ -22,7 +22,7 @@ from typing import (
 )
 
 from . import _native
-from ._models import ExportStats, Page, Position, Record, Status, Summary, Suppression, _record
+from ._models import Defaults, ExportStats, Page, Position, Record, Status, Summary, Suppression, _record
 from ._watch import (
     DEFAULT_SOFT_BOUNCE_GRACE,
     DEFAULT_WATCH_INTERVAL,
@@ -46,6 +46,7 @@ __all__ = [
     "AsyncRecords",
     "QueryFilters",
     "Parallel",
+    "DEFAULTS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_PARALLEL",
     "DEFAULT_RATE_LIMIT_PER_MINUTE",
@@ -58,6 +59,16 @@ __all__ = [
 #: Requests in flight during an export: ``"auto"`` (as many as fill the rate limit at the
 #: latency observed, up to 32) or a fixed number from 1 to :data:`MAX_PARALLEL`.
 Parallel = Union[int, Literal["auto"]]
+
+#: Every default of the client, of exports and of ``sync``, read from the Rust core (the
+#: same values the CLI and the Node package use; durations in seconds). The arguments
+#: below default to these.
+DEFAULTS: Defaults = _native.DEFAULTS
+_TIMEOUT: float = DEFAULTS["timeout"]
+_CONNECT_TIMEOUT: float = DEFAULTS["connect_timeout"]
+_METHOD: str = DEFAULTS["method"]
+_SERVER_UTC_OFFSET: str = DEFAULTS["server_utc_offset"]
+_PAGE_SIZE: int = DEFAULTS["page_size"]
 
 #: Retries per request after the first attempt (the Rust client's default).
 DEFAULT_MAX_RETRIES: int = _native.DEFAULT_MAX_RETRIES
@@ -270,7 +281,8 @@ class Client:
         many as fill the rate limit at the latency the client observes, up to 32, backing
         off when the server throttles) or a fixed number from 1 to 64 (``1``: one request at
         a time). The output is the same either way.
-    :param server_utc_offset: the server's calendar: ``"+08:00"``, a ``timedelta`` or a ``timezone``.
+    :param server_utc_offset: the server's calendar: ``"+08:00"`` (the default), ``"-05:30"``,
+        ``"+0800"``, ``"Z"``, seconds east of UTC, a ``timedelta`` or a ``timezone``.
     :param max_window_days: the window maximum of a custom base URL (default 3).
     :param jitter_seed: fixes the retry jitter, for reproducible runs.
     :param user_agent: the ``User-Agent`` header (default ``sendcloud-status/<version>``);
@@ -295,13 +307,13 @@ class Client:
         *,
         region: Optional[str] = None,
         base_url: Optional[str] = None,
-        method: str = "POST",
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
+        method: str = _METHOD,
+        timeout: float = _TIMEOUT,
+        connect_timeout: float = _CONNECT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         rate_limit_per_minute: Optional[int] = DEFAULT_RATE_LIMIT_PER_MINUTE,
         parallel: Parallel = DEFAULT_PARALLEL,
-        server_utc_offset: UtcOffset = "+08:00",
+        server_utc_offset: UtcOffset = _SERVER_UTC_OFFSET,
         max_window_days: Optional[int] = None,
         jitter_seed: Optional[int] = None,
         user_agent: Optional[str] = None,
@@ -379,7 +391,7 @@ class Client:
             f"base_url={self.base_url!r}, method={self.method!r})"
         )
 
-    def page(self, *, start: int = 0, limit: int = 100, **filters: Unpack[QueryFilters]) -> Page:
+    def page(self, *, start: int = 0, limit: int = _PAGE_SIZE, **filters: Unpack[QueryFilters]) -> Page:
         """Exactly the page the filters describe (``start`` offset, ``limit`` 1..100 rows),
         with retries. The window must fit :attr:`max_window_days`; use :meth:`records`
         for longer ones. Raises :class:`ValidationError` before any request."""
@@ -390,7 +402,7 @@ class Client:
         *,
         max_records: Optional[int] = None,
         cursor: Optional[str] = None,
-        page_size: int = 100,
+        page_size: int = _PAGE_SIZE,
         parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
@@ -418,7 +430,7 @@ class Client:
     def summary(
         self,
         *,
-        page_size: int = 100,
+        page_size: int = _PAGE_SIZE,
         parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
@@ -433,13 +445,13 @@ class Client:
                 pass
         finally:
             export.close()
-        return cast(Summary, json.loads(report.to_json()))
+        return cast(Summary, report.result())
 
     def suppressions(
         self,
         *,
         soft_bounces: Optional[int] = None,
-        page_size: int = 100,
+        page_size: int = _PAGE_SIZE,
         parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
@@ -592,7 +604,7 @@ class Client:
 
 
 def _suppressions(report: _native.NativeReport) -> List[Suppression]:
-    return [Suppression(**entry) for entry in json.loads(report.to_json())]
+    return [Suppression(**entry) for entry in cast(List[Dict[str, Any]], report.result())]
 
 
 class AsyncClient:
@@ -610,13 +622,13 @@ class AsyncClient:
         *,
         region: Optional[str] = None,
         base_url: Optional[str] = None,
-        method: str = "POST",
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
+        method: str = _METHOD,
+        timeout: float = _TIMEOUT,
+        connect_timeout: float = _CONNECT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         rate_limit_per_minute: Optional[int] = DEFAULT_RATE_LIMIT_PER_MINUTE,
         parallel: Parallel = DEFAULT_PARALLEL,
-        server_utc_offset: UtcOffset = "+08:00",
+        server_utc_offset: UtcOffset = _SERVER_UTC_OFFSET,
         max_window_days: Optional[int] = None,
         jitter_seed: Optional[int] = None,
         user_agent: Optional[str] = None,
@@ -668,7 +680,7 @@ class AsyncClient:
     def __repr__(self) -> str:
         return "Async" + repr(self._client)
 
-    async def page(self, *, start: int = 0, limit: int = 100, **filters: Unpack[QueryFilters]) -> Page:
+    async def page(self, *, start: int = 0, limit: int = _PAGE_SIZE, **filters: Unpack[QueryFilters]) -> Page:
         """See :meth:`Client.page`."""
         return await asyncio.to_thread(self._client.page, start=start, limit=limit, **filters)
 
@@ -677,7 +689,7 @@ class AsyncClient:
         *,
         max_records: Optional[int] = None,
         cursor: Optional[str] = None,
-        page_size: int = 100,
+        page_size: int = _PAGE_SIZE,
         parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
@@ -689,7 +701,7 @@ class AsyncClient:
     async def summary(
         self,
         *,
-        page_size: int = 100,
+        page_size: int = _PAGE_SIZE,
         parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
@@ -704,13 +716,13 @@ class AsyncClient:
         finally:
             # Also when the task is cancelled: the worker thread's fetch ends.
             export.close()
-        return cast(Summary, json.loads(report.to_json()))
+        return cast(Summary, report.result())
 
     async def suppressions(
         self,
         *,
         soft_bounces: Optional[int] = None,
-        page_size: int = 100,
+        page_size: int = _PAGE_SIZE,
         parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,

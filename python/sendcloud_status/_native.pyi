@@ -5,9 +5,11 @@ import datetime
 import os
 from typing import Any, Dict, Iterable, List, Literal, Optional, Tuple, Union, final
 
-from ._models import ExportStats
+from ._models import Defaults, ExportStats
 
 __version__: str
+DEFAULTS: Defaults
+RECORD_FIELDS: List[str]
 DEFAULT_MAX_RETRIES: int
 DEFAULT_PARALLEL: str
 DEFAULT_RATE_LIMIT_PER_MINUTE: int
@@ -68,9 +70,9 @@ class NativeClient:
         *,
         region: Optional[str] = None,
         base_url: Optional[str] = None,
-        method: str = "POST",
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
+        method: Optional[str] = None,  # None: the core's default (POST)
+        timeout: Optional[float] = None,  # None: the core's default
+        connect_timeout: Optional[float] = None,
         max_retries: Optional[int] = None,
         rate_limit_per_minute: Optional[int] = None,  # None or 0: no client-side pacing
         parallel: Union[int, str, None] = None,  # None: "auto"
@@ -229,7 +231,8 @@ class NativeReport:
     def summary() -> NativeReport: ...
     @staticmethod
     def suppressions(soft_bounces: Optional[int] = None) -> NativeReport: ...
-    def to_json(self) -> str: ...
+    # The summary dict, or the list of suppression dicts (the CLI's JSON shapes).
+    def result(self) -> Union[Dict[str, Any], List[Dict[str, Any]]]: ...
 
 def encode_query(
     *,
@@ -242,7 +245,7 @@ def encode_request(
     api_user: str,
     api_key: str,
     *,
-    method: str = "POST",
+    method: Optional[str] = None,
     region: Optional[str] = None,
     base_url: Optional[str] = None,
     max_window_days: Optional[int] = None,

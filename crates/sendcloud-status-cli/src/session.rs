@@ -53,7 +53,7 @@ impl Session {
             })
             .timeout(Duration::from_secs_f64(g.timeout))
             .max_retries(g.max_retries)
-            .rate_limit_per_minute((g.rate_limit > 0).then_some(g.rate_limit))
+            .rate_limit_per_minute(Some(g.rate_limit)) // 0: off, the core's meaning
             .parallelism(g.parallel);
 
         let sandbox = if g.sandbox {
@@ -104,10 +104,12 @@ impl Session {
                 Some("api_key") => "--api-key",
                 Some("region") => "--region",
                 Some("timeout") => "--timeout",
+                Some("max_retries") => "--max-retries",
+                Some("rate_limit_per_minute") => "--rate-limit",
+                Some("parallel") => "--parallel",
                 _ => return Failure::api(&e),
             };
-            let reason = e.message().split_once(": ").map_or(e.message(), |(_, r)| r);
-            Failure::usage(format!("invalid {flag}: {reason}"))
+            Failure::usage(format!("invalid {flag}: {}", e.explanation()))
         })?;
         log::debug!(
             "client ready: {} as apiUser {}, {}, {} in flight, {}, {} s per request, {} retries",

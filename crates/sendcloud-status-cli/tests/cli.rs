@@ -293,6 +293,29 @@ fn query_table_is_readable() {
 }
 
 #[test]
+fn query_table_describes_in_english_unless_another_language_is_asked() {
+    use sendcloud_status::{Language as Lang, SubStatus};
+    let sb = small();
+    let args = ["query", "--days", "3", "--status", "invalid", "--format", "table"];
+    // The detail column follows the recipient column (widths 24, 11, 4, 36, two spaces between).
+    let details = |language: &str| -> Vec<String> {
+        let out = ok(run(&mut cli(&sb), &[&args[..], &["--language", language]].concat()));
+        out.lines().skip(1).map(|l| l.chars().skip(24 + 2 + 11 + 2 + 4 + 2 + 36 + 2).collect()).collect()
+    };
+    let records = parse_jsonl(&ok(run(&mut cli(&sb), &["query", "--days", "3", "--status", "invalid"])));
+    assert!(!records.is_empty());
+    let code = |r: &Value| SubStatus::from_code(r["sub_status"].as_u64().unwrap() as u16);
+    let expect = |lang| records.iter().map(|r| code(r).describe(lang)).collect::<Vec<_>>();
+    assert_eq!(details("en"), expect(Lang::English));
+    assert_eq!(ok(run(&mut cli(&sb), &args)).lines().skip(1).count(), records.len());
+    assert_eq!(details("zh"), expect(Lang::Chinese));
+    let server: Vec<String> =
+        records.iter().map(|r| r["sub_status_description"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(details("server"), server);
+    assert_ne!(details("server"), details("en"), "the sandbox writes its own words");
+}
+
+#[test]
 fn output_file_is_complete_on_success_and_no_temporary_file_remains() {
     let sb = small();
     let dir = tempfile::tempdir().unwrap();

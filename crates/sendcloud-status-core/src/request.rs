@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use crate::credentials::Credentials;
 use crate::endpoint::Endpoint;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ValidationReason};
 use crate::query::{Query, Window};
 
 /// The `User-Agent` sent unless the caller sets another.
@@ -135,7 +135,9 @@ impl FromStr for Method {
         match s.trim().to_ascii_uppercase().as_str() {
             "GET" => Ok(Method::Get),
             "POST" => Ok(Method::Post),
-            _ => Err(Error::validation("method", format!("{s:?} is not GET or POST"))),
+            _ => {
+                Err(Error::invalid_value("method", ValidationReason::UnknownName, format!("{s:?} is not GET or POST")))
+            }
         }
     }
 }
@@ -211,8 +213,9 @@ impl Encoder {
         let max = self.endpoint.max_window_days();
         if query.window.len_days() > u64::from(max) {
             let field = if matches!(query.window, Window::Days(_)) { "days" } else { "end_date" };
-            return Err(Error::validation(
+            return Err(Error::invalid_value(
                 field,
+                ValidationReason::OutOfRange,
                 format!(
                     "the window spans {} days; {} allows at most {max} per request (exports split longer windows)",
                     query.window.len_days(),
@@ -268,14 +271,15 @@ impl Encoder {
 pub fn validate_user_agent(user_agent: &str) -> Result<()> {
     let field = "user_agent";
     if user_agent.trim().is_empty() {
-        return Err(Error::validation(field, "must not be empty"));
+        return Err(Error::invalid_value(field, ValidationReason::Missing, "must not be empty"));
     }
     if user_agent.starts_with([' ', '\t']) || user_agent.ends_with([' ', '\t']) {
-        return Err(Error::validation(field, "must not start or end with whitespace"));
+        return Err(Error::invalid_value(field, ValidationReason::Malformed, "must not start or end with whitespace"));
     }
     if let Some(c) = user_agent.chars().find(|&c| c.is_ascii_control() && c != '\t') {
-        return Err(Error::validation(
+        return Err(Error::invalid_value(
             field,
+            ValidationReason::Malformed,
             format!("must not contain control characters (found {:?}); a CR or LF would split the header", c),
         ));
     }

@@ -83,6 +83,7 @@ pub use watch::{DEFAULT_WATCH_TIMEOUT, WatchCancelHandle, WatchEvent, WatchRepor
 pub use sendcloud_status_core as core;
 pub use sendcloud_status_core::{
     BounceClass, Category, Cursor, Endpoint, Error, ErrorKind, ExportStats, Language, Method, Page, Parallelism,
-    Position, Query, QueryBuilder, RateLimit, Record, Region, Result, RetryAdvice, RetryPolicy, RetrySchedule,
-    ServerTime, Status, SubStatus, ThroughputState, UnstableUnit, Window, chrono,
+    Position, Query, QueryBuilder, RateLimit, Record, RecordField, Region, Result, RetryAdvice, RetryPolicy,
+    RetrySchedule, ServerTime, Status, SubStatus, ThroughputState, TransportErrorKind, UnstableUnit, ValidationReason,
+    Window, Wording, chrono, settings,
 };

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sendcloud_status::chrono::{FixedOffset, NaiveDateTime, TimeZone};
 use sendcloud_status::core::watch::{Transition, WatchEnd, WatchOutcome};
-use sendcloud_status::{Category, DEFAULT_WATCH_TIMEOUT, Error, Language, WatchEvent};
+use sendcloud_status::{Category, DEFAULT_WATCH_TIMEOUT, Error, Language, WatchEvent, Wording};
 use sendcloud_status_archive::Archive;
 use serde_json::json;
 
@@ -30,7 +30,7 @@ pub fn run(g: &GlobalArgs, args: &WatchArgs) -> Result<(), Failure> {
     let mut archive = args.db.as_deref().map(Archive::open).transpose()?;
     // Each request keeps the usual timeout: `--timeout` is the watch's deadline here.
     let mut globals = g.clone();
-    globals.timeout = 30.0;
+    globals.timeout = sendcloud_status::settings::DEFAULT_TIMEOUT.as_secs_f64();
     let session = Session::connect(&globals)?;
     let client = &session.client;
     let offset = client.server_utc_offset();
@@ -67,7 +67,7 @@ pub fn run(g: &GlobalArgs, args: &WatchArgs) -> Result<(), Failure> {
             }
             WatchEvent::Transition(t) => {
                 let line = match format {
-                    WatchFormat::Text => text_line(&t, offset),
+                    WatchFormat::Text => text_line(&t, offset, args.language.language),
                     WatchFormat::Jsonl => json_line(&t, offset),
                 };
                 writeln!(out, "{line}")
@@ -78,7 +78,7 @@ pub fn run(g: &GlobalArgs, args: &WatchArgs) -> Result<(), Failure> {
             _ => {}
         }
     }
-    let outcome = outcome.ok_or_else(|| Failure::api(&Error::transport("the watch ended without an outcome")))?;
+    let outcome = outcome.ok_or_else(|| Failure::api(&Error::internal("the watch ended without an outcome")))?;
     if !session.quiet {
         let _ = writeln!(std::io::stderr(), "{}", summary(&outcome));
     }
@@ -98,8 +98,7 @@ fn flag_error(e: &Error) -> Failure {
         Some("timeout") => "--timeout",
         _ => return Failure::api(e),
     };
-    let reason = e.message().split_once(": ").map_or(e.message(), |(_, r)| r);
-    Failure::usage(format!("invalid {flag}: {reason}"))
+    Failure::usage(format!("invalid {flag}: {}", e.explanation()))
 }
 
 fn state(category: Option<Category>) -> &'static str {
@@ -112,8 +111,13 @@ fn when(t: &Transition, offset: FixedOffset) -> String {
 }
 
 /// `2024-05-20 10:02:31  1716…$a@b.com  a@b.com  sending → invalid 406 (Invalid — address does not exist)`
-fn text_line(t: &Transition, offset: FixedOffset) -> String {
-    let sub = t.sub_status.map_or(String::new(), |s| format!(" {} ({})", s.code(), s.describe(Language::English)));
+/// (a transition holds codes, not the server's words: `server` shows the documented English).
+fn text_line(t: &Transition, offset: FixedOffset, wording: Wording) -> String {
+    let lang = match wording {
+        Wording::Documented(lang) => lang,
+        _ => Language::English,
+    };
+    let sub = t.sub_status.map_or(String::new(), |s| format!(" {} ({})", s.code(), s.describe(lang)));
     format!(
         "{}  {}  {}  {} → {}{sub}",
         when(t, offset),
