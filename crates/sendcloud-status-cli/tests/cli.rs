@@ -805,7 +805,11 @@ fn ctrl_c_flushes_whole_lines_already_streamed_to_stdout() {
     let sb = start(
         SandboxConfig::default().with_records(6_000).with_days_of_data(10).with_latency(Duration::from_millis(150)),
     );
-    let mut child = spawn(&slow_export_args(&sb));
+    // One request at a time: a 4th request is only sent once the pages before it were handed
+    // to the writer (one page read ahead), whatever the machine's load.
+    let mut args = slow_export_args(&sb);
+    args.extend(["--parallel".to_owned(), "1".to_owned()]);
+    let mut child = spawn(&args);
     let mut pipe = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut s = String::new();
