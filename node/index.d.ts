@@ -38,7 +38,7 @@ export interface ClientOptions {
   timeoutMs?: number
   /** Connect timeout (default 10000 ms). */
   connectTimeoutMs?: number
-  /** Retries per request after the first attempt (default `DEFAULTS.maxRetries`; 0 never retries). */
+  /** Retries per request after the first attempt (default `DEFAULTS.maxRetries`; 0 never retries; at most 100). */
   maxRetries?: number
   /** Client-side rate limit in requests per minute (default 3000, the account limit); `0` or `null` turns client-side pacing off. */
   rateLimitPerMinute?: number | null
@@ -331,6 +331,98 @@ export declare class Records implements AsyncIterableIterator<EmailRecord> {
   toArray(): Promise<EmailRecord[]>
 }
 
+/** Options of `client.watch()`. */
+export interface WatchOptions {
+  /** Also follow every email to this address sent in the last 3 days (found as they appear). */
+  email?: string
+  /**
+   * Least time between the starts of two polls (default `DEFAULTS.watchIntervalMs`, 10 minutes:
+   * the server answers the same query from its cache for that long), plus up to a tenth of it as
+   * jitter. At least 1000 ms (for sandboxes and tests); below 10 minutes against a host that is
+   * not loopback, a warning says answers may be cached.
+   */
+  intervalMs?: number
+  /** A soft bounce unchanged this long after its `modifiedTime` is final (default 1 hour): the vendor may retry it until then. */
+  softBounceGraceMs?: number
+  /** Stop this long after the start, final or not (default 2 hours); `null` or `Infinity`: never. */
+  timeoutMs?: number | null
+  /** The server day (`yyyy-MM-dd`) that anchors the 3-day windows (an address, ids without a time prefix), instead of today. */
+  today?: string
+  /** Seed of the jitter between polls (default: from the clock). */
+  jitterSeed?: number
+}
+
+/** An email that changed state, as a poll saw it. */
+export interface WatchTransition {
+  emailId: string
+  /** The recipient, once known. */
+  recipient: string | null
+  /** The state before; `null` at the first sighting. */
+  from: Category | null
+  /** The sub-status before. */
+  fromSubStatus: number | null
+  /** The state now. */
+  to: Category
+  /** The sub-status now (4xx invalid, 5xx soft bounce). */
+  subStatus: number | null
+  /** The documented English text of `subStatus`. */
+  subStatusDescription: string | null
+  /** When the server says it changed (`modifiedTime`), if it said. */
+  changedAt: Date | null
+  /** When the poll that saw it started. */
+  observedAt: Date
+}
+
+/**
+ * How a watch ended: every email delivered; at least one failed (invalid,
+ * or a soft bounce unchanged for the grace period); or the deadline passed
+ * with emails pending, none failed.
+ */
+export type WatchEnd = 'all_delivered' | 'failed' | 'deadline_passed'
+
+/** The outcome of a watch, by email id. */
+export interface WatchResult {
+  endedBy: WatchEnd
+  delivered: string[]
+  /** Permanent failures. */
+  invalid: string[]
+  /** Soft bounces unchanged for the grace period. */
+  softBounced: string[]
+  /** `invalid` and `softBounced`. */
+  failed: string[]
+  /** Emails not final at the end (an address with no email seen adds no id). */
+  pending: string[]
+  /** Polls completed. */
+  polls: number
+}
+
+/**
+ * The transitions of a watch as an async iterable (`for await`); the final
+ * `next()` resolves `{ done: true, value: result }`. Polls run off the main
+ * thread and the waits between them are timers: the event loop never
+ * blocks. A failed poll is tried again at the next one; one that cannot
+ * succeed (AUTH, QUOTA…), or three in a row, reject. Breaking out of the
+ * loop, `close()`, `await using` and garbage collection stop the watch.
+ */
+export declare class Watcher implements AsyncIterableIterator<WatchTransition, WatchResult | undefined> {
+  private constructor()
+  /** How the watch ended, once it has; `null` before, and for a watch closed before its end or failed. */
+  readonly result: WatchResult | null
+  /** Warnings given so far (each also emitted with `process.emitWarning`, code `SENDCLOUD_CACHED_ANSWERS`). */
+  readonly notices: string[]
+  /** Whether `close()` was called. */
+  readonly closed: boolean
+  /** The next transition; rejects with a `SendCloudError` (the watch then ends). */
+  next(): Promise<IteratorResult<WatchTransition, WatchResult | undefined>>
+  /** Called by `break`: closes the watch (see `close()`). */
+  return(): Promise<IteratorResult<WatchTransition, undefined>>
+  /** Stops the watch at once: a poll in progress is cancelled, a pending `next()` resolves `done`. Idempotent. */
+  close(): Promise<void>
+  /** `await using watcher = client.watch(…)` closes it (where the runtime has `Symbol.asyncDispose`). */
+  [Symbol.asyncDispose](): Promise<void>
+  [Symbol.asyncIterator](): this
+}
+
 /** A SendCloud / Aurora SendCloud `emailStatus` client. Inspecting it never shows the key. */
 export declare class Client {
   /** @throws {ValidationError} for bad or missing settings (every option is checked here, before any request). */
@@ -360,6 +452,17 @@ export declare class Client {
   summary(options: SummaryOptions): Promise<Summary>
   /** The addresses to stop mailing, sorted. */
   suppressions(options: SuppressionsOptions): Promise<Suppression[]>
+  /**
+   * Follows emails until each is final (delivered, invalid, or a soft bounce
+   * unchanged for `softBounceGraceMs`) or the deadline passes, yielding every
+   * change as a poll sees it (the CLI's `watch`). Polls ask for pending
+   * emails only.
+   * @param emailIds an id, a list of ids, or `null` to follow `options.email` only
+   * @throws {ValidationError} at once for bad input (no ids and no address, an interval below 1000 ms…): nothing is sent.
+   */
+  watch(emailIds: string | string[] | null, options?: WatchOptions): Watcher
+  /** `client.watch(null, options)`. */
+  watch(options: WatchOptions & { email: string }): Watcher
   /**
    * Brings the local archive at `path` (an SQLite file, created when missing)
    * up to date with the account, on Node's thread pool; read it with
@@ -545,6 +648,7 @@ export type ErrorCode =
   | 'TRANSPORT'
   | 'DECODE'
   | 'API'
+  | 'INTERNAL'
   | 'ARCHIVE'
   | 'ARCHIVE_BUSY'
   | 'ARCHIVE_MISSING'
@@ -558,6 +662,7 @@ export interface SendCloudErrorDetails {
   code?: ErrorCode
   apiCode?: number | null
   field?: string | null
+  reason?: string | null
   httpStatus?: number | null
   retryable?: boolean
   cause?: unknown
@@ -579,6 +684,7 @@ export declare class SendCloudError extends Error {
    * - `TRANSPORT`: no complete answer (connect, reset, timeout, body cut short).
    * - `DECODE`: a complete answer that is not the documented JSON.
    * - `API`: any other `result: false` answer; see `apiCode`.
+   * - `INTERNAL`: a bug of this library (a panic caught in Rust); please report it.
    * - `ARCHIVE`: the local archive failed (SQLite, the disk: full, read-only).
    * - `ARCHIVE_BUSY`: another sync is writing the archive (retryable once it is done).
    * - `ARCHIVE_MISSING`: no archive at the path (`field` is `path`).
@@ -593,6 +699,14 @@ export declare class SendCloudError extends Error {
   readonly apiCode: number | null
   /** For VALIDATION: the option at fault (`days`, `startDate`, `emailIds`, `window`, `apiKey`…), else `null`. */
   readonly field: string | null
+  /**
+   * The detail below `code`, a stable name (branch on it, never on the message): for
+   * VALIDATION why (`missing`, `conflict`, `incomplete`, `out_of_range`, `malformed`,
+   * `unknown_name`, `contradiction`, `rejected_by_server`, `other`), for TRANSPORT what
+   * failed (`dns`, `refused`, `connect`, `timeout`, `connection_reset`, `body_incomplete`,
+   * `tls`, `other`, `fatal`); else `null`.
+   */
+  readonly reason: string | null
   /** The HTTP status of the answer, when there was one. */
   readonly httpStatus: number | null
   /** Whether the same request may succeed later (RATE_LIMITED, SERVER, TRANSPORT, DECODE, ARCHIVE_BUSY). */
@@ -601,12 +715,20 @@ export declare class SendCloudError extends Error {
 export declare class ValidationError extends SendCloudError {
   readonly code: 'VALIDATION'
 }
-export declare class AuthError extends SendCloudError {
+/** Credentials refused (the Python package's name too). */
+export declare class AuthenticationError extends SendCloudError {
   readonly code: 'AUTH'
 }
-export declare class RateLimitedError extends SendCloudError {
+/** Still rate limited after the retries (the Python package's name too). */
+export declare class RateLimitError extends SendCloudError {
   readonly code: 'RATE_LIMITED'
 }
+/** The earlier name of `AuthenticationError`: the same class. */
+export declare const AuthError: typeof AuthenticationError
+export type AuthError = AuthenticationError
+/** The earlier name of `RateLimitError`: the same class. */
+export declare const RateLimitedError: typeof RateLimitError
+export type RateLimitedError = RateLimitError
 export declare class QuotaError extends SendCloudError {
   readonly code: 'QUOTA'
 }
@@ -621,6 +743,9 @@ export declare class DecodeError extends SendCloudError {
 }
 export declare class ApiError extends SendCloudError {
   readonly code: 'API'
+}
+export declare class InternalError extends SendCloudError {
+  readonly code: 'INTERNAL'
 }
 /** Every archive failure; the subclasses name the cases a program handles. */
 export declare class ArchiveError extends SendCloudError {
@@ -646,8 +771,36 @@ export declare const STATUSES: readonly Status[]
 /** The record categories. */
 export declare const CATEGORIES: readonly Category[]
 
-/** The Rust client's defaults (and `sync`'s), read from the addon. */
+/**
+ * The keys of a record's canonical form (the CLI's JSON and CSV, Python's
+ * `Record.to_dict()`), in order, snake_case; JS records carry them camelCased.
+ */
+export declare const RECORD_FIELDS: readonly string[]
+
+/** The Rust client's defaults (and `sync`'s), read from the addon: the options left unset take these. */
 export declare const DEFAULTS: Readonly<{
+  /** `'POST'`. */
+  method: 'POST' | 'GET'
+  /** Whole-request timeout, ms (30000). */
+  timeoutMs: number
+  /** Connect timeout, ms (10000). */
+  connectTimeoutMs: number
+  /** The server's UTC offset, `'+08:00'`. */
+  serverUtcOffset: string
+  /** Rows per page of an export (100). */
+  pageSize: number
+  /** Email ids per request for long `emailIds` lists (20). */
+  emailIdChunk: number
+  /** The window maximum of a custom base URL, days (3). */
+  maxWindowDays: number
+  /** Backoff base after server and transport faults, ms. */
+  retryBaseDelayMs: number
+  /** Backoff base after a rate-limit answer, ms. */
+  retryRateLimitDelayMs: number
+  /** The longest single wait between attempts, ms. */
+  retryMaxDelayMs: number
+  /** Give up on a request this long after its first attempt, ms. */
+  retryDeadlineMs: number
   /** `'auto'`. */
   parallel: 'auto'
   /** 3000: the documented account limit. */
@@ -664,6 +817,14 @@ export declare const DEFAULTS: Readonly<{
   rescanAfterMs: number
   /** `sync`: days a first run reads without `since` (today included). */
   firstRunDays: number
+  /** `watch`: time between polls, ms (600000: the server's cache period). */
+  watchIntervalMs: number
+  /** `watch`: the shortest interval accepted, ms (1000). */
+  minWatchIntervalMs: number
+  /** `watch`: a soft bounce unchanged this long (ms) is final (3600000). */
+  softBounceGraceMs: number
+  /** `watch`: the deadline, ms (7200000). */
+  watchTimeoutMs: number
 }>
 
 /**

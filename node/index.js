@@ -7,7 +7,7 @@
  */
 
 const native = require('./lib/native.js')
-const { Client, Records } = require('./lib/client.js')
+const { Client, Records, Watcher } = require('./lib/client.js')
 const { Archive, ArchiveRecords } = require('./lib/archive.js')
 const errors = require('./lib/errors.js')
 const options = require('./lib/options.js')
@@ -15,7 +15,7 @@ const { verifyWebhook, DEFAULT_WEBHOOK_TOLERANCE_MS } = require('./lib/webhook.j
 
 const { fromNative } = errors
 
-/** The values of the `status` filter. */
+/** The values of the `status` filter (`soft-bounce` is accepted too; output spells `soft_bounce`). */
 const STATUSES = Object.freeze(['delivered', 'invalid', 'soft_bounce', 'sending'])
 
 /** The categories a record can have. */
@@ -23,6 +23,13 @@ const CATEGORIES = Object.freeze(['delivered', 'invalid', 'soft_bounce', 'sendin
 
 /** The Rust client's defaults (and `sync`'s), read from the addon. */
 const DEFAULTS = Object.freeze(native.defaults())
+
+/**
+ * The keys of a record's canonical form (the CLI's JSON and CSV, Python's
+ * `Record.to_dict()`), in order, `snake_case`: read from the Rust core.
+ * JS records carry them camelCased.
+ */
+const RECORD_FIELDS = Object.freeze(native.recordFields())
 
 function call(fn) {
   try {
@@ -83,6 +90,8 @@ function version() {
 const {
   SendCloudError,
   ValidationError,
+  AuthenticationError,
+  RateLimitError,
   AuthError,
   RateLimitedError,
   QuotaError,
@@ -90,6 +99,7 @@ const {
   TransportError,
   DecodeError,
   ApiError,
+  InternalError,
   ArchiveError,
   ArchiveBusyError,
   ArchiveMissingError,
@@ -106,10 +116,13 @@ const {
 module.exports = {
   Client,
   Records,
+  Watcher,
   Archive,
   ArchiveRecords,
   SendCloudError,
   ValidationError,
+  AuthenticationError,
+  RateLimitError,
   AuthError,
   RateLimitedError,
   QuotaError,
@@ -117,6 +130,7 @@ module.exports = {
   TransportError,
   DecodeError,
   ApiError,
+  InternalError,
   ArchiveError,
   ArchiveBusyError,
   ArchiveMissingError,
@@ -130,6 +144,7 @@ module.exports = {
   STATUSES,
   CATEGORIES,
   DEFAULTS,
+  RECORD_FIELDS,
   decodePage,
   encodeQuery,
   encodeRequest,

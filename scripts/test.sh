@@ -17,6 +17,9 @@ if [ -z "${SKIP_LINT:-}" ]; then
   step "docs (warnings are errors)"
   RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --locked
 
+  step "Markdown links, protocol.md citations, no path outside the repository"
+  python3 scripts/check-docs.py
+
   step "the core stays sans-IO (no HTTP client, no sockets crate, no RNG, no database)"
   if cargo tree -p sendcloud-status-core -e normal --prefix none --locked \
       | grep -Ei '^(ureq|hyper|reqwest|tokio|mio|socket2|rand|getrandom|tiny_http|rusqlite|libsqlite3-sys) '; then
@@ -38,3 +41,6 @@ scripts/test-python.sh -q
 
 step "Node package (napi addon, tsc, node --test)"
 scripts/test-node.sh
+
+step "README code blocks marked runnable (Python, JS, shell; the Rust ones ran in cargo test)"
+.venv/bin/python scripts/test-readme.py

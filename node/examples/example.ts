@@ -19,6 +19,9 @@ import {
   type Summary,
   type Suppression,
   type SyncReport,
+  type Watcher,
+  type WatchResult,
+  type WatchTransition,
 } from 'sendcloud-status'
 
 async function main(): Promise<void> {
@@ -71,6 +74,15 @@ async function main(): Promise<void> {
   console.log(first?.history.map((h) => `${h.seenAt?.toISOString()} ${h.category}`))
   console.log((await archive.summary({ days: 30 })).deliverabilityRate, client.parallel)
   await archive.close()
+
+  // Follow an email until it is delivered or failed, for half an hour at most.
+  const watcher: Watcher = client.watch('1716170000000_1_2.sc-1-inbound0$someone@example.com', { timeoutMs: 1_800_000 })
+  for await (const t of watcher) {
+    const change: WatchTransition = t
+    console.log(change.observedAt.toISOString(), change.emailId, change.from ?? 'unseen', '→', change.to, change.subStatus)
+  }
+  const result: WatchResult | null = watcher.result
+  if (result?.endedBy === 'failed') console.log('failed:', result.failed.join(', '))
 
   try {
     await client.page({ days: 0 })

@@ -5,6 +5,7 @@ const util = require('node:util')
 const native = require('./native.js')
 const { fromNative, ValidationError } = require('./errors.js')
 const options = require('./options.js')
+const { Watcher } = require('./watch.js')
 
 // The counters of an export that has not fetched a page yet (a fresh copy
 // each time: `unstableUnits` is an array).
@@ -38,7 +39,7 @@ function emptyStats() {
  */
 class Records {
   #native
-  #batch = null
+  #batch
   #records = []
   #index = 0
   #ended = false
@@ -49,11 +50,13 @@ class Records {
   /** @internal */
   constructor(nativeRecords) {
     this.#native = nativeRecords
+    // A batch with no records whose cursor is the start: every cursor is asked the same way.
+    this.#batch = nativeRecords.start()
   }
 
   /** The resume position (a string), or `null` once the export is complete. */
   get cursor() {
-    return this.#batch === null ? this.#native.initialCursor : this.#batch.cursorAt(this.#index)
+    return this.#batch.cursorAt(this.#index)
   }
 
   /**
@@ -263,6 +266,29 @@ class Client {
     }
   }
 
+  /**
+   * Follows emails until each is final (delivered, invalid, or a soft
+   * bounce unchanged for `softBounceGraceMs`), or the deadline passes: an
+   * async iterable of transitions whose `result` then says how it ended.
+   * `emailIds` is an id, a list of them, or `null` with `options.email`
+   * (every email to that address sent in the last 3 days); the options may
+   * also come first: `client.watch({ email })`. Throws a VALIDATION error
+   * at once for bad input (nothing is sent).
+   */
+  watch(emailIds, settings) {
+    if (settings === undefined && emailIds !== null && typeof emailIds === 'object' && !Array.isArray(emailIds)) {
+      settings = emailIds
+      emailIds = undefined
+    }
+    const ids = options.normalize({ emailIds }, { emailIds: 'string[]' }, 'watch()').emailIds ?? []
+    const opts = options.normalize(settings, options.WATCH, 'watch()')
+    try {
+      return new Watcher(this.#native.watch(ids, opts))
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+
   /** What `JSON.stringify` shows: no key. */
   toJSON() {
     return { apiUser: this.apiUser, endpoint: this.endpoint.url, method: this.method }
@@ -289,4 +315,4 @@ if (typeof Symbol.asyncDispose === 'symbol') {
   })
 }
 
-module.exports = { Client, Records }
+module.exports = { Client, Records, Watcher }

@@ -2,10 +2,12 @@
 
 /**
  * Errors thrown by this package: `SendCloudError` and one subclass per
- * `code`. The native addon throws plain `Error`s carrying the same
- * properties; `fromNative` turns them into these classes. The archive's
- * codes have `ArchiveError` subclasses (`ArchiveBusyError`, …), the
- * webhook codes `WebhookError` subclasses (`WebhookSignatureError`, …).
+ * `code`, named as in the Python package (`AuthenticationError`,
+ * `RateLimitError`; the earlier `AuthError` and `RateLimitedError` are
+ * aliases of the same classes). The native addon throws plain `Error`s
+ * carrying the same properties; `fromNative` turns them into these classes.
+ * The archive's codes have `ArchiveError` subclasses (`ArchiveBusyError`,
+ * …), the webhook codes `WebhookError` subclasses (`WebhookSignatureError`, …).
  */
 
 const ERROR_CODES = Object.freeze([
@@ -17,6 +19,7 @@ const ERROR_CODES = Object.freeze([
   'TRANSPORT',
   'DECODE',
   'API',
+  'INTERNAL',
   'ARCHIVE',
   'ARCHIVE_BUSY',
   'ARCHIVE_MISSING',
@@ -30,7 +33,7 @@ const ERROR_CODES = Object.freeze([
 class SendCloudError extends Error {
   /**
    * @param {string} message
-   * @param {{code?: string, apiCode?: number|null, field?: string|null,
+   * @param {{code?: string, apiCode?: number|null, field?: string|null, reason?: string|null,
    *          httpStatus?: number|null, retryable?: boolean, cause?: unknown}} [details]
    */
   constructor(message, details = {}) {
@@ -42,6 +45,13 @@ class SendCloudError extends Error {
     this.apiCode = details.apiCode ?? null
     /** For VALIDATION: the option at fault (`days`, `startDate`, `emailIds`…), or null. */
     this.field = details.field ?? null
+    /**
+     * The detail below `code`, a stable name: for VALIDATION why (`missing`, `conflict`,
+     * `incomplete`, `out_of_range`, `malformed`, `unknown_name`, `contradiction`,
+     * `rejected_by_server`, `other`), for TRANSPORT what failed (`dns`, `refused`, `connect`,
+     * `timeout`, `connection_reset`, `body_incomplete`, `tls`, `other`, `fatal`); else null.
+     */
+    this.reason = details.reason ?? null
     /** The HTTP status of the answer, when there was one. */
     this.httpStatus = details.httpStatus ?? null
     /** Whether the same request may succeed if sent again. */
@@ -68,13 +78,14 @@ class WebhookError extends SendCloudError {
 }
 for (const [code, name] of [
   ['VALIDATION', 'ValidationError'],
-  ['AUTH', 'AuthError'],
-  ['RATE_LIMITED', 'RateLimitedError'],
+  ['AUTH', 'AuthenticationError'],
+  ['RATE_LIMITED', 'RateLimitError'],
   ['QUOTA', 'QuotaError'],
   ['SERVER', 'ServerError'],
   ['TRANSPORT', 'TransportError'],
   ['DECODE', 'DecodeError'],
   ['API', 'ApiError'],
+  ['INTERNAL', 'InternalError'],
   ['ARCHIVE', 'ArchiveError'],
   ['ARCHIVE_BUSY', 'ArchiveBusyError'],
   ['ARCHIVE_MISSING', 'ArchiveMissingError'],
@@ -84,7 +95,7 @@ for (const [code, name] of [
   ['WEBHOOK_SIGNATURE', 'WebhookSignatureError'],
   ['WEBHOOK_STALE', 'WebhookStaleError'],
 ]) {
-  // A named class per code, so `instanceof AuthError` and `err.name` work;
+  // A named class per code, so `instanceof AuthenticationError` and `err.name` work;
   // the archive's cases extend ArchiveError.
   const base = code.startsWith('WEBHOOK_')
     ? WebhookError
@@ -125,6 +136,7 @@ function fromNative(e) {
     return new classes[err.code](err.message, {
       apiCode: err.apiCode,
       field: err.field,
+      reason: err.reason,
       httpStatus: err.httpStatus,
       retryable: err.retryable,
       skewMs: err.skewMs,
@@ -144,6 +156,9 @@ module.exports = {
   ERROR_CODES,
   SendCloudError,
   ValidationError: classes.VALIDATION,
+  AuthenticationError: classes.AUTH,
+  RateLimitError: classes.RATE_LIMITED,
+  // The names before 0.2, kept as aliases of the same classes.
   AuthError: classes.AUTH,
   RateLimitedError: classes.RATE_LIMITED,
   QuotaError: classes.QUOTA,
@@ -151,6 +166,7 @@ module.exports = {
   TransportError: classes.TRANSPORT,
   DecodeError: classes.DECODE,
   ApiError: classes.API,
+  InternalError: classes.INTERNAL,
   ArchiveError: classes.ARCHIVE,
   ArchiveBusyError: classes.ARCHIVE_BUSY,
   ArchiveMissingError: classes.ARCHIVE_MISSING,

@@ -64,6 +64,15 @@ const SYNC = Object.freeze({
   today: 'string',
   serverNow: 'string',
 })
+// `client.watch(ids, options)`; `timeoutMs: null` (or `Infinity`) means no deadline.
+const WATCH = Object.freeze({
+  email: 'string',
+  intervalMs: 'number',
+  softBounceGraceMs: 'number',
+  timeoutMs: 'number',
+  today: 'string',
+  jitterSeed: 'number',
+})
 // The archive's filters: those of a query but the page (`start`, `limit`), and
 // `today` for `days`.
 const ARCHIVE_FILTERS = Object.freeze({
@@ -128,7 +137,7 @@ function check(key, value, type) {
 /**
  * A plain copy of `options` holding only known keys with values of the right
  * type; `undefined` and `null` mean "not set" (`rateLimitPerMinute: null`
- * means "no limit", like 0).
+ * means "no limit", like 0; a watch's `timeoutMs: null`, no deadline).
  * @param {unknown} options
  * @param {Record<string, string>} allowed
  * @param {string} what  the method, for messages
@@ -151,6 +160,7 @@ function normalize(options, allowed, what) {
     if (value === undefined) continue
     if (value === null) {
       if (key === 'rateLimitPerMinute') out[key] = 0
+      if (key === 'timeoutMs' && allowed === WATCH) out[key] = Infinity
       continue
     }
     out[key] = check(key, value, type)
@@ -165,6 +175,7 @@ module.exports = {
   SUMMARY,
   SUPPRESSIONS,
   SYNC,
+  WATCH,
   ARCHIVE,
   ARCHIVE_FILTERS,
   ARCHIVE_SUPPRESSIONS,

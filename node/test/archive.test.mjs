@@ -283,7 +283,7 @@ describe('client.sync() and Archive', () => {
       const elapsed = performance.now() - started
       assert.ok(report.requests >= 30, `${report.requests} requests`)
       // ~60 pages at 100 ms: a blocked loop would tick once or not at all.
-      assert.ok(ticks >= 10, `only ${ticks} timer ticks in ${Math.round(elapsed)} ms`)
+      assert.ok(ticks >= 4, `only ${ticks} timer ticks in ${Math.round(elapsed)} ms`)
     }))
 })
 

@@ -8,8 +8,11 @@ import {
   Client,
   SendCloudError,
   ValidationError,
+  AuthenticationError,
+  RateLimitError,
   AuthError,
   RateLimitedError,
+  InternalError,
   QuotaError,
   ServerError,
   TransportError,
@@ -64,9 +67,9 @@ async function cannedServer(status, body, headers = { 'Content-Type': 'applicati
 }
 
 describe('error codes from real triggers', () => {
-  it("ERROR_CODES lists the codes: the client's eight, the archive's five, then the webhook's three", () => {
+  it("ERROR_CODES lists the codes: the client's nine, the archive's five, then the webhook's three", () => {
     assert.deepEqual(ERROR_CODES, [
-      'VALIDATION', 'AUTH', 'RATE_LIMITED', 'QUOTA', 'SERVER', 'TRANSPORT', 'DECODE', 'API',
+      'VALIDATION', 'AUTH', 'RATE_LIMITED', 'QUOTA', 'SERVER', 'TRANSPORT', 'DECODE', 'API', 'INTERNAL',
       'ARCHIVE', 'ARCHIVE_BUSY', 'ARCHIVE_MISSING', 'NOT_AN_ARCHIVE', 'ARCHIVE_VERSION',
       'WEBHOOK_MALFORMED', 'WEBHOOK_SIGNATURE', 'WEBHOOK_STALE',
     ])
@@ -190,7 +193,7 @@ describe('error codes from real triggers', () => {
     const c = new Client({ apiUser: API_USER, apiKey: key, baseUrl: sandbox.baseUrl })
     await sandbox.clear()
     await assert.rejects(c.page({ days: 1 }), (e) => {
-      is(AuthError, 'AUTH', { apiCode: 40005, httpStatus: 200, field: null, retryable: false })(e)
+      is(AuthenticationError, 'AUTH', { apiCode: 40005, httpStatus: 200, field: null, retryable: false })(e)
       assert.ok(!e.message.includes(key))
       assert.ok(!e.stack.includes(key))
       assert.ok(!JSON.stringify(e).includes(key))
@@ -201,7 +204,41 @@ describe('error codes from real triggers', () => {
     assert.equal(log.length, 1, 'auth failures are not retried')
     assert.equal(log[0].key_in_url, false, 'POST keeps the key out of the URL')
     assert.equal(log[0].method, 'POST')
-    await assert.rejects(c.records({ days: 1 }).toArray(), is(AuthError, 'AUTH'))
+    await assert.rejects(c.records({ days: 1 }).toArray(), is(AuthenticationError, 'AUTH'))
+  })
+
+  it("class names are the Python package's; the earlier names are aliases of the same classes", async () => {
+    assert.equal(AuthError, AuthenticationError)
+    assert.equal(RateLimitedError, RateLimitError)
+    assert.equal(new InternalError('x').code, 'INTERNAL')
+    const c = new Client({ apiUser: API_USER, apiKey: 'wrong-key', baseUrl: sandbox.baseUrl })
+    await assert.rejects(c.page({ days: 1 }), (e) => {
+      assert.ok(e instanceof AuthError, 'caught by the alias')
+      assert.equal(e.name, 'AuthenticationError')
+      return true
+    })
+  })
+
+  it('errors carry a stable reason: why a value was refused, what failed below HTTP', async () => {
+    const reasons = [
+      [{}, 'window', 'missing'],
+      [{ startDate: '2024-01-01' }, 'window', 'incomplete'],
+      [{ days: 1, endDate: '2024-01-01' }, 'window', 'conflict'],
+      [{ days: 0 }, 'days', 'out_of_range'],
+      [{ days: 1, status: 'bounced' }, 'status', 'unknown_name'],
+      [{ startDate: '2024-01-03', endDate: '2024-01-01' }, 'startDate', 'contradiction'],
+    ]
+    for (const [filters, field, reason] of reasons) {
+      assert.throws(() => client().records(filters), is(ValidationError, 'VALIDATION', { field, reason }), JSON.stringify(filters))
+    }
+    assert.throws(
+      () => client({ maxRetries: 101 }),
+      is(ValidationError, 'VALIDATION', { field: 'maxRetries', reason: 'out_of_range', message: 'invalid maxRetries: must be from 0 to 100, got 101' }),
+    )
+    assert.throws(() => client().records({ days: 1, maxRecords: 0 }), (e) => e.message.endsWith('must be at least 1, got 0'))
+    const port = await closedPort()
+    const down = new Client({ apiUser: 'u', apiKey: 'k', baseUrl: `http://127.0.0.1:${port}/api/`, maxRetries: 0 })
+    await assert.rejects(down.page({ days: 1 }), is(TransportError, 'TRANSPORT', { reason: 'refused' }))
   })
 
   it('RATE_LIMITED: every answer is 50000 and retries run out', async () => {
@@ -210,7 +247,7 @@ describe('error codes from real triggers', () => {
     const c = client({ maxRetries: 1 })
     await assert.rejects(
       c.page({ days: 1 }),
-      is(RateLimitedError, 'RATE_LIMITED', { apiCode: 50000, retryable: true }),
+      is(RateLimitError, 'RATE_LIMITED', { apiCode: 50000, retryable: true }),
     )
     const log = await sandbox.requests()
     assert.equal(log.length, 2, 'one attempt and one retry')

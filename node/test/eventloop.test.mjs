@@ -30,22 +30,27 @@ it('a timer keeps firing while page() waits on an 800 ms answer', async () => {
   }
   const elapsed = performance.now() - started
   assert.ok(elapsed >= 700, `the answer took ${elapsed} ms`)
-  // ~40 ticks if the loop was free; a blocked loop gives 0 or 1.
-  assert.ok(ticks >= 15, `only ${ticks} timer ticks in ${Math.round(elapsed)} ms`)
+  // ~40 ticks if the loop was free; a loop blocked for the whole call ticks once
+  // at most. A few ticks tell them apart however loaded the machine is.
+  assert.ok(ticks >= 4, `only ${ticks} timer ticks in ${Math.round(elapsed)} ms`)
 })
 
 it('several slow calls overlap instead of queuing on the main thread', async () => {
   const client = new Client({ apiUser: API_USER, apiKey: API_KEY, baseUrl: sandbox.baseUrl })
+  await sandbox.clear()
   let ticks = 0
   const timer = setInterval(() => ticks++, 20)
-  const started = performance.now()
   try {
     const pages = await Promise.all([1, 2, 3].map((d) => client.page({ days: d, limit: 1 })))
     assert.equal(pages.length, 3)
   } finally {
     clearInterval(timer)
   }
-  const elapsed = performance.now() - started
-  assert.ok(elapsed < 2000, `three 800 ms calls took ${Math.round(elapsed)} ms: they ran one after another`)
-  assert.ok(ticks >= 15, `only ${ticks} timer ticks`)
+  // All three reached the server while the first was still being answered (800 ms):
+  // in flight together, not one after another. Read from the server's log, so a slow
+  // machine does not make it flaky.
+  const received = (await sandbox.requests()).map((r) => r.received_ms).sort((a, b) => a - b)
+  assert.equal(received.length, 3)
+  assert.ok(received[2] - received[0] < 800, `arrivals ${received.join(', ')} ms: they ran one after another`)
+  assert.ok(ticks >= 4, `only ${ticks} timer ticks`)
 })

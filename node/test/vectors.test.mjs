@@ -11,6 +11,7 @@ import path from 'node:path'
 
 import {
   Client,
+  RECORD_FIELDS,
   SendCloudError,
   WebhookError,
   encodeQuery,
@@ -39,6 +40,7 @@ function checkError(e, want, where) {
   assert.ok(e instanceof SendCloudError, `${where}: expected a SendCloudError, got ${e}`)
   if ('kind' in want) assert.equal(e.code, want.kind.toUpperCase(), `${where}: kind`)
   if ('field' in want) assert.equal(snake(e.field), want.field, `${where}: field`)
+  if ('reason' in want) assert.equal(e.reason, want.reason, `${where}: reason`)
   if ('api_code' in want) assert.equal(e.apiCode, want.api_code, `${where}: api_code`)
   if ('http_status' in want) assert.equal(e.httpStatus, want.http_status, `${where}: http_status`)
 }
@@ -160,19 +162,16 @@ function canonical(r, want = {}) {
     if (typeof expected === 'string' && Date.parse(expected) === date.getTime()) return expected
     return `${date.toISOString()} (parsed from ${raw})`
   }
-  const out = {
-    email_id: r.emailId,
-    status: r.status,
-    category: r.category,
-    sub_status: r.subStatus,
-    sub_status_description: r.subStatusDescription,
-    api_user: r.apiUser,
-    recipient: r.recipient,
-    request_time: time(r.requestTime, r.requestTimeRaw, want.request_time),
-    modified_time: time(r.modifiedTime, r.modifiedTimeRaw, want.modified_time),
-    send_log: r.sendLog,
+  // The core's field list, in its order; a JS record carries each camelCased.
+  const camel = (s) => s.replace(/_(.)/g, (_, c) => c.toUpperCase())
+  const out = {}
+  for (const field of RECORD_FIELDS) {
+    const key = camel(field)
+    if (field.endsWith('_time')) out[field] = time(r[key], r[`${key}Raw`], want[field])
+    else if (field === 'extra') {
+      if (Object.keys(r.extra).length > 0) out.extra = r.extra
+    } else out[field] = r[key]
   }
-  if (Object.keys(r.extra).length > 0) out.extra = r.extra
   return out
 }
 

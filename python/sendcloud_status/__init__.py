@@ -8,7 +8,8 @@
 A thin layer over the Rust ``sendcloud-status`` client: validation, encoding,
 lenient decoding, window splitting, pagination, retries, rate limiting and
 cursors all happen in Rust; so do the local archive's sync and reads (``Client.sync``,
-``Archive``); and event-webhook verification (``verify_webhook``). See
+``Archive``); following emails until they are final (``Client.watch``); and event-webhook
+verification (``verify_webhook``). See
 ``python/README.md``.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 from . import _native
 from ._archive import Archive, ArchivedEmail, ArchiveRecords, HistoryEntry, SyncReport
 from ._client import (
+    DEFAULTS,
     DEFAULT_LOOKBACK_DAYS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_PARALLEL,
@@ -34,8 +36,10 @@ from ._client import (
 from ._models import (
     Category,
     CategoryShare,
+    RECORD_FIELDS,
     DaySummary,
     DecodedPage,
+    Defaults,
     EncodedRequest,
     ExportStats,
     Page,
@@ -50,6 +54,17 @@ from ._models import (
 )
 from ._sansio import decode_page, encode_query, encode_request
 from ._webhook import DEFAULT_WEBHOOK_TOLERANCE, WebhookEvent, verify_webhook
+from ._watch import (
+    DEFAULT_SOFT_BOUNCE_GRACE,
+    DEFAULT_WATCH_INTERVAL,
+    DEFAULT_WATCH_TIMEOUT,
+    MIN_WATCH_INTERVAL,
+    AsyncWatcher,
+    WatchEnd,
+    Watcher,
+    WatchResult,
+    WatchTransition,
+)
 from .errors import (
     ApiError,
     ArchiveBusyError,
@@ -57,9 +72,12 @@ from .errors import (
     ArchiveMissingError,
     ArchiveVersionError,
     AuthenticationError,
+    AuthError,
     DecodeError,
+    InternalError,
     NotAnArchiveError,
     QuotaError,
+    RateLimitedError,
     RateLimitError,
     SendCloudError,
     ServerError,
@@ -80,6 +98,9 @@ __all__ = [
     "AsyncRecords",
     "QueryFilters",
     "Parallel",
+    "DEFAULTS",
+    "Defaults",
+    "RECORD_FIELDS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_PARALLEL",
     "DEFAULT_RATE_LIMIT_PER_MINUTE",
@@ -113,15 +134,27 @@ __all__ = [
     "verify_webhook",
     "WebhookEvent",
     "DEFAULT_WEBHOOK_TOLERANCE",
+    "Watcher",
+    "AsyncWatcher",
+    "WatchTransition",
+    "WatchResult",
+    "WatchEnd",
+    "DEFAULT_WATCH_INTERVAL",
+    "MIN_WATCH_INTERVAL",
+    "DEFAULT_SOFT_BOUNCE_GRACE",
+    "DEFAULT_WATCH_TIMEOUT",
     "SendCloudError",
     "ValidationError",
     "ApiError",
     "AuthenticationError",
+    "AuthError",
     "RateLimitError",
+    "RateLimitedError",
     "QuotaError",
     "ServerError",
     "DecodeError",
     "TransportError",
+    "InternalError",
     "ArchiveError",
     "ArchiveBusyError",
     "ArchiveMissingError",

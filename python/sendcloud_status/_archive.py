@@ -9,14 +9,13 @@ history rows and the lock against a second writer are all the crate's."""
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Type, Union, cast
 
 from . import _native
-from ._client import DateLike, QueryFilters, UtcOffset, _offset, _suppressions
+from ._client import _SERVER_UTC_OFFSET, DateLike, QueryFilters, UtcOffset, _offset, _suppressions
 from ._models import _CATEGORIES, _SUB_STATUSES, Category, ExportStats, Record, SubStatus, Summary, Suppression, _record
 
 if TYPE_CHECKING:
@@ -211,7 +210,7 @@ class Archive:
 
     __slots__ = ("_native",)
 
-    def __init__(self, path: PathLike, *, server_utc_offset: UtcOffset = "+08:00") -> None:
+    def __init__(self, path: PathLike, *, server_utc_offset: UtcOffset = _SERVER_UTC_OFFSET) -> None:
         self._native = _native.NativeArchive(path, server_utc_offset=_offset(server_utc_offset))
 
     @property
@@ -234,7 +233,7 @@ class Archive:
         """:meth:`Client.summary` over the archived records the filters select."""
         report = _native.NativeReport.summary()
         self._native.feed(report, today=today, **filters)
-        return cast(Summary, json.loads(report.to_json()))
+        return cast(Summary, report.result())
 
     def suppressions(
         self,

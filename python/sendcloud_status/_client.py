@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
-import json
 from types import TracebackType
 from typing import (
     TYPE_CHECKING,
     Any,
     AsyncIterator,
+    Dict,
     Iterable,
     Iterator,
     List,
@@ -22,13 +22,22 @@ from typing import (
 )
 
 from . import _native
-from ._models import ExportStats, Page, Position, Record, Status, Summary, Suppression, _record
+from ._models import Defaults, ExportStats, Page, Position, Record, Status, Summary, Suppression, _record
+from ._watch import (
+    DEFAULT_SOFT_BOUNCE_GRACE,
+    DEFAULT_WATCH_INTERVAL,
+    DEFAULT_WATCH_TIMEOUT,
+    AsyncWatcher,
+    Seconds,
+    Watcher,
+    _seconds,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ._archive import PathLike, SyncReport
-    from ._native import NativeExport, NativeSync, PageTuple
+    from ._native import NativeExport, NativeSync, NativeWatch, PageTuple
 
 __all__ = [
     "Client",
@@ -37,6 +46,7 @@ __all__ = [
     "AsyncRecords",
     "QueryFilters",
     "Parallel",
+    "DEFAULTS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_PARALLEL",
     "DEFAULT_RATE_LIMIT_PER_MINUTE",
@@ -49,6 +59,16 @@ __all__ = [
 #: Requests in flight during an export: ``"auto"`` (as many as fill the rate limit at the
 #: latency observed, up to 32) or a fixed number from 1 to :data:`MAX_PARALLEL`.
 Parallel = Union[int, Literal["auto"]]
+
+#: Every default of the client, of exports and of ``sync``, read from the Rust core (the
+#: same values the CLI and the Node package use; durations in seconds). The arguments
+#: below default to these.
+DEFAULTS: Defaults = _native.DEFAULTS
+_TIMEOUT: float = DEFAULTS["timeout"]
+_CONNECT_TIMEOUT: float = DEFAULTS["connect_timeout"]
+_METHOD: str = DEFAULTS["method"]
+_SERVER_UTC_OFFSET: str = DEFAULTS["server_utc_offset"]
+_PAGE_SIZE: int = DEFAULTS["page_size"]
 
 #: Retries per request after the first attempt (the Rust client's default).
 DEFAULT_MAX_RETRIES: int = _native.DEFAULT_MAX_RETRIES
@@ -261,7 +281,8 @@ class Client:
         many as fill the rate limit at the latency the client observes, up to 32, backing
         off when the server throttles) or a fixed number from 1 to 64 (``1``: one request at
         a time). The output is the same either way.
-    :param server_utc_offset: the server's calendar: ``"+08:00"``, a ``timedelta`` or a ``timezone``.
+    :param server_utc_offset: the server's calendar: ``"+08:00"`` (the default), ``"-05:30"``,
+        ``"+0800"``, ``"Z"``, seconds east of UTC, a ``timedelta`` or a ``timezone``.
     :param max_window_days: the window maximum of a custom base URL (default 3).
     :param jitter_seed: fixes the retry jitter, for reproducible runs.
     :param user_agent: the ``User-Agent`` header (default ``sendcloud-status/<version>``);
@@ -286,13 +307,13 @@ class Client:
         *,
         region: Optional[str] = None,
         base_url: Optional[str] = None,
-        method: str = "POST",
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
+        method: str = _METHOD,
+        timeout: float = _TIMEOUT,
+        connect_timeout: float = _CONNECT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         rate_limit_per_minute: Optional[int] = DEFAULT_RATE_LIMIT_PER_MINUTE,
         parallel: Parallel = DEFAULT_PARALLEL,
-        server_utc_offset: UtcOffset = "+08:00",
+        server_utc_offset: UtcOffset = _SERVER_UTC_OFFSET,
         max_window_days: Optional[int] = None,
         jitter_seed: Optional[int] = None,
         user_agent: Optional[str] = None,
@@ -370,7 +391,7 @@ class Client:
             f"base_url={self.base_url!r}, method={self.method!r})"
         )
 
-    def page(self, *, start: int = 0, limit: int = 100, **filters: Unpack[QueryFilters]) -> Page:
+    def page(self, *, start: int = 0, limit: int = _PAGE_SIZE, **filters: Unpack[QueryFilters]) -> Page:
         """Exactly the page the filters describe (``start`` offset, ``limit`` 1..100 rows),
         with retries. The window must fit :attr:`max_window_days`; use :meth:`records`
         for longer ones. Raises :class:`ValidationError` before any request."""
@@ -381,7 +402,7 @@ class Client:
         *,
         max_records: Optional[int] = None,
         cursor: Optional[str] = None,
-        page_size: int = 100,
+        page_size: int = _PAGE_SIZE,
         parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
@@ -409,7 +430,7 @@ class Client:
     def summary(
         self,
         *,
-        page_size: int = 100,
+        page_size: int = _PAGE_SIZE,
         parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
@@ -424,13 +445,13 @@ class Client:
                 pass
         finally:
             export.close()
-        return cast(Summary, json.loads(report.to_json()))
+        return cast(Summary, report.result())
 
     def suppressions(
         self,
         *,
         soft_bounces: Optional[int] = None,
-        page_size: int = 100,
+        page_size: int = _PAGE_SIZE,
         parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
@@ -510,6 +531,57 @@ class Client:
             server_now=server_now,
         )
 
+    def watch(
+        self,
+        email_ids: Union[str, Iterable[str], None] = None,
+        *,
+        email: Optional[str] = None,
+        timeout: Optional[Seconds] = DEFAULT_WATCH_TIMEOUT,
+        interval: Seconds = DEFAULT_WATCH_INTERVAL,
+        soft_bounce_grace: Seconds = DEFAULT_SOFT_BOUNCE_GRACE,
+        today: Optional[DateLike] = None,
+        jitter_seed: Optional[int] = None,
+    ) -> Watcher:
+        """Follows emails until each is final, yielding every change as a poll sees it (the
+        CLI's ``watch``): ``email_ids`` (one id or an iterable) and/or every email sent to
+        ``email`` in the last 3 days (``today`` moves those days, as for :meth:`records`).
+        Iterate the :class:`Watcher` for each :class:`WatchTransition`; its ``result`` then
+        says how it ended (:class:`WatchResult`).
+
+        Final means delivered, invalid, or a soft bounce unchanged for ``soft_bounce_grace``
+        after its ``modifiedTime`` (the vendor may retry it until then). Polls ask for pending
+        emails only, at least ``interval`` apart (default 10 minutes, the server's cache
+        period; at least 1 second, for sandboxes) plus up to a tenth of it as jitter; below
+        10 minutes against a host that is not loopback, a ``UserWarning`` says answers may be
+        cached. The watch ends ``timeout`` after it starts (default 2 hours; ``None``: never)
+        with the emails still pending. Durations are seconds or a ``timedelta``. ``jitter_seed``
+        fixes the jitter, for reproducible runs.
+
+        :raises ValidationError: no ids and no address, a bad id or address, an interval below
+            1 second, a bad duration — at the call, before any request.
+        Errors of the API as for :meth:`records`, when a poll cannot succeed."""
+        return Watcher(self._watch(email_ids, email, timeout, interval, soft_bounce_grace, today, jitter_seed))
+
+    def _watch(
+        self,
+        email_ids: Union[str, Iterable[str], None],
+        email: Optional[str],
+        timeout: Optional[Seconds],
+        interval: Seconds,
+        soft_bounce_grace: Seconds,
+        today: Optional[DateLike],
+        jitter_seed: Optional[int],
+    ) -> NativeWatch:
+        return self._native.watch(
+            email_ids,
+            email=email,
+            interval=_seconds(interval),
+            soft_bounce_grace=_seconds(soft_bounce_grace),
+            timeout=None if timeout is None else _seconds(timeout),
+            today=today,
+            jitter_seed=jitter_seed,
+        )
+
     def _export(
         self,
         max_records: Optional[int],
@@ -532,7 +604,7 @@ class Client:
 
 
 def _suppressions(report: _native.NativeReport) -> List[Suppression]:
-    return [Suppression(**entry) for entry in json.loads(report.to_json())]
+    return [Suppression(**entry) for entry in cast(List[Dict[str, Any]], report.result())]
 
 
 class AsyncClient:
@@ -550,13 +622,13 @@ class AsyncClient:
         *,
         region: Optional[str] = None,
         base_url: Optional[str] = None,
-        method: str = "POST",
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
+        method: str = _METHOD,
+        timeout: float = _TIMEOUT,
+        connect_timeout: float = _CONNECT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         rate_limit_per_minute: Optional[int] = DEFAULT_RATE_LIMIT_PER_MINUTE,
         parallel: Parallel = DEFAULT_PARALLEL,
-        server_utc_offset: UtcOffset = "+08:00",
+        server_utc_offset: UtcOffset = _SERVER_UTC_OFFSET,
         max_window_days: Optional[int] = None,
         jitter_seed: Optional[int] = None,
         user_agent: Optional[str] = None,
@@ -608,7 +680,7 @@ class AsyncClient:
     def __repr__(self) -> str:
         return "Async" + repr(self._client)
 
-    async def page(self, *, start: int = 0, limit: int = 100, **filters: Unpack[QueryFilters]) -> Page:
+    async def page(self, *, start: int = 0, limit: int = _PAGE_SIZE, **filters: Unpack[QueryFilters]) -> Page:
         """See :meth:`Client.page`."""
         return await asyncio.to_thread(self._client.page, start=start, limit=limit, **filters)
 
@@ -617,7 +689,7 @@ class AsyncClient:
         *,
         max_records: Optional[int] = None,
         cursor: Optional[str] = None,
-        page_size: int = 100,
+        page_size: int = _PAGE_SIZE,
         parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
@@ -629,7 +701,7 @@ class AsyncClient:
     async def summary(
         self,
         *,
-        page_size: int = 100,
+        page_size: int = _PAGE_SIZE,
         parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
@@ -644,13 +716,13 @@ class AsyncClient:
         finally:
             # Also when the task is cancelled: the worker thread's fetch ends.
             export.close()
-        return cast(Summary, json.loads(report.to_json()))
+        return cast(Summary, report.result())
 
     async def suppressions(
         self,
         *,
         soft_bounces: Optional[int] = None,
-        page_size: int = 100,
+        page_size: int = _PAGE_SIZE,
         parallel: Optional[Parallel] = None,
         today: Optional[DateLike] = None,
         server_now: Optional[ServerTime] = None,
@@ -692,3 +764,21 @@ class AsyncClient:
             # Also when the task is cancelled: the worker thread stops after its page.
             job.cancel()
         return _sync_report(report)
+
+    def watch(
+        self,
+        email_ids: Union[str, Iterable[str], None] = None,
+        *,
+        email: Optional[str] = None,
+        timeout: Optional[Seconds] = DEFAULT_WATCH_TIMEOUT,
+        interval: Seconds = DEFAULT_WATCH_INTERVAL,
+        soft_bounce_grace: Seconds = DEFAULT_SOFT_BOUNCE_GRACE,
+        today: Optional[DateLike] = None,
+        jitter_seed: Optional[int] = None,
+    ) -> AsyncWatcher:
+        """See :meth:`Client.watch`; use with ``async for``. Settings are validated at the
+        call. Each poll and each wait runs in a worker thread; cancelling the task awaiting
+        the next transition stops the watch."""
+        return AsyncWatcher(
+            self._client._watch(email_ids, email, timeout, interval, soft_bounce_grace, today, jitter_seed)
+        )

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from ._native import RecordTuple
 
 __all__ = [
+    "Defaults",
+    "RECORD_FIELDS",
     "Status",
     "Category",
     "SubStatus",
@@ -31,8 +33,39 @@ __all__ = [
 ]
 
 
+#: The keys of a record's canonical form (JSON, the CLI's CSV columns), in order: read
+#: from the Rust core, which serializes records by this list.
+RECORD_FIELDS: Tuple[str, ...] = tuple(_native.RECORD_FIELDS)
+
+
+class Defaults(TypedDict):
+    """The defaults of the client, of exports and of ``sync``, read from the Rust core
+    (:data:`sendcloud_status.DEFAULTS`; durations in seconds)."""
+
+    method: str
+    timeout: float
+    connect_timeout: float
+    max_retries: int
+    rate_limit_per_minute: int
+    parallel: str
+    max_parallel: int
+    server_utc_offset: str
+    page_size: int
+    email_id_chunk: int
+    max_window_days: int
+    retry_base_delay: float
+    retry_rate_limit_delay: float
+    retry_max_delay: float
+    retry_deadline: float
+    lookback_days: int
+    sending_max_age_days: int
+    rescan_after: float
+    first_run_days: int
+
+
 class Status(str, Enum):
-    """The ``status`` filter: what the API can select on."""
+    """The ``status`` filter: what the API can select on. Filters also accept the names as
+    strings, ``"soft_bounce"`` or ``"soft-bounce"``; output always spells ``soft_bounce``."""
 
     DELIVERED = "delivered"
     INVALID = "invalid"
@@ -135,24 +168,21 @@ class Record(NamedTuple):
     """``modified_time`` in RFC 3339, or the raw text when it did not parse."""
 
     def to_dict(self) -> Dict[str, Any]:
-        """The JSON form shared with the CLI and the other bindings: times as RFC 3339
-        text (or as received), enums as their values, ``extra`` only when non-empty."""
-        d: Dict[str, Any] = {
-            "email_id": self.email_id,
-            "status": self.status,
-            "category": self.category.value,
-            "sub_status": None if self.sub_status is None else int(self.sub_status),
-            "sub_status_description": self.sub_status_description,
-            "api_user": self.api_user,
-            "recipient": self.recipient,
-            "request_time": self.request_time_text,
-            "modified_time": self.modified_time_text,
-            "send_log": self.send_log,
-        }
-        if self.extra:
-            d["extra"] = self.extra
+        """The JSON form shared with the CLI and the other bindings: the keys of
+        :data:`RECORD_FIELDS` in order, times as RFC 3339 text (or as received), enums as
+        their values, ``extra`` only when non-empty (as the core serializes it)."""
+        d: Dict[str, Any] = {}
+        for key in RECORD_FIELDS:
+            value = getattr(self, _JSON_ATTRIBUTES.get(key, key))
+            d[key] = value.value if isinstance(value, Enum) else value
+        if not self.extra:
+            del d["extra"]
         return d
 
+
+# Where a key of the canonical form is read from when it is not the attribute of that
+# name: times as their text.
+_JSON_ATTRIBUTES: Dict[str, str] = {"request_time": "request_time_text", "modified_time": "modified_time_text"}
 
 _new_record = tuple.__new__
 

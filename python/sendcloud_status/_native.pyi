@@ -3,11 +3,13 @@ use the ``sendcloud_status`` package."""
 
 import datetime
 import os
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union, final
+from typing import Any, Dict, Iterable, List, Literal, Optional, Tuple, Union, final
 
-from ._models import ExportStats
+from ._models import Defaults, ExportStats
 
 __version__: str
+DEFAULTS: Defaults
+RECORD_FIELDS: List[str]
 DEFAULT_MAX_RETRIES: int
 DEFAULT_PARALLEL: str
 DEFAULT_RATE_LIMIT_PER_MINUTE: int
@@ -17,6 +19,10 @@ DEFAULT_SENDING_MAX_AGE_DAYS: int
 DEFAULT_RESCAN_AFTER: float
 DEFAULT_FIRST_RUN_DAYS: int
 DEFAULT_WEBHOOK_TOLERANCE: float  # seconds
+DEFAULT_WATCH_INTERVAL: float  # seconds
+MIN_WATCH_INTERVAL: float
+DEFAULT_SOFT_BOUNCE_GRACE: float
+DEFAULT_WATCH_TIMEOUT: float
 
 # (email_id, status, category, sub_status, sub_status_description, api_user,
 #  recipient, request_time, request_time_text, modified_time, modified_time_text,
@@ -64,9 +70,9 @@ class NativeClient:
         *,
         region: Optional[str] = None,
         base_url: Optional[str] = None,
-        method: str = "POST",
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
+        method: Optional[str] = None,  # None: the core's default (POST)
+        timeout: Optional[float] = None,  # None: the core's default
+        connect_timeout: Optional[float] = None,
         max_retries: Optional[int] = None,
         rate_limit_per_minute: Optional[int] = None,  # None or 0: no client-side pacing
         parallel: Union[int, str, None] = None,  # None: "auto"
@@ -120,6 +126,50 @@ class NativeClient:
         today: Union[datetime.date, str, None] = None,
         server_now: Union[datetime.datetime, str, None] = None,
     ) -> NativeSync: ...
+    def watch(
+        self,
+        email_ids: Union[str, Iterable[str], None] = None,
+        *,
+        email: Optional[str] = None,
+        interval: float,
+        soft_bounce_grace: float,
+        timeout: Optional[float],  # None: no deadline
+        today: Union[datetime.date, str, None] = None,
+        jitter_seed: Optional[int] = None,
+    ) -> NativeWatch: ...
+
+# (email_id, recipient, from category name | None, from sub-status code | None, to category
+#  name, to sub-status code | None, sub_status_description, changed_at, changed_at RFC 3339,
+#  observed_at, observed_at RFC 3339)
+WatchTransitionTuple = Tuple[
+    str,
+    Optional[str],
+    Optional[str],
+    Optional[int],
+    str,
+    Optional[int],
+    Optional[str],
+    Optional[datetime.datetime],
+    Optional[str],
+    datetime.datetime,
+    str,
+]
+# ("transition", WatchTransitionTuple) | ("notice", text) | ("done", None)
+WatchEventTuple = Union[
+    Tuple[Literal["transition"], WatchTransitionTuple],
+    Tuple[Literal["notice"], str],
+    Tuple[Literal["done"], None],
+]
+
+@final
+class NativeWatch:
+    def next_event(self) -> Optional[WatchEventTuple]: ...
+    def cancel(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    # (end, delivered, invalid, soft_bounced, pending, polls)
+    @property
+    def result(self) -> Optional[Tuple[str, List[str], List[str], List[str], List[str], int]]: ...
 
 @final
 class NativeSync:
@@ -181,7 +231,8 @@ class NativeReport:
     def summary() -> NativeReport: ...
     @staticmethod
     def suppressions(soft_bounces: Optional[int] = None) -> NativeReport: ...
-    def to_json(self) -> str: ...
+    # The summary dict, or the list of suppression dicts (the CLI's JSON shapes).
+    def result(self) -> Union[Dict[str, Any], List[Dict[str, Any]]]: ...
 
 def encode_query(
     *,
@@ -194,7 +245,7 @@ def encode_request(
     api_user: str,
     api_key: str,
     *,
-    method: str = "POST",
+    method: Optional[str] = None,
     region: Optional[str] = None,
     base_url: Optional[str] = None,
     max_window_days: Optional[int] = None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, List, Optional, Tuple, Union
 
 from . import _native
-from ._client import UtcOffset, _offset
+from ._client import _METHOD, _SERVER_UTC_OFFSET, UtcOffset, _offset
 from ._models import DecodedPage, EncodedRequest, _record
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def encode_request(
     api_user: str,
     api_key: str,
     *,
-    method: str = "POST",
+    method: str = _METHOD,
     start: Optional[int] = None,
     limit: Optional[int] = None,
     region: Optional[str] = None,
@@ -66,7 +66,7 @@ def encode_request(
 
 
 def decode_page(
-    http_status: int, body: Union[bytes, str], server_utc_offset: UtcOffset = "+08:00"
+    http_status: int, body: Union[bytes, str], server_utc_offset: UtcOffset = _SERVER_UTC_OFFSET
 ) -> DecodedPage:
     """Decodes one answer of the API leniently, or raises the classified error
     (:class:`RateLimitError` for 50000, :class:`DecodeError` for an unreadable body, …)."""

@@ -6,12 +6,13 @@ Rust core's ``ErrorKind``::
     SendCloudError
     ├── ValidationError      (also a ValueError)   kind "validation"
     ├── ApiError                                    kind "api" (any other API refusal)
-    │   ├── AuthenticationError                     kind "auth"
-    │   ├── RateLimitError                          kind "rate_limited"
+    │   ├── AuthenticationError (alias AuthError)   kind "auth"
+    │   ├── RateLimitError (alias RateLimitedError) kind "rate_limited"
     │   ├── QuotaError                              kind "quota"
     │   ├── ServerError                             kind "server"
     │   └── DecodeError                             kind "decode" (unreadable answer)
     ├── TransportError       (also a ConnectionError) kind "transport"
+    ├── InternalError                               kind "internal" (a bug of this library: please report it)
     ├── ArchiveError                                kind "archive" (the local archive: SQLite, disk)
     │   ├── ArchiveBusyError                        kind "archive_busy" (another sync writes it)
     │   ├── ArchiveMissingError  (also a FileNotFoundError) kind "archive_missing"
@@ -24,9 +25,18 @@ Rust core's ``ErrorKind``::
 
 Every instance carries ``message``, ``kind``, ``code`` (the API's ``statusCode``
 when the server sent one), ``http_status``, ``field`` (the argument at fault for
-validation errors) and ``retryable``. Errors raised by the library have the Rust
-error as ``__cause__`` (a ``sendcloud_status._native.NativeError``). No message,
-attribute or repr ever contains the API key (nor the webhook app key).
+validation errors), ``reason`` and ``retryable``. ``reason`` is the detail below the
+kind, a stable name: for a :class:`ValidationError` why the value was refused
+(``"missing"``, ``"conflict"``, ``"incomplete"``, ``"out_of_range"``, ``"malformed"``,
+``"unknown_name"``, ``"contradiction"``, ``"rejected_by_server"``, ``"other"``), for a
+:class:`TransportError` what failed (``"dns"``, ``"refused"``, ``"connect"``,
+``"timeout"``, ``"connection_reset"``, ``"body_incomplete"``, ``"tls"``, ``"other"``,
+``"fatal"``); branch on these, never on the message. The class names are the Node
+package's too (there ``AuthError`` and ``RateLimitedError`` are the same aliases).
+
+Errors raised by the library have the Rust error as ``__cause__`` (a
+``sendcloud_status._native.NativeError``). No message, attribute or repr ever contains
+the API key (nor the webhook app key).
 """
 
 from __future__ import annotations
@@ -39,11 +49,14 @@ __all__ = [
     "ValidationError",
     "ApiError",
     "AuthenticationError",
+    "AuthError",
     "RateLimitError",
+    "RateLimitedError",
     "QuotaError",
     "ServerError",
     "DecodeError",
     "TransportError",
+    "InternalError",
     "ArchiveError",
     "ArchiveBusyError",
     "ArchiveMissingError",
@@ -66,6 +79,7 @@ class SendCloudError(Exception):
     code: Optional[int]
     http_status: Optional[int]
     field: Optional[str]
+    reason: Optional[str]
     retryable: bool
 
     def __init__(
@@ -76,6 +90,7 @@ class SendCloudError(Exception):
         code: Optional[int] = None,
         http_status: Optional[int] = None,
         field: Optional[str] = None,
+        reason: Optional[str] = None,
         retryable: bool = False,
     ) -> None:
         super().__init__(message)
@@ -84,6 +99,7 @@ class SendCloudError(Exception):
         self.code = code
         self.http_status = http_status
         self.field = field
+        self.reason = reason
         self.retryable = retryable
 
     def __str__(self) -> str:
@@ -92,7 +108,12 @@ class SendCloudError(Exception):
     def __repr__(self) -> str:
         extras = "".join(
             f", {name}={value!r}"
-            for name, value in (("code", self.code), ("http_status", self.http_status), ("field", self.field))
+            for name, value in (
+                ("code", self.code),
+                ("http_status", self.http_status),
+                ("field", self.field),
+                ("reason", self.reason),
+            )
             if value is not None
         )
         return f"{type(self).__name__}({self.message!r}{extras})"
@@ -125,6 +146,12 @@ class RateLimitError(ApiError):
     _kind = "rate_limited"
 
 
+#: The Node package's name of :class:`AuthenticationError` (the same class).
+AuthError = AuthenticationError
+#: The Node package's name of :class:`RateLimitError` (the same class).
+RateLimitedError = RateLimitError
+
+
 class QuotaError(ApiError):
     """The account's request quota is exhausted (40913). Not retried."""
 
@@ -148,6 +175,13 @@ class TransportError(SendCloudError, ConnectionError):
     body, TLS failure."""
 
     _kind = "transport"
+
+
+class InternalError(SendCloudError):
+    """A bug or a broken invariant of this library (a panic caught in Rust, a thread that
+    could not start), not the input nor the server. Please report it."""
+
+    _kind = "internal"
 
 
 class ArchiveError(SendCloudError):
@@ -229,8 +263,11 @@ class WebhookStaleError(WebhookError):
         code: Optional[int] = None,
         http_status: Optional[int] = None,
         field: Optional[str] = None,
+        reason: Optional[str] = None,
         retryable: bool = False,
     ) -> None:
-        super().__init__(message, kind=kind, code=code, http_status=http_status, field=field, retryable=retryable)
+        super().__init__(
+            message, kind=kind, code=code, http_status=http_status, field=field, reason=reason, retryable=retryable
+        )
         self.skew = None if skew_ms is None else _dt.timedelta(milliseconds=skew_ms)
         self.tolerance = None if tolerance_ms is None else _dt.timedelta(milliseconds=tolerance_ms)

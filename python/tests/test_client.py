@@ -42,6 +42,47 @@ def test_defaults() -> None:
     assert got in (before, after)  # midnight (UTC+8) may pass between the reads
 
 
+def test_every_default_is_read_from_the_core() -> None:
+    import inspect
+
+    d = sc.DEFAULTS
+    assert d == _native.DEFAULTS and set(d) == set(sc.Defaults.__annotations__)
+    # The documented values, as the CLI and the Node package have them.
+    assert (d["timeout"], d["connect_timeout"], d["max_retries"], d["rate_limit_per_minute"]) == (30.0, 10.0, 7, 3000)
+    assert (d["server_utc_offset"], d["page_size"], d["parallel"], d["method"]) == ("+08:00", 100, "auto", "POST")
+    # The signatures default to those values rather than restating them.
+    params = inspect.signature(sc.Client).parameters
+    for name in ("method", "timeout", "connect_timeout", "max_retries", "rate_limit_per_minute", "server_utc_offset"):
+        assert params[name].default == d[name], name
+    assert inspect.signature(sc.Client.records).parameters["page_size"].default == d["page_size"]
+    assert inspect.signature(sc.Client.page).parameters["limit"].default == d["page_size"]
+    assert (sc.DEFAULT_MAX_RETRIES, sc.DEFAULT_RATE_LIMIT_PER_MINUTE) == (d["max_retries"], d["rate_limit_per_minute"])
+
+
+def test_record_fields_come_from_the_core(client: sc.Client) -> None:
+    assert sc.RECORD_FIELDS == tuple(_native.RECORD_FIELDS)
+    assert sc.Record._fields[: len(sc.RECORD_FIELDS)] == sc.RECORD_FIELDS  # the named tuple starts with them
+    [record] = client.page(days=1, limit=1).records
+    assert not record.extra
+    assert tuple(record.to_dict()) == tuple(f for f in sc.RECORD_FIELDS if f != "extra")
+    with_extra = record._replace(extra={"labelId": 7})
+    assert tuple(with_extra.to_dict()) == sc.RECORD_FIELDS and with_extra.to_dict()["extra"] == {"labelId": 7}
+
+
+def test_reports_come_from_rust_without_json_text(client: sc.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    def no_json(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a report went through JSON text")
+
+    monkeypatch.setattr(json, "loads", no_json)
+    summary = client.summary(days=2, today=TODAY)
+    assert summary["total"] == sum(c["count"] for c in summary["categories"]) > 0
+    assert all(isinstance(c["share"], float) for c in summary["categories"])
+    suppressions = client.suppressions(days=2, today=TODAY)
+    assert suppressions and all(isinstance(s, sc.Suppression) for s in suppressions)
+
+
 def test_environment_fallback(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SENDCLOUD_API_USER", USER)
     monkeypatch.setenv("SENDCLOUD_API_KEY", KEY)
@@ -90,6 +131,10 @@ def test_missing_credentials(missing: Dict[str, Any], field: str) -> None:
         ({"parallel": 2.0}, "parallel"),
         ({"server_utc_offset": "8 hours"}, "server_utc_offset"),
         ({"server_utc_offset": "+25:00"}, "server_utc_offset"),
+        ({"server_utc_offset": "+08:0"}, "server_utc_offset"),
+        ({"server_utc_offset": 30}, "server_utc_offset"),
+        ({"max_retries": 101}, "max_retries"),
+        ({"email_id_chunk": 10_001}, "email_id_chunk"),
         ({"base_url": "http://127.0.0.1:1/api/", "max_window_days": 0}, "max_window_days"),
     ],
 )

@@ -34,6 +34,12 @@ class Spinner:
         time.sleep(0.05)
         return self
 
+    def rate(self) -> float:
+        """Increments per second while the main thread sleeps (GIL free): the baseline."""
+        before, t0 = self.count, time.monotonic()
+        time.sleep(0.3)
+        return (self.count - before) / (time.monotonic() - t0)
+
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
@@ -42,6 +48,7 @@ class Spinner:
 def test_gil_is_released_while_a_page_is_fetched(slow: Sandbox) -> None:
     client = slow.client()
     with Spinner() as spinner:
+        baseline = spinner.rate()
         before = spinner.count
         t0 = time.monotonic()
         page = client.page(days=1, limit=5)
@@ -49,29 +56,44 @@ def test_gil_is_released_while_a_page_is_fetched(slow: Sandbox) -> None:
         during = spinner.count - before
     assert len(page) == 5
     assert elapsed >= LATENCY * 0.9
-    # Held GIL: the spinner would be frozen for the whole wait (a handful of
-    # increments at most). Released: it counts freely.
-    assert during > 20_000, during
+    # Held GIL: the spinner is frozen for the whole wait (a handful of increments
+    # at most). Released: it counts at about its baseline rate. Compared with the
+    # rate measured on this machine now, not an absolute count, so a loaded CI
+    # machine slows both alike.
+    assert during > 0.2 * baseline * elapsed, (during, baseline, elapsed)
 
 
 def test_gil_is_released_during_exports(slow: Sandbox) -> None:
     client = slow.client()
     with Spinner() as spinner:
+        baseline = spinner.rate()
         before = spinner.count
+        t0 = time.monotonic()
         got = [r.email_id for r in client.records(days=1, page_size=50, today=TODAY)]
+        elapsed = time.monotonic() - t0
         during = spinner.count - before
     assert got == slow.truth(days=1)
-    assert during > 20_000, during
+    assert elapsed >= LATENCY * 0.9
+    assert during > 0.2 * baseline * elapsed, (during, baseline, elapsed)
+
+
+def arrivals_overlap(sandbox: Sandbox, n: int) -> None:
+    """The last `n` requests all reached the server while the first of them was still
+    being answered (each answer takes LATENCY): they were in flight together, not
+    serialized behind the GIL or the event loop. Read from the server's log, so a slow
+    machine does not make it flaky."""
+    received = sorted(r["received_ms"] for r in sandbox.requests()[-n:])
+    assert len(received) == n
+    assert received[-1] - received[0] < LATENCY * 1000, received
 
 
 def test_threads_share_a_client(slow: Sandbox) -> None:
     client = slow.client()
-    t0 = time.monotonic()
+    slow.clear()
     with ThreadPoolExecutor(4) as pool:
         pages = list(pool.map(lambda s: client.page(days=1, start=s, limit=5), [0, 5, 10, 15]))
-    elapsed = time.monotonic() - t0
     assert [r.email_id for p in pages for r in p] == slow.truth(days=1)[:20]
-    assert elapsed < LATENCY * 3, elapsed  # overlapped, not serialized behind the GIL
+    arrivals_overlap(slow, 4)
 
 
 def test_one_export_advanced_from_two_threads(slow: Sandbox) -> None:
@@ -110,21 +132,23 @@ def test_asyncio_loop_keeps_ticking(slow: Sandbox) -> None:
         return [during_page, during_export]
 
     during_page, during_export = asyncio.run(main())
-    # 800 ms at one tick per 10 ms: ~80 ticks if the loop never blocks, 0 if it did.
-    assert during_page >= 20, during_page
-    assert during_export >= 20, during_export
+    # 800 ms at one tick per 10 ms: ~80 ticks if the loop never blocks; a loop
+    # blocked for the whole call ticks once at most. A few ticks tell them apart
+    # however loaded the machine is.
+    assert during_page >= 5, during_page
+    assert during_export >= 5, during_export
 
 
 def test_async_requests_overlap(slow: Sandbox) -> None:
     aclient = slow.async_client()
 
-    async def main() -> float:
-        t0 = time.monotonic()
+    async def main() -> None:
         pages = await asyncio.gather(*(aclient.page(days=1, start=s, limit=5) for s in (0, 5, 10)))
         assert [r.email_id for p in pages for r in p] == slow.truth(days=1)[:15]
-        return time.monotonic() - t0
 
-    assert asyncio.run(main()) < LATENCY * 2.5
+    slow.clear()
+    asyncio.run(main())
+    arrivals_overlap(slow, 3)
 
 
 @pytest.fixture()
@@ -143,15 +167,13 @@ def test_ctrl_c_interrupts_an_export_between_pages(sigint_default: None) -> None
         main = threading.get_ident()
         timer = threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT))
         got: List[str] = []
-        t0 = time.monotonic()
         timer.start()
         with pytest.raises(KeyboardInterrupt):
             for r in records:
                 got.append(r.email_id or "")
-        elapsed = time.monotonic() - t0
         timer.join()
-        assert 0.4 < elapsed < 0.5 + 0.1 + 0.4, elapsed  # when the page in flight ends, not the export
-        assert 0 < len(got) < len(sb.truth(days=1)) - 4
+        # It ends when the page in flight ends, not the export: pages were left unread.
+        assert len(got) < len(sb.truth(days=1)) - 4
         # Nothing is lost: the interrupted page stays buffered, the cursor resumes at it.
         rest = [r.email_id for r in client.records(days=1, page_size=4, cursor=records.cursor)]
         assert got + rest == sb.truth(days=1)

@@ -27,8 +27,8 @@ def test_hierarchy() -> None:
     assert issubclass(sc.TransportError, sc.SendCloudError) and issubclass(sc.TransportError, ConnectionError)
     assert issubclass(sc.SendCloudError, Exception)
     assert sc.errors.__all__ == [
-        "SendCloudError", "ValidationError", "ApiError", "AuthenticationError", "RateLimitError",
-        "QuotaError", "ServerError", "DecodeError", "TransportError",
+        "SendCloudError", "ValidationError", "ApiError", "AuthenticationError", "AuthError", "RateLimitError",
+        "RateLimitedError", "QuotaError", "ServerError", "DecodeError", "TransportError", "InternalError",
         "ArchiveError", "ArchiveBusyError", "ArchiveMissingError", "NotAnArchiveError", "ArchiveVersionError",
         "WebhookError", "WebhookMalformedError", "WebhookSignatureError", "WebhookStaleError",
     ]  # fmt: skip
@@ -168,6 +168,53 @@ def test_authentication_error(sandbox: Sandbox) -> None:
     assert_no_key(e2.value)
 
 
+def test_class_names_match_node_and_the_old_node_names_are_aliases(sandbox: Sandbox) -> None:
+    assert sc.AuthError is sc.AuthenticationError and sc.RateLimitedError is sc.RateLimitError
+    assert sc.errors.AuthError is sc.AuthenticationError and sc.errors.RateLimitedError is sc.RateLimitError
+    assert issubclass(sc.InternalError, sc.SendCloudError) and sc.InternalError("x").kind == "internal"
+    c = sc.Client(USER, SECRET, base_url=sandbox.base_url, max_retries=0)
+    with pytest.raises(sc.AuthError) as e:  # caught by the alias, raised as the canonical class
+        c.page(days=1)
+    assert type(e.value).__name__ == "AuthenticationError" and e.value.kind == "auth"
+
+
+@pytest.mark.parametrize(
+    "filters, field, reason",
+    [
+        ({}, "window", "missing"),
+        ({"start_date": "2024-01-01"}, "window", "incomplete"),
+        ({"end_date": "2024-01-01"}, "window", "incomplete"),
+        ({"days": 1, "end_date": "2024-01-01"}, "window", "conflict"),
+        ({"days": 0}, "days", "out_of_range"),
+        ({"days": "3"}, "days", "malformed"),
+        ({"days": 1, "status": "bounced"}, "status", "unknown_name"),
+        ({"start_date": "2024-01-03", "end_date": "2024-01-01"}, "start_date", "contradiction"),
+        ({"start_date": "2024-01-01", "end_date": "01/02/2024"}, "end_date", "malformed"),
+    ],
+)
+def test_validation_errors_say_why_as_a_stable_reason(filters: Dict[str, Any], field: str, reason: str) -> None:
+    with pytest.raises(sc.ValidationError) as e:
+        sc.encode_query(**filters)
+    assert (e.value.field, e.value.reason) == (field, reason)
+    assert f"reason={reason!r}" in repr(e.value)
+
+
+def test_bounds_are_the_cores_and_read_as_words(client: sc.Client) -> None:
+    with pytest.raises(sc.ValidationError) as e:
+        sc.Client("u", "k", parallel=65)
+    assert e.value.message == 'invalid parallel: must be "auto" or a whole number from 1 to 64, got 65'
+    with pytest.raises(sc.ValidationError) as e:
+        sc.Client("u", "k", max_retries=101)  # the same cap as Node and the CLI
+    assert e.value.message == "invalid max_retries: must be from 0 to 100, got 101"
+    with pytest.raises(sc.ValidationError) as e:
+        client.records(days=1, max_records=0)
+    assert e.value.message == "invalid max_records: must be at least 1, got 0"
+    with pytest.raises(sc.ValidationError) as e:
+        sc.Client("u", "k", timeout=0)
+    assert e.value.message == "invalid timeout: must be more than 0 and at most 86400 s, got 0 s"
+    assert sc.Client("u", "k", max_retries=100, parallel=64).parallel == 64
+
+
 @pytest.fixture()
 def faults(faulty: Sandbox) -> Iterator[Sandbox]:
     yield faulty
@@ -211,6 +258,7 @@ def test_transport_error_closed_port() -> None:
     err = e.value
     assert isinstance(err, ConnectionError) and isinstance(err, OSError)
     assert err.kind == "transport" and err.http_status is None and err.retryable
+    assert err.reason == "refused"  # what failed, without reading the message
     assert_no_key(err)
     with pytest.raises(ConnectionError):
         list(c.records(days=1))

@@ -16,7 +16,7 @@ from conftest import Sandbox, TODAY
 # Every request retried fast for a long time: without a cancel, an export
 # against a sandbox failing every request would keep sending for minutes.
 RETRY_FOREVER: Dict[str, Any] = dict(
-    max_retries=10_000, retry_base_delay=0.005, retry_max_delay=0.02, retry_deadline=600.0
+    max_retries=100, retry_base_delay=0.005, retry_max_delay=0.02, retry_deadline=600.0
 )
 # One request per 0.5 s: after the first page, an open export's read-ahead
 # thread waits on the client's rate limit, then sends the next request.

@@ -31,6 +31,8 @@ def check_error(err: sc.SendCloudError, expected: Dict[str, Any]) -> None:
     assert err.kind == expected["kind"], err
     if "field" in expected:
         assert err.field == expected["field"], err
+    if "reason" in expected:
+        assert err.reason == expected["reason"], err
     if "api_code" in expected:
         assert err.code == expected["api_code"], err
     if "http_status" in expected:

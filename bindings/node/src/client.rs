@@ -16,6 +16,7 @@ use crate::convert::{EmailRecord, EndpointInfo, PageResult, Stats, SummaryResult
 use crate::error::{guard, js_error};
 use crate::options::{ClientOptions, CoreResult, QueryOptions, parallel_value};
 use crate::task::{Failure, Job};
+use crate::watch::{NativeWatch, WatchOptions};
 
 /// Runs a synchronous check or build, throwing its error as a JS error.
 pub(crate) fn checked<T>(env: &Env, f: impl FnOnce() -> CoreResult<T>) -> Result<T> {
@@ -105,6 +106,14 @@ impl NativeClient {
         checked(&env, || NativeSync::new(self.client.clone(), self.offset, &path, &settings))
     }
 
+    /// A watch of `emailIds` and/or `options.email`, checked now; nothing is
+    /// sent until its first `step()`.
+    #[napi]
+    pub fn watch(&self, env: Env, email_ids: Vec<String>, options: Option<WatchOptions>) -> Result<NativeWatch> {
+        let options = options.unwrap_or_default();
+        checked(&env, || Ok(NativeWatch::new(options.start(&self.client, email_ids)?, self.offset)))
+    }
+
     /// The deliverability summary of every matching record.
     #[napi(ts_return_type = "Promise<SummaryResult>")]
     pub fn summary(&self, env: Env, options: QueryOptions) -> Result<AsyncTask<Job<SummaryResult>>> {
@@ -180,10 +189,12 @@ pub struct NativeRecords {
 
 #[napi]
 impl NativeRecords {
-    /// The cursor before any record was handed out.
-    #[napi(getter)]
-    pub fn initial_cursor(&self) -> Option<String> {
-        self.initial_cursor.map(|c| c.to_string())
+    /// The batch before the first page: no records, and its cursor is the
+    /// export's starting point (the JS wrapper asks every batch the same way).
+    #[napi]
+    pub fn start(&self) -> NativeBatch {
+        let stats = self.pages.try_lock().map(|p| Stats::from(p.stats())).unwrap_or_default();
+        NativeBatch { len: 0, records: Some(Vec::new()), page: None, after: self.initial_cursor, stats, ended: false }
     }
 
     /// Counters as of the last page or error; `null` while a page is being
@@ -220,9 +231,16 @@ impl NativeRecords {
                 Some(mut page) => {
                     let records: Vec<EmailRecord> =
                         std::mem::take(&mut page.records).into_iter().map(EmailRecord::from).collect();
-                    NativeBatch { len: records.len(), records: Some(records), page: Some(page), after, stats }
+                    NativeBatch {
+                        len: records.len(),
+                        records: Some(records),
+                        page: Some(page),
+                        after,
+                        stats,
+                        ended: false,
+                    }
                 }
-                None => NativeBatch { len: 0, records: Some(Vec::new()), page: None, after, stats },
+                None => NativeBatch { len: 0, records: Some(Vec::new()), page: None, after, stats, ended: true },
             })
         })
     }
@@ -234,18 +252,21 @@ impl NativeRecords {
 pub struct NativeBatch {
     len: usize,
     records: Option<Vec<EmailRecord>>,
-    /// The page without its records (kept for its cursors); `None` at the end.
+    /// The page without its records (kept for its cursors); `None` at the
+    /// end, and in the start batch.
     page: Option<Page>,
     after: Option<Cursor>,
     stats: Stats,
+    /// The export has ended: no page came.
+    ended: bool,
 }
 
 #[napi]
 impl NativeBatch {
-    /// No page: the export has ended.
+    /// No page came: the export has ended.
     #[napi(getter)]
     pub fn done(&self) -> bool {
-        self.page.is_none()
+        self.ended
     }
 
     /// Records in the batch.
@@ -266,15 +287,11 @@ impl NativeBatch {
         self.records.take().unwrap_or_default()
     }
 
-    /// The cursor that resumes at record `index` of this batch; for
-    /// `index >= length`, the one after the batch (`null` once complete).
+    /// The cursor once `handed_out` records of this batch were handed out
+    /// (the core's rule): at the next one, else after the batch (`null`
+    /// once complete).
     #[napi]
-    pub fn cursor_at(&self, index: u32) -> Option<String> {
-        let i = index as usize;
-        let cursor = match &self.page {
-            Some(page) if i < self.len => page.cursor_at(i).or(self.after),
-            _ => self.after,
-        };
-        cursor.map(|c| c.to_string())
+    pub fn cursor_at(&self, handed_out: u32) -> Option<String> {
+        Page::resume_point(self.page.as_ref(), handed_out as usize, self.after).map(|c| c.to_string())
     }
 }

@@ -1,5 +1,5 @@
 //! Core errors → JS `Error` objects carrying `code`, `apiCode`, `field`,
-//! `httpStatus` and `retryable`; the JS wrapper (`node/lib/errors.js`) turns
+//! `reason`, `httpStatus` and `retryable`; the JS wrapper (`node/lib/errors.js`) turns
 //! them into `SendCloudError` subclasses. Panics are caught at every entry
 //! point and become plain internal errors: they never unwind into Node.
 
@@ -11,7 +11,7 @@ use sendcloud_status::{Error as CoreError, ErrorKind};
 use sendcloud_status_archive::Error as ArchiveError;
 
 /// The `code` of a JS error for a core error kind. Stable strings: the JS
-/// API and its types promise exactly these eight.
+/// API and its types promise exactly these nine.
 pub(crate) fn code_of(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::Validation => "VALIDATION",
@@ -21,17 +21,21 @@ pub(crate) fn code_of(kind: ErrorKind) -> &'static str {
         ErrorKind::Server => "SERVER",
         ErrorKind::Transport => "TRANSPORT",
         ErrorKind::Decode => "DECODE",
+        ErrorKind::Internal => "INTERNAL",
         // `Api` and any kind the core adds later.
         _ => "API",
     }
 }
 
 /// The JS option name for a core field name: `start_date` → `startDate`,
-/// `api_users` → `apiUsers`; the builder's `timeout` is the `timeoutMs`
-/// option here.
+/// `api_users` → `apiUsers`; durations (the builder's `timeout`, a watch's
+/// `interval` and `soft_bounce_grace`) are options in milliseconds here.
 pub(crate) fn js_field(field: &str) -> String {
-    if field == "timeout" {
-        return "timeoutMs".to_owned();
+    match field {
+        "timeout" => return "timeoutMs".to_owned(),
+        "interval" => return "intervalMs".to_owned(),
+        "soft_bounce_grace" => return "softBounceGraceMs".to_owned(),
+        _ => {}
     }
     let mut out = String::with_capacity(field.len());
     let mut upper = false;
@@ -55,11 +59,17 @@ pub(crate) fn js_error(env: &Env, e: &CoreError) -> napi::Error {
 }
 
 fn build_js_error(env: &Env, e: &CoreError) -> Result<napi::Error> {
-    let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, e.message()))?;
+    // A value refused before sending is named as the JS option, not the core's field.
+    let message = match e.field() {
+        Some(field) if e.is_before_sending() => format!("invalid {}: {}", js_field(field), e.explanation()),
+        _ => e.message().to_owned(),
+    };
+    let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, message))?;
     obj.set_named_property("name", "SendCloudError")?;
     obj.set_named_property("code", code_of(e.kind()))?;
     obj.set_named_property("apiCode", e.api_code().map(|c| c as f64))?;
     obj.set_named_property("field", e.field().map(js_field))?;
+    obj.set_named_property("reason", e.reason())?;
     obj.set_named_property("httpStatus", e.http_status().map(u32::from))?;
     obj.set_named_property("retryable", e.is_retryable())?;
     Ok(napi::Error::from(obj.to_unknown()))
@@ -112,6 +122,7 @@ fn build_archive_error(env: &Env, e: &ArchiveError) -> Result<napi::Error> {
     obj.set_named_property("code", code)?;
     obj.set_named_property("apiCode", Option::<f64>::None)?;
     obj.set_named_property("field", field)?;
+    obj.set_named_property("reason", Option::<&str>::None)?;
     obj.set_named_property("httpStatus", Option::<u32>::None)?;
     obj.set_named_property("retryable", matches!(e, ArchiveError::Busy { .. }))?;
     Ok(napi::Error::from(obj.to_unknown()))
@@ -147,6 +158,8 @@ mod tests {
         assert_eq!(js_field("api_users"), "apiUsers");
         assert_eq!(js_field("max_window_days"), "maxWindowDays");
         assert_eq!(js_field("timeout"), "timeoutMs");
+        assert_eq!(js_field("interval"), "intervalMs");
+        assert_eq!(js_field("soft_bounce_grace"), "softBounceGraceMs");
         assert_eq!(js_field("window"), "window");
     }
 
@@ -154,6 +167,7 @@ mod tests {
     fn codes_are_stable() {
         assert_eq!(code_of(ErrorKind::RateLimited), "RATE_LIMITED");
         assert_eq!(code_of(ErrorKind::Api), "API");
+        assert_eq!(code_of(ErrorKind::Internal), "INTERNAL");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Options objects from JS, turned into the client's builder, a core
-//! [`Query`] and export settings. Every rule is the core's: this module only
-//! moves values across. JS numbers arrive as `f64` and must be integers, so
-//! `1.5` or `-1` become validation errors instead of being truncated or
-//! wrapped on the way in.
+//! [`Query`] and export settings. Every rule is the core's (bounds,
+//! defaults, parsers: `sendcloud_status::settings`): this module only moves
+//! values across. JS numbers arrive as `f64` and must be integers, so `1.5`
+//! or `-1` become validation errors instead of being truncated or wrapped
+//! on the way in.
 
 use std::time::Duration;
 
@@ -11,9 +12,10 @@ use napi_derive::napi;
 use sendcloud_status::chrono::{FixedOffset, NaiveDate, NaiveDateTime};
 use sendcloud_status::core::query::parse_date;
 use sendcloud_status::core::{Credentials, Encoder, Endpoint};
+use sendcloud_status::settings::{self, Bounds, DELAY, DurationBounds, TIMEOUT, TimeUnit};
 use sendcloud_status::{
-    Client, ClientBuilder, Cursor, Error as CoreError, MAX_PARALLELISM, Method, Parallelism, Query, Region,
-    RetryPolicy, Status,
+    Client, ClientBuilder, Cursor, Error as CoreError, Method, Parallelism, Query, Region, RetryPolicy, Status,
+    ValidationReason,
 };
 
 pub(crate) type CoreResult<T> = std::result::Result<T, CoreError>;
@@ -21,41 +23,31 @@ pub(crate) type CoreResult<T> = std::result::Result<T, CoreError>;
 /// An integer from a JS number (range checks are the core's).
 fn integer(field: &'static str, v: f64) -> CoreResult<i64> {
     if !v.is_finite() || v.fract() != 0.0 {
-        return Err(CoreError::validation(field, format!("must be an integer, got {v}")));
+        return Err(CoreError::invalid_value(
+            field,
+            ValidationReason::Malformed,
+            format!("must be an integer, got {v}"),
+        ));
     }
     Ok(v as i64)
 }
 
-/// An integer within `min..=max` (for settings the core takes as unsigned).
-fn bounded(field: &'static str, v: f64, min: i64, max: i64) -> CoreResult<i64> {
-    let n = integer(field, v)?;
-    if n < min || n > max {
-        return Err(CoreError::validation(field, format!("must be from {min} to {max}, got {v}")));
-    }
-    Ok(n)
+/// An integer within the core's `bounds` for this setting.
+fn bounded(field: &'static str, v: f64, bounds: Bounds) -> CoreResult<i64> {
+    bounds.check(field, integer(field, v)?)
 }
 
-fn millis(field: &'static str, v: f64) -> CoreResult<Duration> {
-    let ms = bounded(field, v, 1, 24 * 3600 * 1000)?;
-    Ok(Duration::from_millis(ms as u64))
+fn millis(bounds: DurationBounds, field: &'static str, v: f64) -> CoreResult<Duration> {
+    bounds.from_number(field, v, TimeUnit::Millis)
 }
 
-/// `parallel`: `'auto'` (any case) or a whole number from 1 to
-/// [`MAX_PARALLELISM`]; no other string.
+/// `parallel`: `'auto'` or a number (not a numeric string); which names and
+/// counts are valid is the core's rule.
 pub(crate) fn parallelism(v: &Either<f64, String>) -> CoreResult<Parallelism> {
-    let bad = |got: String| {
-        CoreError::validation(
-            "parallel",
-            format!("must be 'auto' or a whole number from 1 to {MAX_PARALLELISM}, got {got}"),
-        )
-    };
     match v {
-        Either::B(s) if s.trim().eq_ignore_ascii_case("auto") => Ok(Parallelism::Auto),
-        Either::B(s) => Err(bad(format!("{s:?}"))),
-        Either::A(n) if n.is_finite() && n.fract() == 0.0 && (1.0..=MAX_PARALLELISM as f64).contains(n) => {
-            Ok(Parallelism::Fixed(*n as usize))
-        }
-        Either::A(n) => Err(bad(n.to_string())),
+        Either::B(s) => Parallelism::from_name(s),
+        Either::A(n) if n.is_finite() && n.fract() == 0.0 => Parallelism::fixed(*n as i64),
+        Either::A(n) => Err(Parallelism::invalid(n)),
     }
 }
 
@@ -67,40 +59,14 @@ pub(crate) fn parallel_value(p: Parallelism) -> Either<u32, String> {
     }
 }
 
-/// `+08:00`, `-05:30`, `+0800`, `+08`, `Z` or `UTC`.
+/// `+08:00`, `-05:30`, `+0800`, `+08`, `Z` or `UTC` (the core's parser).
 pub(crate) fn utc_offset(s: &str) -> CoreResult<FixedOffset> {
-    let bad = || {
-        CoreError::validation("server_utc_offset", format!("{s:?} is not a UTC offset like \"+08:00\" or \"-05:30\""))
-    };
-    let t = s.trim();
-    if t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("utc") {
-        return FixedOffset::east_opt(0).ok_or_else(bad);
-    }
-    let (sign, rest) = match t.as_bytes().first() {
-        Some(b'+') => (1, &t[1..]),
-        Some(b'-') => (-1, &t[1..]),
-        _ => return Err(bad()),
-    };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if !digits.chars().all(|c| c.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) || rest.len() > 5 {
-        return Err(bad());
-    }
-    let hours: i32 = digits[..2].parse().map_err(|_| bad())?;
-    let minutes: i32 = if digits.len() == 4 { digits[2..].parse().map_err(|_| bad())? } else { 0 };
-    if hours > 23 || minutes > 59 {
-        return Err(bad());
-    }
-    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).ok_or_else(bad)
+    settings::parse_utc_offset(s)
 }
 
-/// A server-local time, `yyyy-MM-dd HH:mm:ss` (or with a `T`), optionally
-/// with fractions of a second, as the API and the sandbox write times.
+/// A server-local time, `yyyy-MM-dd HH:mm:ss` (the core's parser).
 pub(crate) fn server_time(s: &str) -> CoreResult<NaiveDateTime> {
-    let t = s.trim();
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-        .ok_or_else(|| CoreError::validation("server_now", format!("{s:?} is not a time like \"2024-05-20 15:00:00\"")))
+    settings::parse_server_time("server_now", s)
 }
 
 /// Settings of `new Client(options)`. Unset credentials, region and base
@@ -170,15 +136,12 @@ impl ClientOptions {
 
     /// The server's UTC offset these options ask for (default `+08:00`).
     pub(crate) fn offset(&self) -> CoreResult<FixedOffset> {
-        match &self.server_utc_offset {
-            Some(o) => utc_offset(o),
-            None => Ok(sendcloud_status::core::Decoder::default().offset()),
-        }
+        self.server_utc_offset.as_deref().map_or(Ok(settings::DEFAULT_SERVER_UTC_OFFSET), utc_offset)
     }
 
     /// The method these options ask for.
     pub(crate) fn method(&self) -> CoreResult<Method> {
-        self.method.as_deref().map_or(Ok(Method::Post), str::parse)
+        self.method.as_deref().map_or(Ok(Method::default()), str::parse)
     }
 
     /// Builds the client (environment fallbacks are the builder's).
@@ -197,13 +160,13 @@ impl ClientOptions {
             b = b.base_url(u.as_str());
         }
         if let Some(d) = self.max_window_days {
-            b = b.max_window_days(bounded("max_window_days", d, 0, i64::from(u32::MAX))? as u32);
+            b = b.max_window_days(bounded("max_window_days", d, settings::MAX_WINDOW_DAYS)? as u32);
         }
         if let Some(ms) = self.timeout_ms {
-            b = b.timeout(millis("timeout_ms", ms)?);
+            b = b.timeout(millis(TIMEOUT, "timeout_ms", ms)?);
         }
         if let Some(ms) = self.connect_timeout_ms {
-            b = b.connect_timeout(millis("connect_timeout_ms", ms)?);
+            b = b.connect_timeout(millis(TIMEOUT, "connect_timeout_ms", ms)?);
         }
         let mut retry = RetryPolicy::default();
         for (field, value, slot) in [
@@ -213,27 +176,28 @@ impl ClientOptions {
             ("retry_deadline_ms", self.retry_deadline_ms, &mut retry.deadline),
         ] {
             if let Some(ms) = value {
-                *slot = millis(field, ms)?;
+                *slot = millis(DELAY, field, ms)?;
             }
         }
         b = b.retry_policy(retry);
-        // After the policy: `maxRetries` sets its attempt count.
         if let Some(n) = self.max_retries {
-            b = b.max_retries(bounded("max_retries", n, 0, 100)? as u32);
+            b = b.max_retries(bounded("max_retries", n, settings::MAX_RETRIES)? as u32);
         }
         if let Some(seed) = self.jitter_seed {
-            b = b.jitter_seed(bounded("jitter_seed", seed, 0, i64::MAX)? as u64);
+            b = b.jitter_seed(bounded("jitter_seed", seed, settings::JITTER_SEED)? as u64);
         }
         if let Some(n) = self.rate_limit_per_minute {
-            let n = bounded("rate_limit_per_minute", n, 0, i64::from(u32::MAX))? as u32;
-            b = b.rate_limit_per_minute((n > 0).then_some(n));
+            // 0 turns pacing off: the builder's (the core's) meaning.
+            b = b.rate_limit_per_minute(Some(
+                bounded("rate_limit_per_minute", n, settings::RATE_LIMIT_PER_MINUTE)? as u32
+            ));
         }
         b = b.parallelism(self.parallelism()?);
         if let Some(o) = &self.server_utc_offset {
             b = b.server_utc_offset(utc_offset(o)?);
         }
         if let Some(n) = self.email_id_chunk {
-            b = b.email_id_chunk(bounded("email_id_chunk", n, 1, 10_000)? as usize);
+            b = b.email_id_chunk(bounded("email_id_chunk", n, settings::EMAIL_ID_CHUNK)? as usize);
         }
         if let Some(ua) = &self.user_agent {
             b = b.user_agent(ua.as_str());
@@ -298,12 +262,12 @@ impl QueryOptions {
         if let Some(d) = self.days {
             b = b.days(integer("days", d)?);
         }
-        match (&self.start_date, &self.end_date) {
-            (Some(s), Some(e)) => b = b.date_strings(s, e),
-            (None, None) => {}
-            (Some(_), None) | (None, Some(_)) => {
-                return Err(CoreError::validation("window", "give startDate and endDate together"));
-            }
+        // "Both or neither" is the builder's check.
+        if let Some(s) = &self.start_date {
+            b = b.start_date_str(s);
+        }
+        if let Some(e) = &self.end_date {
+            b = b.end_date_str(e);
         }
         if let Some(e) = &self.email {
             b = b.email(e.as_str());
@@ -337,7 +301,7 @@ impl QueryOptions {
     }
 
     pub(crate) fn max_records(&self) -> CoreResult<Option<u64>> {
-        self.max_records.map(|n| bounded("max_records", n, 0, i64::MAX).map(|n| n as u64)).transpose()
+        self.max_records.map(|n| bounded("max_records", n, settings::MAX_RECORDS).map(|n| n as u64)).transpose()
     }
 
     pub(crate) fn cursor(&self) -> CoreResult<Option<Cursor>> {
@@ -348,13 +312,8 @@ impl QueryOptions {
         self.today.as_deref().map(|d| parse_date("today", d)).transpose()
     }
 
+    /// `serverNow` (giving `today` too is refused by the export request).
     pub(crate) fn server_now(&self) -> CoreResult<Option<NaiveDateTime>> {
-        if self.today.is_some() && self.server_now.is_some() {
-            return Err(CoreError::validation(
-                "server_now",
-                "give today or serverNow, not both (serverNow sets the day as well as the time)",
-            ));
-        }
         self.server_now.as_deref().map(server_time).transpose()
     }
 
@@ -363,7 +322,7 @@ impl QueryOptions {
     }
 
     pub(crate) fn soft_bounces(&self) -> CoreResult<Option<u64>> {
-        self.soft_bounces.map(|n| bounded("soft_bounces", n, 1, i64::MAX).map(|n| n as u64)).transpose()
+        self.soft_bounces.map(|n| bounded("soft_bounces", n, settings::SOFT_BOUNCES).map(|n| n as u64)).transpose()
     }
 }
 
@@ -405,13 +364,15 @@ impl EncodeOptions {
             (None, None) => Endpoint::default(),
         };
         let endpoint = match self.max_window_days {
-            Some(d) => endpoint.with_max_window_days(bounded("max_window_days", d, 0, i64::from(u32::MAX))? as u32)?,
+            Some(d) => {
+                endpoint.with_max_window_days(bounded("max_window_days", d, settings::MAX_WINDOW_DAYS)? as u32)?
+            }
             None => endpoint,
         };
         let api_user = self.api_user.clone().ok_or_else(|| CoreError::validation("api_user", "missing"))?;
         let api_key = self.api_key.clone().ok_or_else(|| CoreError::validation("api_key", "missing"))?;
         let credentials = Credentials::new(api_user, api_key)?;
-        let method = self.method.as_deref().map_or(Ok(Method::Post), str::parse)?;
+        let method = self.method.as_deref().map_or(Ok(Method::default()), str::parse)?;
         Ok(Encoder::new(endpoint, credentials).with_method(method))
     }
 }
@@ -419,19 +380,6 @@ impl EncodeOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn offsets() {
-        let secs = |s: &str| utc_offset(s).map(|o| o.local_minus_utc());
-        assert_eq!(secs("+08:00").unwrap(), 8 * 3600);
-        assert_eq!(secs("-05:30").unwrap(), -(5 * 3600 + 30 * 60));
-        assert_eq!(secs("+0900").unwrap(), 9 * 3600);
-        assert_eq!(secs("+09").unwrap(), 9 * 3600);
-        assert_eq!(secs("Z").unwrap(), 0);
-        for bad in ["", "8", "+8", "+24:00", "+08:60", "+08:00:00", "08:00", "+0a:00"] {
-            assert_eq!(utc_offset(bad).unwrap_err().field(), Some("server_utc_offset"), "{bad}");
-        }
-    }
 
     #[test]
     fn numbers_must_be_integers() {
@@ -444,21 +392,32 @@ mod tests {
     }
 
     #[test]
-    fn server_now_is_a_server_time_and_excludes_today() {
-        let q = QueryOptions { server_now: Some("2024-05-20 15:00:00".into()), ..Default::default() };
-        assert_eq!(q.server_now().unwrap().unwrap().to_string(), "2024-05-20 15:00:00");
+    fn server_now_is_a_server_time() {
         let q = QueryOptions { server_now: Some("2024-05-20T15:00:00.5".into()), ..Default::default() };
         assert_eq!(q.server_now().unwrap().unwrap().to_string(), "2024-05-20 15:00:00.500");
-        for bad in ["", "2024-05-20", "2024-05-20 24:00:00", "15:00:00"] {
-            let q = QueryOptions { server_now: Some(bad.into()), ..Default::default() };
-            assert_eq!(q.server_now().unwrap_err().field(), Some("server_now"), "{bad}");
-        }
-        let both = QueryOptions {
-            today: Some("2024-05-20".into()),
-            server_now: Some("2024-05-20 15:00:00".into()),
+        let q = QueryOptions { server_now: Some("15:00:00".into()), ..Default::default() };
+        assert_eq!(q.server_now().unwrap_err().field(), Some("server_now"));
+    }
+
+    #[test]
+    fn settings_take_the_cores_bounds() {
+        let build = |o: ClientOptions| o.build().map(|_| ()).map_err(|e| (e.field(), e.explanation().to_owned()));
+        let base = || ClientOptions {
+            api_user: Some("u".into()),
+            api_key: Some("k".into()),
+            base_url: Some("http://127.0.0.1:9/api/".into()),
             ..Default::default()
         };
-        assert_eq!(both.server_now().unwrap_err().field(), Some("server_now"));
+        assert_eq!(
+            build(ClientOptions { max_retries: Some(101.0), ..base() }),
+            Err((Some("max_retries"), "must be from 0 to 100, got 101".into()))
+        );
+        assert_eq!(
+            build(ClientOptions { timeout_ms: Some(0.0), ..base() }),
+            Err((Some("timeout_ms"), "must be more than 0 and at most 86400000 ms, got 0 ms".into()))
+        );
+        assert_eq!(build(ClientOptions { rate_limit_per_minute: Some(0.0), ..base() }), Ok(()), "0 is off");
+        assert_eq!(build(ClientOptions { retry_base_delay_ms: Some(0.0), ..base() }), Ok(()), "no wait is a wait");
     }
 
     #[test]
@@ -476,6 +435,8 @@ mod tests {
         for bad in [Either::A(0.0), Either::A(-1.0), Either::A(65.0), Either::A(1.5), Either::A(f64::NAN)] {
             assert_eq!(p(bad), Err(Some("parallel")));
         }
+        let e = parallelism(&Either::A(65.0)).unwrap_err();
+        assert_eq!(e.explanation(), "must be \"auto\" or a whole number from 1 to 64, got 65");
         for bad in ["4", "fast", ""] {
             assert_eq!(p(Either::B(bad.into())), Err(Some("parallel")), "{bad}");
         }

@@ -7,7 +7,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDateTime, PyDict, PyInt, PyString, PyTuple};
 use sendcloud_status::chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use sendcloud_status::core::query::parse_date;
-use sendcloud_status::{Client, Cursor, MAX_PARALLELISM, Method, Parallelism, Region, RetryPolicy};
+use sendcloud_status::settings::{self, DELAY, DurationBounds, TIMEOUT, TimeUnit};
+use sendcloud_status::{Client, Cursor, Method, Parallelism, Region, RetryPolicy};
 
 use sendcloud_status_archive::ServerClock;
 
@@ -16,6 +17,7 @@ use crate::convert;
 use crate::errors::{OrRaise, validation};
 use crate::export::NativeExport;
 use crate::query::{build_query, int};
+use crate::watch::{NativeWatch, duration_arg};
 
 /// The blocking client. Thread-safe: clones of the inner client share the
 /// connection pool and the rate limiter.
@@ -38,8 +40,8 @@ impl std::fmt::Debug for NativeClient {
 impl NativeClient {
     #[new]
     #[pyo3(signature = (
-        api_user=None, api_key=None, *, region=None, base_url=None, method="POST", timeout=30.0,
-        connect_timeout=10.0, max_retries=None, rate_limit_per_minute=None, parallel=None,
+        api_user=None, api_key=None, *, region=None, base_url=None, method=None, timeout=None,
+        connect_timeout=None, max_retries=None, rate_limit_per_minute=None, parallel=None,
         server_utc_offset=None, max_window_days=None, jitter_seed=None, user_agent=None, email_id_chunk=None,
         retry_base_delay=None, retry_rate_limit_delay=None, retry_max_delay=None, retry_deadline=None
     ))]
@@ -50,9 +52,9 @@ impl NativeClient {
         api_key: Option<String>,
         region: Option<String>,
         base_url: Option<String>,
-        method: &str,
-        timeout: f64,
-        connect_timeout: f64,
+        method: Option<&str>,
+        timeout: Option<f64>,
+        connect_timeout: Option<f64>,
         max_retries: Option<i64>,
         rate_limit_per_minute: Option<&Bound<'_, PyAny>>,
         parallel: Option<&Bound<'_, PyAny>>,
@@ -79,39 +81,41 @@ impl NativeClient {
         if let Some(u) = base_url {
             b = b.base_url(u);
         }
+        // Numbers are converted with the core's bounds (the one set every
+        // surface uses); `None` leaves the builder's default.
         if let Some(d) = max_window_days {
-            let d = u32::try_from(d).map_err(|_| validation(py, "max_window_days", "must be at least 1"))?;
-            b = b.max_window_days(d);
+            b = b.max_window_days(settings::MAX_WINDOW_DAYS.check_u32("max_window_days", d).or_raise(py)?);
         }
-        let method: Method = method.parse().or_raise(py)?;
-        b = b.method(method).timeout(seconds(py, "timeout", timeout)?).connect_timeout(seconds(
-            py,
-            "connect_timeout",
-            connect_timeout,
-        )?);
+        let method: Method = method.map_or(Ok(Method::default()), str::parse).or_raise(py)?;
+        b = b.method(method);
+        if let Some(s) = timeout {
+            b = b.timeout(seconds(py, TIMEOUT, "timeout", s)?);
+        }
+        if let Some(s) = connect_timeout {
+            b = b.connect_timeout(seconds(py, TIMEOUT, "connect_timeout", s)?);
+        }
         let mut retry = RetryPolicy::default();
-        if let Some(s) = retry_base_delay {
-            retry.base_delay = delay(py, "retry_base_delay", s)?;
-        }
-        if let Some(s) = retry_rate_limit_delay {
-            retry.rate_limit_base_delay = delay(py, "retry_rate_limit_delay", s)?;
-        }
-        if let Some(s) = retry_max_delay {
-            retry.max_delay = delay(py, "retry_max_delay", s)?;
-        }
-        if let Some(s) = retry_deadline {
-            retry.deadline = seconds(py, "retry_deadline", s)?;
+        for (field, value, slot) in [
+            ("retry_base_delay", retry_base_delay, &mut retry.base_delay),
+            ("retry_rate_limit_delay", retry_rate_limit_delay, &mut retry.rate_limit_base_delay),
+            ("retry_max_delay", retry_max_delay, &mut retry.max_delay),
+            ("retry_deadline", retry_deadline, &mut retry.deadline),
+        ] {
+            if let Some(s) = value {
+                *slot = seconds(py, DELAY, field, s)?;
+            }
         }
         b = b.retry_policy(retry);
         if let Some(n) = max_retries {
-            let n = u32::try_from(n).map_err(|_| validation(py, "max_retries", "must be an integer ≥ 0"))?;
-            b = b.max_retries(n);
+            b = b.max_retries(settings::MAX_RETRIES.check_u32("max_retries", n).or_raise(py)?);
         }
-        // Unset: the client's default (3000/min); None or 0: no client-side pacing.
-        // The Python layer always passes the setting (its default is 3000):
-        // `None` here is the user's `None`, no client pacing, like `0`.
-        b = b.rate_limit_per_minute(match rate_limit_per_minute {
-            Some(v) => rate_limit(py, v)?,
+        // `None` is the user's `None`: no client pacing, like `0` (the
+        // Python layer passes the default, 3000, when the argument is not given).
+        b = b.rate_limit_per_minute(match rate_limit_per_minute.filter(|v| !v.is_none()) {
+            Some(v) => {
+                let n = int(py, "rate_limit_per_minute", v)?;
+                Some(settings::RATE_LIMIT_PER_MINUTE.check_u32("rate_limit_per_minute", n).or_raise(py)?)
+            }
             None => None,
         });
         let parallel = match parallel {
@@ -120,7 +124,7 @@ impl NativeClient {
         };
         b = b.parallelism(parallel);
         let offset = match server_utc_offset {
-            None => FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset"),
+            None => settings::DEFAULT_SERVER_UTC_OFFSET,
             Some(v) => utc_offset(py, v)?,
         };
         b = b.server_utc_offset(offset);
@@ -131,11 +135,7 @@ impl NativeClient {
             b = b.user_agent(ua);
         }
         if let Some(n) = email_id_chunk {
-            let n = usize::try_from(n)
-                .ok()
-                .filter(|&n| n >= 1)
-                .ok_or_else(|| validation(py, "email_id_chunk", "must be at least 1"))?;
-            b = b.email_id_chunk(n);
+            b = b.email_id_chunk(settings::EMAIL_ID_CHUNK.check_usize("email_id_chunk", n).or_raise(py)?);
         }
         let client = b.build().or_raise(py)?;
         Ok(NativeClient { client, method, parallel, offset })
@@ -225,25 +225,16 @@ impl NativeClient {
     ) -> PyResult<NativeExport> {
         let query = build_query(py, filters)?;
         let mut request = self.client.export(query);
-        let today = today.filter(|v| !v.is_none());
-        let server_now = server_now.filter(|v| !v.is_none());
-        if today.is_some() && server_now.is_some() {
-            return Err(validation(
-                py,
-                "server_now",
-                "give today or server_now, not both (server_now sets the day as well as the time)",
-            ));
-        }
-        if let Some(t) = today {
+        // Giving both is refused by the export request itself.
+        if let Some(t) = today.filter(|v| !v.is_none()) {
             let day = crate::query::date(py, "today", t)?;
             request = request.today(parse_date("today", &day).or_raise(py)?);
         }
-        if let Some(t) = server_now {
+        if let Some(t) = server_now.filter(|v| !v.is_none()) {
             request = request.server_now(server_time(py, self.offset, t)?);
         }
         if let Some(n) = max_records.filter(|v| !v.is_none()) {
-            let n = u64::try_from(int(py, "max_records", n)?)
-                .map_err(|_| validation(py, "max_records", "must be an integer ≥ 0"))?;
+            let n = settings::MAX_RECORDS.check_u64("max_records", int(py, "max_records", n)?).or_raise(py)?;
             request = request.max_records(n);
         }
         if let Some(c) = cursor.filter(|v| !v.is_none()) {
@@ -290,6 +281,51 @@ impl NativeClient {
         NativeSync::new(py, self.client.clone(), self.offset, path, settings)
     }
 
+    /// A watch of `email_ids` (one id or an iterable) and/or every email
+    /// to `email`, validated now; nothing is sent until `next_event()`.
+    /// Durations are seconds; `timeout=None` means no deadline (the Python
+    /// layer always passes it).
+    #[pyo3(signature = (
+        email_ids=None, *, email=None, interval, soft_bounce_grace, timeout, today=None, jitter_seed=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn watch(
+        &self,
+        py: Python<'_>,
+        email_ids: Option<&Bound<'_, PyAny>>,
+        email: Option<&Bound<'_, PyAny>>,
+        interval: &Bound<'_, PyAny>,
+        soft_bounce_grace: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        today: Option<&Bound<'_, PyAny>>,
+        jitter_seed: Option<u64>,
+    ) -> PyResult<NativeWatch> {
+        let ids = match email_ids.filter(|v| !v.is_none()) {
+            Some(v) => crate::query::strings(py, "email_ids", v)?,
+            None => Vec::new(),
+        };
+        let mut request = self
+            .client
+            .watch(ids)
+            .interval(duration_arg(py, "interval", interval)?)
+            .soft_bounce_grace(duration_arg(py, "soft_bounce_grace", soft_bounce_grace)?);
+        request = request.timeout(match timeout.filter(|v| !v.is_none()) {
+            Some(v) => Some(duration_arg(py, "timeout", v)?),
+            None => None,
+        });
+        if let Some(e) = email.filter(|v| !v.is_none()) {
+            request = request.email(crate::query::string(py, "email", e)?);
+        }
+        if let Some(t) = today.filter(|v| !v.is_none()) {
+            let day = crate::query::date(py, "today", t)?;
+            request = request.today(parse_date("today", &day).or_raise(py)?);
+        }
+        if let Some(seed) = jitter_seed {
+            request = request.jitter_seed(seed);
+        }
+        Ok(NativeWatch::new(request.start().or_raise(py)?, self.offset))
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "NativeClient(api_user={:?}, base_url={:?}, method={:?})",
@@ -300,43 +336,18 @@ impl NativeClient {
     }
 }
 
-/// `parallel`: `"auto"` (any case) or a whole number from 1 to
-/// [`MAX_PARALLELISM`]; not a bool, not another string.
+/// `parallel`: `"auto"` or an `int` (not a bool, not a numeric string);
+/// which names and counts are valid is the core's rule.
 pub(crate) fn parallelism(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Parallelism> {
-    let bad = |got: String| {
-        validation(py, "parallel", format!("must be \"auto\" or a whole number from 1 to {MAX_PARALLELISM}, got {got}"))
-    };
     if let Ok(s) = v.cast::<PyString>() {
-        let text = s.to_cow()?;
-        return match text.trim() {
-            t if t.eq_ignore_ascii_case("auto") => Ok(Parallelism::Auto),
-            _ => Err(bad(format!("{text:?}"))),
-        };
+        return Parallelism::from_name(&s.to_cow()?).or_raise(py);
     }
     if v.is_instance_of::<PyBool>() || !v.is_instance_of::<PyInt>() {
-        return Err(bad(crate::query::type_name(v)));
+        return Err(crate::errors::to_py_err(py, &Parallelism::invalid(crate::query::type_name(v))));
     }
-    match v.extract::<i64>().ok().and_then(|n| usize::try_from(n).ok()) {
-        Some(n) if (1..=MAX_PARALLELISM).contains(&n) => Ok(Parallelism::Fixed(n)),
-        _ => Err(bad(v.str().map(|s| s.to_string()).unwrap_or_default())),
-    }
-}
-
-/// `rate_limit_per_minute`: a whole number of requests per minute; `None`
-/// or `0` turn client-side pacing off.
-fn rate_limit(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
-    if v.is_none() {
-        return Ok(None);
-    }
-    let n = int(py, "rate_limit_per_minute", v)?;
-    match u32::try_from(n) {
-        Ok(0) => Ok(None),
-        Ok(n) => Ok(Some(n)),
-        Err(_) => Err(validation(
-            py,
-            "rate_limit_per_minute",
-            format!("must be a whole number ≥ 0 (0 or None: no client-side pacing), got {n}"),
-        )),
+    match v.extract::<i64>() {
+        Ok(n) => Parallelism::fixed(n).or_raise(py),
+        Err(_) => Err(crate::errors::to_py_err(py, &Parallelism::invalid(v.str()?))),
     }
 }
 
@@ -352,8 +363,7 @@ fn server_time(py: Python<'_>, offset: FixedOffset, v: &Bound<'_, PyAny>) -> PyR
         )
     };
     if let Ok(s) = v.cast::<PyString>() {
-        let text = s.to_cow()?;
-        return parse_server_time(&text).ok_or_else(|| bad(format!("{text:?}")));
+        return settings::parse_server_time("server_now", &s.to_cow()?).or_raise(py);
     }
     if v.is_instance_of::<PyDateTime>() {
         if let Ok(naive) = v.extract::<NaiveDateTime>() {
@@ -368,83 +378,23 @@ fn server_time(py: Python<'_>, offset: FixedOffset, v: &Bound<'_, PyAny>) -> PyR
     Err(bad(type_name))
 }
 
-/// `yyyy-MM-dd HH:mm:ss` (or with a `T`), optionally with fractions of a second.
-fn parse_server_time(s: &str) -> Option<NaiveDateTime> {
-    let s = s.trim();
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"].iter().find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+/// A number of seconds (an `int` or a `float`) within the core's `bounds`.
+fn seconds(py: Python<'_>, bounds: DurationBounds, field: &'static str, s: f64) -> PyResult<Duration> {
+    bounds.from_number(field, s, TimeUnit::Seconds).or_raise(py)
 }
 
-/// A non-negative duration in seconds (zero allowed).
-fn delay(py: Python<'_>, field: &'static str, s: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(s)
-        .map_err(|_| validation(py, field, format!("must be a number of seconds ≥ 0, got {s}")))
-}
-
-/// A positive duration in seconds.
-fn seconds(py: Python<'_>, field: &'static str, s: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(s)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| validation(py, field, format!("must be a positive number of seconds, got {s}")))
-}
-
-/// `+08:00`, `-05:30`, `+0800`, `Z`/`UTC`, or an integer of seconds east of UTC.
+/// `+08:00`, `-05:30`, `+0800`, `+08`, `Z`/`UTC` (the core's parser), or
+/// an `int` of seconds east of UTC.
 pub(crate) fn utc_offset(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<FixedOffset> {
-    let bad = || validation(py, "server_utc_offset", "must look like +08:00, or be seconds east of UTC");
-    if v.is_instance_of::<PyInt>() {
-        let secs = int(py, "server_utc_offset", v)?;
-        return i32::try_from(secs).ok().and_then(FixedOffset::east_opt).ok_or_else(bad);
+    if v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>() {
+        return settings::utc_offset_from_seconds(int(py, "server_utc_offset", v)?).or_raise(py);
     }
-    let text: String = v.extract().map_err(|_| bad())?;
-    parse_offset(&text).ok_or_else(bad)
-}
-
-fn parse_offset(s: &str) -> Option<FixedOffset> {
-    let s = s.trim();
-    if s.eq_ignore_ascii_case("z") || s.eq_ignore_ascii_case("utc") {
-        return FixedOffset::east_opt(0);
-    }
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => return None,
-    };
-    let digits: String = rest.chars().filter(|&c| c != ':').collect();
-    if !digits.chars().all(|c| c.is_ascii_digit()) || !(digits.len() == 2 || digits.len() == 4) {
-        return None;
-    }
-    let hours: i32 = digits[..2].parse().ok()?;
-    let minutes: i32 = if digits.len() == 4 { digits[2..].parse().ok()? } else { 0 };
-    if minutes >= 60 || (rest.contains(':') && rest.len() != 5) {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{parse_offset, parse_server_time};
-
-    #[test]
-    fn server_times() {
-        let t = |s: &str| parse_server_time(s).map(|t| t.to_string());
-        assert_eq!(t("2024-05-20 15:00:00").as_deref(), Some("2024-05-20 15:00:00"));
-        assert_eq!(t(" 2024-05-20T15:00:00.250 ").as_deref(), Some("2024-05-20 15:00:00.250"));
-        for bad in ["", "2024-05-20", "2024-05-20 25:00:00", "20/05/2024 15:00:00", "2024-05-20 15:00"] {
-            assert_eq!(t(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn offsets() {
-        let secs = |s: &str| parse_offset(s).map(|o| o.local_minus_utc());
-        assert_eq!(secs("+08:00"), Some(8 * 3600));
-        assert_eq!(secs("-05:30"), Some(-(5 * 3600 + 1800)));
-        assert_eq!(secs("+0800"), Some(8 * 3600));
-        assert_eq!(secs("+09"), Some(9 * 3600));
-        assert_eq!(secs("Z"), Some(0));
-        for bad in ["", "8", "+8:00", "+08:60", "+08:00:00", "+ab:cd", "+25:00"] {
-            assert_eq!(secs(bad), None, "{bad}");
-        }
+    match v.cast::<PyString>() {
+        Ok(s) => settings::parse_utc_offset(&s.to_cow()?).or_raise(py),
+        Err(_) => Err(validation(
+            py,
+            "server_utc_offset",
+            format!("must be a string like +08:00 or seconds east of UTC, got {}", crate::query::type_name(v)),
+        )),
     }
 }

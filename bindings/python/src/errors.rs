@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
 use sendcloud_status::core::webhook::WebhookError;
-use sendcloud_status::{Error, ErrorKind};
+use sendcloud_status::{Error, ErrorKind, ValidationReason};
 
 pyo3::create_exception!(
     sendcloud_status._native,
@@ -18,7 +18,8 @@ pyo3::create_exception!(
 
 static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
-/// The Python class for each kind (all defined in `sendcloud_status/errors.py`).
+/// The Python class for each kind (all defined in `sendcloud_status/errors.py`;
+/// the Node package names its classes the same).
 fn class_name(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::Validation => "ValidationError",
@@ -29,6 +30,7 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Transport => "TransportError",
         ErrorKind::Decode => "DecodeError",
         ErrorKind::Api => "ApiError",
+        ErrorKind::Internal => "InternalError",
         _ => "SendCloudError",
     }
 }
@@ -53,6 +55,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
         code: err.api_code(),
         http_status: err.http_status(),
         field: err.field(),
+        reason: err.reason(),
         retryable: err.is_retryable(),
     };
     instance(py, class_name(err.kind()), err.message(), &details)
@@ -64,6 +67,7 @@ struct Details<'a> {
     code: Option<i64>,
     http_status: Option<u16>,
     field: Option<&'a str>,
+    reason: Option<&'a str>,
     retryable: bool,
 }
 
@@ -75,6 +79,7 @@ fn instance(py: Python<'_>, class: &str, message: &str, d: &Details<'_>) -> PyRe
     kwargs.set_item("code", d.code)?;
     kwargs.set_item("http_status", d.http_status)?;
     kwargs.set_item("field", d.field)?;
+    kwargs.set_item("reason", d.reason)?;
     kwargs.set_item("retryable", d.retryable)?;
     let value = class.call((message,), Some(&kwargs))?;
     Ok(PyErr::from_value(value))
@@ -101,7 +106,8 @@ pub(crate) fn archive_err(py: Python<'_>, err: &sendcloud_status_archive::Error)
         A::Cancelled => ("ArchiveError", "cancelled", None, err.to_string()),
         _ => ("ArchiveError", "archive", None, err.to_string()),
     };
-    let details = Details { kind, code: None, http_status: None, field, retryable: matches!(err, A::Busy { .. }) };
+    let details =
+        Details { kind, code: None, http_status: None, field, reason: None, retryable: matches!(err, A::Busy { .. }) };
     let cause = NativeError::new_err(format!("{err:?}"));
     match instance(py, class, &message, &details) {
         Ok(e) => {
@@ -145,9 +151,10 @@ pub(crate) fn webhook_err(py: Python<'_>, err: &WebhookError) -> PyErr {
     }
 }
 
-/// A validation error about one argument, raised before anything is sent.
-pub(crate) fn validation(py: Python<'_>, field: &'static str, reason: impl std::fmt::Display) -> PyErr {
-    to_py_err(py, &Error::validation(field, reason))
+/// A validation error about the Python type or shape of one argument,
+/// raised before anything is sent.
+pub(crate) fn validation(py: Python<'_>, field: &'static str, explanation: impl std::fmt::Display) -> PyErr {
+    to_py_err(py, &Error::invalid_value(field, ValidationReason::Malformed, explanation))
 }
 
 /// `?`-friendly conversion of archive results.

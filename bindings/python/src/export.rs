@@ -20,23 +20,24 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sendcloud_status::core::report::{Summary, Suppressions};
-use sendcloud_status::{CancelHandle, Cursor, ExportStats, Page, Pages, Record};
+use sendcloud_status::{CancelHandle, Cursor, ExportStats, Page, Pages, Record, settings};
 
 use crate::convert;
-use crate::errors::{OrRaise, validation};
+use crate::errors::OrRaise;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing here panics while holding a lock; recover rather than panic.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Marks an export as fetching; cleared on drop, even on unwinding.
-struct Busy<'a>(&'a AtomicBool);
+/// Marks an export (or a watch) as advancing; cleared on drop, even on unwinding.
+pub(crate) struct Busy<'a>(&'a AtomicBool);
 
 impl<'a> Busy<'a> {
-    fn acquire(flag: &'a AtomicBool) -> PyResult<Self> {
+    /// `message` is the `RuntimeError` of a second thread advancing it at once.
+    pub(crate) fn acquire(flag: &'a AtomicBool, message: &'static str) -> PyResult<Self> {
         if flag.swap(true, Ordering::AcqRel) {
-            return Err(PyRuntimeError::new_err("this export is already fetching a page in another thread"));
+            return Err(PyRuntimeError::new_err(message));
         }
         Ok(Busy(flag))
     }
@@ -90,18 +91,15 @@ impl NativeExport {
         NativeExport { pages: Mutex::new(pages), busy: AtomicBool::new(false), state: Mutex::new(state), cancel }
     }
 
-    /// The resume point after the records handed out so far.
+    /// The resume point after the records handed out so far (the core's rule).
     fn resume_point(st: &State) -> Option<Cursor> {
-        match &st.current {
-            Some(page) if !st.buffer.is_empty() => page.cursor_at(st.taken),
-            _ => st.cursor,
-        }
+        Page::resume_point(st.current.as_ref(), st.taken, st.cursor)
     }
 
     /// Fetches the next page with the GIL released; `f` runs on it there
     /// (still without the GIL).
     fn fetch<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Page) -> T + Send) -> PyResult<(Fetched, Option<T>)> {
-        let _busy = Busy::acquire(&self.busy)?;
+        let _busy = Busy::acquire(&self.busy, "this export is already fetching a page in another thread")?;
         let pages = &self.pages;
         Ok(py.detach(|| {
             let mut pages = lock(pages);
@@ -335,26 +333,21 @@ impl NativeReport {
         let mut s = Suppressions::new();
         if let Some(n) = soft_bounces.filter(|v| !v.is_none()) {
             let n = crate::query::int(py, "soft_bounces", n)?;
-            let n = u64::try_from(n).ok().filter(|&n| n >= 1).ok_or_else(|| {
-                validation(
-                    py,
-                    "soft_bounces",
-                    format!("must be at least 1 (or None for permanent failures only), got {n}"),
-                )
-            })?;
-            s = s.with_soft_bounce_threshold(n);
+            s = s.with_soft_bounce_threshold(settings::SOFT_BOUNCES.check_u64("soft_bounces", n).or_raise(py)?);
         }
         Ok(NativeReport { inner: Mutex::new(Report::Suppressions(Box::new(s))) })
     }
 
-    /// The report as JSON: the summary object, or the list of suppressions
-    /// (the same shapes as the CLI's JSON output).
-    fn to_json(&self, py: Python<'_>) -> PyResult<String> {
-        let json = match &*lock(&self.inner) {
-            Report::Summary(s) => serde_json::to_string(s),
-            Report::Suppressions(s) => serde_json::to_string(&s.entries()),
+    /// The report as Python values in the shapes of the CLI's JSON output
+    /// (both come from the core's `Serialize`, not from JSON text): the
+    /// summary dict, or the list of suppression dicts.
+    fn result<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let value = match &*lock(&self.inner) {
+            Report::Summary(s) => serde_json::to_value(s),
+            Report::Suppressions(s) => serde_json::to_value(s.entries()),
         };
-        json.map_err(|e| sendcloud_status::Error::transport(format!("could not serialize the report: {e}")))
-            .or_raise(py)
+        let value =
+            value.map_err(|e| sendcloud_status::Error::internal(format!("a report's shape: {e}"))).or_raise(py)?;
+        convert::json(py, &value)
     }
 }

@@ -9,7 +9,7 @@ use sendcloud_status::{Endpoint, Language, Method, Region, SubStatus};
 
 use crate::client::utc_offset;
 use crate::convert;
-use crate::errors::{OrRaise, validation};
+use crate::errors::OrRaise;
 use crate::query::build_query;
 
 fn endpoint(
@@ -26,7 +26,7 @@ fn endpoint(
     match max_window_days {
         None => Ok(endpoint),
         Some(d) => {
-            let d = u32::try_from(d).map_err(|_| validation(py, "max_window_days", "must be at least 1"))?;
+            let d = sendcloud_status::settings::MAX_WINDOW_DAYS.check_u32("max_window_days", d).or_raise(py)?;
             endpoint.with_max_window_days(d).or_raise(py)
         }
     }
@@ -55,13 +55,13 @@ pub(crate) fn encode_query(
 /// `(method, url, headers, body)`. The URL (GET) or the body (POST) holds
 /// the key, as the API requires; log neither.
 #[pyfunction]
-#[pyo3(signature = (api_user, api_key, *, method="POST", region=None, base_url=None, max_window_days=None, **filters))]
+#[pyo3(signature = (api_user, api_key, *, method=None, region=None, base_url=None, max_window_days=None, **filters))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn encode_request<'py>(
     py: Python<'py>,
     api_user: &str,
     api_key: &str,
-    method: &str,
+    method: Option<&str>,
     region: Option<&str>,
     base_url: Option<&str>,
     max_window_days: Option<i64>,
@@ -70,7 +70,7 @@ pub(crate) fn encode_request<'py>(
     let query = build_query(py, filters)?;
     let endpoint = endpoint(py, region, base_url, max_window_days)?;
     let credentials = Credentials::new(api_user, api_key).or_raise(py)?;
-    let method: Method = method.parse().or_raise(py)?;
+    let method: Method = method.map_or(Ok(Method::default()), str::parse).or_raise(py)?;
     let request = Encoder::new(endpoint, credentials).with_method(method).encode(&query).or_raise(py)?;
     let headers: Vec<(&str, &str)> = request.headers().iter().map(|(k, v)| (*k, v.as_str())).collect();
     (request.method().as_str(), request.url(), headers, PyBytes::new(py, request.body())).into_pyobject(py)

@@ -6,7 +6,7 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString};
-use sendcloud_status::{Query, Status};
+use sendcloud_status::{Query, Status, ValidationReason};
 
 use crate::errors::{OrRaise, validation};
 
@@ -29,7 +29,6 @@ pub(crate) const FILTERS: [&str; 12] = [
 /// Builds and validates a query from keyword arguments.
 pub(crate) fn build_query(py: Python<'_>, filters: Option<&Bound<'_, PyDict>>) -> PyResult<Query> {
     let mut b = Query::builder();
-    let (mut start_date, mut end_date) = (None, None);
     for (key, value) in filters.into_iter().flat_map(|f| f.iter()) {
         let key: String = key.extract()?;
         if value.is_none() {
@@ -38,14 +37,9 @@ pub(crate) fn build_query(py: Python<'_>, filters: Option<&Bound<'_, PyDict>>) -
         let v = &value;
         b = match key.as_str() {
             "days" => b.days(int(py, "days", v)?),
-            "start_date" => {
-                start_date = Some(date(py, "start_date", v)?);
-                b
-            }
-            "end_date" => {
-                end_date = Some(date(py, "end_date", v)?);
-                b
-            }
+            // "Both or neither" is the builder's check.
+            "start_date" => b.start_date_str(&date(py, "start_date", v)?),
+            "end_date" => b.end_date_str(&date(py, "end_date", v)?),
             "email" => b.email(string(py, "email", v)?),
             "email_ids" => b.email_ids(strings(py, "email_ids", v)?),
             "label_id" => b.label_id(int(py, "label_id", v)?),
@@ -63,11 +57,6 @@ pub(crate) fn build_query(py: Python<'_>, filters: Option<&Bound<'_, PyDict>>) -
             }
         };
     }
-    match (start_date, end_date) {
-        (Some(start), Some(end)) => b = b.date_strings(&start, &end),
-        (None, None) => {}
-        _ => return Err(validation(py, "window", "give both start_date and end_date (or days)")),
-    }
     b.build().or_raise(py)
 }
 
@@ -76,10 +65,13 @@ pub(crate) fn int(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) -> 
     if v.is_instance_of::<PyBool>() || !v.is_instance_of::<PyInt>() {
         return Err(validation(py, field, format!("must be an integer, got {}", type_name(v))));
     }
-    v.extract::<i64>().map_err(|_| validation(py, field, "is out of range"))
+    v.extract::<i64>().map_err(|_| {
+        let error = sendcloud_status::Error::invalid_value(field, ValidationReason::OutOfRange, "is out of range");
+        crate::errors::to_py_err(py, &error)
+    })
 }
 
-fn string(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) -> PyResult<String> {
+pub(crate) fn string(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     v.extract::<String>().map_err(|_| validation(py, field, format!("must be a string, got {}", type_name(v))))
 }
 
@@ -96,7 +88,7 @@ pub(crate) fn date(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) ->
 }
 
 /// One string, or an iterable of strings.
-fn strings(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+pub(crate) fn strings(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if let Ok(s) = v.cast::<PyString>() {
         return Ok(vec![s.to_string()]);
     }

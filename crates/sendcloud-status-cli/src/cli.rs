@@ -6,8 +6,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
-use sendcloud_status::Parallelism;
-use sendcloud_status::Region;
+use sendcloud_status::settings::{self, TimeUnit};
+use sendcloud_status::{Parallelism, Region, Wording};
 use sendcloud_status_sandbox::SandboxArgs;
 
 use crate::exit;
@@ -52,7 +52,8 @@ fn parse_region(s: &str) -> Result<Region, String> {
     s.parse::<Region>().map_err(|e| e.to_string())
 }
 
-/// Seconds, or a number with a unit (`s`, `m`, `h`): more than 0, at most a day.
+/// Seconds, or a number with a unit (`s`, `m`, `h`), within the core's
+/// timeout bounds.
 fn parse_timeout(s: &str) -> Result<f64, String> {
     let s = s.trim();
     let (number, scale) = match s.char_indices().last() {
@@ -61,10 +62,27 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
         Some((i, 'h')) => (&s[..i], 3600.0),
         _ => (s, 1.0),
     };
-    match number.trim().parse::<f64>().map(|n| n * scale) {
-        Ok(t) if t > 0.0 && t.is_finite() && t <= 86_400.0 => Ok(t),
-        _ => Err("expected seconds (or 90s, 30m, 2h) greater than 0, at most a day".to_owned()),
-    }
+    let seconds = number.trim().parse::<f64>().map_err(|_| "expected seconds, or 90s, 30m, 2h".to_owned())? * scale;
+    settings::TIMEOUT.from_number("timeout", seconds, TimeUnit::Seconds).map_err(|e| e.explanation().to_owned())?;
+    Ok(seconds)
+}
+
+/// A count within `bounds`, the message in the core's words ("at least 1").
+fn parse_count(s: &str, field: &'static str, bounds: settings::Bounds) -> Result<u64, String> {
+    let n = s.trim().parse::<i64>().map_err(|_| format!("{s:?} is not a whole number"))?;
+    bounds.check_u64(field, n).map_err(|e| e.explanation().to_owned())
+}
+
+fn parse_max_records(s: &str) -> Result<u64, String> {
+    parse_count(s, "max_records", settings::MAX_RECORDS)
+}
+
+fn parse_soft_bounces(s: &str) -> Result<u64, String> {
+    parse_count(s, "soft_bounces", settings::SOFT_BOUNCES)
+}
+
+fn parse_wording(s: &str) -> Result<Wording, String> {
+    s.parse::<Wording>().map_err(|e| e.explanation().to_owned())
 }
 
 /// HTTP method of the requests.
@@ -122,21 +140,33 @@ pub struct GlobalArgs {
     #[arg(
         long,
         value_name = "SECONDS",
-        default_value = "30",
+        default_value_t = settings::DEFAULT_TIMEOUT.as_secs_f64(),
         value_parser = parse_timeout,
         global = true,
         help_heading = "Connection"
     )]
     pub timeout: f64,
 
-    /// Retries of a failed request (rate limited, server fault, network) before giving up.
-    #[arg(long, value_name = "N", default_value_t = 7, global = true, help_heading = "Connection")]
+    /// Retries of a failed request (rate limited, server fault, network) before giving up (0 to 100).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = settings::DEFAULT_MAX_RETRIES,
+        global = true,
+        help_heading = "Connection"
+    )]
     pub max_retries: u32,
 
     /// Client-side pacing in requests per minute (0: off). The account limit is 3000.
     ///
     /// In the `sandbox` subcommand this flag sets the simulator's limit instead.
-    #[arg(long, value_name = "PER_MINUTE", default_value_t = 3000, global = true, help_heading = "Connection")]
+    #[arg(
+        long,
+        value_name = "PER_MINUTE",
+        default_value_t = settings::DEFAULT_REQUESTS_PER_MINUTE,
+        global = true,
+        help_heading = "Connection"
+    )]
     pub rate_limit: u32,
 
     /// Requests in flight at once: `auto` (as many as fill the rate limit at the latency seen) or
@@ -200,7 +230,12 @@ pub enum Command {
     )]
     Suppressions(SuppressionsArgs),
     /// Soft-bounced addresses with the suggested next retry time.
-    #[command(args_override_self = true, after_help = "Example: sendcloud-status soft-bounces --days 1 --format csv")]
+    #[command(
+        args_override_self = true,
+        after_help = "Retry plan: 1 h, 4 h, 12 h, then 24 h after each bounce, then give up. A 506 (soft \"address does\n\
+                      not exist\", which usually turns permanent) gets one retry: given up after its second bounce.\n\n\
+                      Example: sendcloud-status soft-bounces --days 1 --format csv"
+    )]
     SoftBounces(SoftBouncesArgs),
     /// Bring a local archive (SQLite) of every email's status and its history up to date.
     #[command(
@@ -249,7 +284,7 @@ pub struct FilterArgs {
     #[arg(long, value_name = "DATE")]
     pub to: Option<String>,
 
-    /// Only this status: delivered, invalid, soft-bounce or sending.
+    /// Only this status: delivered, invalid, soft_bounce (or soft-bounce) or sending.
     #[arg(long, value_name = "STATUS")]
     pub status: Option<String>,
 
@@ -278,7 +313,7 @@ pub struct FilterArgs {
     pub api_user_list: Vec<String>,
 
     /// Stop after N records.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = parse_max_records)]
     pub max_records: Option<u64>,
 }
 
@@ -298,6 +333,16 @@ pub struct OutputArgs {
     /// Write to FILE (atomically: a temporary file renamed on success) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// `--language` of the commands that describe emails in words (the
+/// `sandbox` subcommand has its own: the simulator's language).
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct LanguageArg {
+    /// Descriptions of what happened to an email: en (the documented English, default), zh (the
+    /// documented Chinese) or server (the server's own text, also kept in the JSON `status` field).
+    #[arg(long, value_name = "en|zh|server", default_value = "en", value_parser = parse_wording, help_heading = "Output")]
+    pub language: Wording,
 }
 
 /// Formats of `query`.
@@ -323,6 +368,8 @@ pub struct QueryArgs {
     pub format: Option<RecordFormat>,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub language: LanguageArg,
 }
 
 /// Formats of `summary`.
@@ -367,7 +414,7 @@ pub struct SuppressionsArgs {
     #[command(flatten)]
     pub archive: ArchiveArg,
     /// Also list addresses that soft-bounced at least N times.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = parse_soft_bounces)]
     pub soft_bounces: Option<u64>,
     /// Output format [default: lines; csv/json for an --output ending in .csv/.json].
     #[arg(long, value_enum, help_heading = "Output")]
@@ -447,6 +494,9 @@ pub struct StatusArgs {
     #[arg(value_name = "ADDRESS|EMAIL_ID")]
     pub target: String,
 
+    #[command(flatten)]
+    pub language: LanguageArg,
+
     /// Read the archive instead of the API (every apiUser in it unless --api-user-list).
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
@@ -490,6 +540,9 @@ pub struct WatchArgs {
     /// An email id to follow (repeatable); @FILE reads one id per line (@- from stdin).
     #[arg(long = "email-id", value_name = "ID|@FILE", action = ArgAction::Append)]
     pub email_ids: Vec<String>,
+
+    #[command(flatten)]
+    pub language: LanguageArg,
 
     /// Follow every email to this address sent in the last 3 days.
     #[arg(long, value_name = "ADDRESS")]
@@ -583,6 +636,7 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
+    let args = subcommand_options_after_the_subcommand(Cli::command(), args.into_iter().map(Into::into).collect());
     let matches = Cli::command().try_get_matches_from(args)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     let on_command_line = |id: &str| {
@@ -601,18 +655,104 @@ where
     Ok(cli)
 }
 
-/// `auto`, or 1 to 64 requests in flight.
-fn parse_parallel(s: &str) -> Result<Parallelism, String> {
-    match s.parse::<Parallelism>().map_err(|e| e.message().to_owned())? {
-        Parallelism::Fixed(n) if n > 64 => Err(format!("at most 64 requests in flight, got {n}")),
-        p => Ok(p),
+/// Moves a subcommand's own options written before it (`--days 3 query`)
+/// to just after it (`query --days 3`), so every option may come before or
+/// after the subcommand: clap itself only allows that for `global` options,
+/// and filters cannot be global (not every subcommand takes them).
+///
+/// Tokens are read as clap reads them: an option of the top level keeps its
+/// place (with its value); another option takes a value when any subcommand
+/// gives it one; the first bare word that names a subcommand is the
+/// subcommand (and a word after it naming one of its own subcommands, as in
+/// `webhook serve`). Anything else is left for clap to report.
+fn subcommand_options_after_the_subcommand(
+    top: clap::Command,
+    args: Vec<std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    /// How the option written as `token` (`--name`, `--name=v`, `-x`) takes its value, if it is one of `args`.
+    fn takes_value<'a>(mut args: impl Iterator<Item = &'a clap::Arg>, token: &str) -> Option<bool> {
+        let (name, inline) = match token.split_once('=') {
+            Some((n, _)) => (n, true),
+            None => (token, false),
+        };
+        let arg = if let Some(long) = name.strip_prefix("--") {
+            args.find(|a| a.get_long() == Some(long) || a.get_all_aliases().is_some_and(|al| al.contains(&long)))?
+        } else {
+            let short = name.strip_prefix('-')?.chars().next()?;
+            args.find(|a| a.get_short() == Some(short))?
+        };
+        // A short flag with a value glued on (`-ofile`) carries it.
+        let glued = !name.starts_with("--") && name.len() > 2;
+        Some(arg.get_action().takes_values() && !inline && !glued)
     }
+    let Some((program, rest)) = args.split_first() else { return args };
+    let mut before = vec![program.clone()];
+    let mut moved = Vec::new();
+    let mut iter = rest.iter().cloned();
+    let mut path: Vec<std::ffi::OsString> = Vec::new();
+    while let Some(token) = iter.next() {
+        let Some(text) = token.to_str() else {
+            before.push(token);
+            continue;
+        };
+        if text == "--" || text == "-" {
+            before.push(token);
+            break;
+        }
+        if text.starts_with('-') {
+            let own = takes_value(top.get_arguments(), text);
+            let any = || {
+                top.get_subcommands()
+                    .flat_map(|c| std::iter::once(c).chain(c.get_subcommands()))
+                    .find_map(|c| takes_value(c.get_arguments(), text))
+            };
+            let (list, value) = match own {
+                Some(v) => (&mut before, v),
+                None => (&mut moved, any().unwrap_or(false)),
+            };
+            list.push(token);
+            if value && let Some(v) = iter.next() {
+                list.push(v);
+            }
+            continue;
+        }
+        match top.find_subcommand(text) {
+            Some(sub) => {
+                path.push(token);
+                let sub = sub.clone();
+                // `webhook serve`: the nested subcommand comes next, before any option.
+                let nested =
+                    iter.clone().next().filter(|n| n.to_str().is_some_and(|n| sub.find_subcommand(n).is_some()));
+                if let Some(n) = nested {
+                    iter.next();
+                    path.push(n);
+                }
+                break;
+            }
+            None => {
+                before.push(token);
+                break;
+            }
+        }
+    }
+    if path.is_empty() {
+        // No subcommand: leave everything as written, for clap to explain.
+        return args;
+    }
+    before.extend(path);
+    before.extend(moved);
+    before.extend(iter);
+    before
 }
 
-/// A server day, `yyyy-MM-dd`.
+/// `auto`, or a number of requests in flight within the core's bounds.
+fn parse_parallel(s: &str) -> Result<Parallelism, String> {
+    s.parse::<Parallelism>().map_err(|e| e.explanation().to_owned())
+}
+
+/// A server day, `yyyy-MM-dd` (the core's date rule).
 fn parse_day(s: &str) -> Result<sendcloud_status::chrono::NaiveDate, String> {
-    sendcloud_status::chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("{s:?} is not a date like 2024-05-20"))
+    sendcloud_status::core::query::parse_date("date", s).map_err(|e| e.explanation().to_owned())
 }
 
 /// A duration: a number and a unit (`s`, `m`, `h`, `d`; seconds without one).
@@ -682,6 +822,46 @@ mod tests {
     }
 
     #[test]
+    fn subcommand_options_may_come_before_the_subcommand() {
+        let cli = parse_from([
+            "x",
+            "--format",
+            "csv",
+            "-o",
+            "out.csv",
+            "--days",
+            "3",
+            "--max-records=5",
+            "--status",
+            "invalid",
+            "-q",
+            "query",
+            "--api-user",
+            "u",
+        ])
+        .unwrap();
+        assert!(cli.global.quiet);
+        let Command::Query(q) = cli.command else { panic!() };
+        assert_eq!(q.format, Some(RecordFormat::Csv));
+        assert_eq!(q.output.output.as_deref(), Some(std::path::Path::new("out.csv")));
+        assert_eq!((q.filters.days, q.filters.max_records), (Some(3), Some(5)));
+        assert_eq!(q.filters.status.as_deref(), Some("invalid"));
+        // A value that names a subcommand stays a value.
+        let cli = parse_from(["x", "--label-name", "query", "summary"]).unwrap();
+        let Command::Summary(s) = cli.command else { panic!() };
+        assert_eq!(s.filters.label_name.as_deref(), Some("query"));
+        // Nested subcommands: the options go after `webhook serve`.
+        let cli = parse_from(["x", "--listen", "127.0.0.1:0", "--db", "a.db", "webhook", "serve"]).unwrap();
+        let Command::Webhook(WebhookCommand::Serve(w)) = cli.command else { panic!() };
+        assert_eq!(w.db, std::path::Path::new("a.db"));
+        // An option the subcommand does not take is still an error, and so is an unknown one.
+        assert!(parse_from(["x", "--days", "3", "sandbox"]).is_err());
+        assert!(parse_from(["x", "--no-such-flag", "query"]).is_err());
+        // Values after `--` are not touched.
+        assert!(parse_from(["x", "status", "--", "--days"]).is_ok());
+    }
+
+    #[test]
     fn sandbox_subcommand_owns_its_rate_limit() {
         let cli = parse_from(["x", "sandbox", "--rate-limit", "0", "--records", "5"]).unwrap();
         let Command::Sandbox(s) = cli.command else { panic!() };
@@ -689,6 +869,27 @@ mod tests {
         assert_eq!(s.sandbox.records, 5);
         let cli = parse_from(["x", "query", "--days", "1", "--rate-limit", "60"]).unwrap();
         assert_eq!(cli.global.rate_limit, 60);
+    }
+
+    #[test]
+    fn bounds_read_as_words() {
+        let err = parse_from(["x", "query", "--days", "1", "--max-records", "0"]).unwrap_err().to_string();
+        assert!(err.contains("must be at least 1, got 0"), "{err}");
+        assert!(!err.contains("18446744073709551615"), "{err}");
+        let err = parse_from(["x", "query", "--days", "1", "--parallel", "65"]).unwrap_err().to_string();
+        assert!(err.contains("from 1 to 64"), "{err}");
+        assert!(parse_from(["x", "query", "--days", "1", "--timeout", "0"]).is_err());
+        assert!(parse_from(["x", "query", "--days", "1", "--timeout", "25h"]).is_err());
+        let cli = parse_from(["x", "query", "--days", "1"]).unwrap();
+        assert_eq!((cli.global.timeout, cli.global.max_retries, cli.global.rate_limit), (30.0, 7, 3000));
+        let Command::Query(q) = cli.command else { panic!() };
+        assert_eq!(q.language.language, Wording::default());
+        let cli = parse_from(["x", "query", "--language", "server", "--days", "1"]).unwrap();
+        let Command::Query(q) = cli.command else { panic!() };
+        assert_eq!(q.language.language, Wording::Server);
+        assert!(parse_from(["x", "query", "--days", "1", "--language", "fr"]).is_err());
+        // The simulator keeps its own --language.
+        assert!(parse_from(["x", "sandbox", "--language", "en"]).is_ok());
     }
 
     #[test]

@@ -111,14 +111,14 @@ impl From<Error> for Failure {
     }
 }
 
-/// The exit code of a client error.
+/// The exit code of a client error, from its structure (never its text).
 ///
 /// A validation error raised before sending is 2; one the server answered
 /// (a 400xx code, say an unknown label id) means a request went out, so it
 /// is 5 like other API errors.
 pub fn code_of(err: &Error) -> u8 {
     match err.kind() {
-        ErrorKind::Validation if err.api_code().is_none() && err.http_status().is_none() => USAGE,
+        ErrorKind::Validation if err.is_before_sending() => USAGE,
         ErrorKind::Auth => AUTH,
         ErrorKind::RateLimited | ErrorKind::Quota => RATE_LIMIT,
         _ => API,
@@ -156,6 +156,12 @@ mod tests {
         let err = Query::builder().days(0).build().unwrap_err();
         assert_eq!(code_of(&err), USAGE);
         assert_eq!(code_of(&Error::transport("refused")), API);
+        assert_eq!(code_of(&Error::internal("a bug")), API);
+        // A parameter the server refused: a request went out.
+        let refused = sendcloud_status::core::Decoder::default()
+            .decode(200, br#"{"result":false,"statusCode":40007,"message":"bad startDate"}"#)
+            .unwrap_err();
+        assert_eq!((refused.field(), code_of(&refused)), (Some("start_date"), API));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use sendcloud_status::{Error, Query, QueryBuilder, Status};
+use sendcloud_status::{Error, Query, QueryBuilder, Status, ValidationReason};
 
 use crate::cli::FilterArgs;
 use crate::exit::Failure;
@@ -18,30 +18,26 @@ pub struct Filters {
     pub has_status_filter: bool,
     /// `--max-records`.
     pub max_records: Option<u64>,
+    /// `--from` was given (names the missing half of a range).
+    from_given: bool,
 }
 
 impl Filters {
     /// Gathers the flags (reading `@file` id lists). Nothing is sent.
     pub fn from_args(args: &FilterArgs) -> Result<Filters, Failure> {
         let mut b = Query::builder();
-        match (args.days, args.from.as_deref(), args.to.as_deref()) {
-            (_, Some(_), None) => {
-                return Err(Failure::usage("--from needs --to (an inclusive range of server days, yyyy-MM-dd)"));
-            }
-            (_, None, Some(_)) => {
-                return Err(Failure::usage("--to needs --from (an inclusive range of server days, yyyy-MM-dd)"));
-            }
-            (days, from_to, _) => {
-                if let Some(n) = days {
-                    b = b.days(n);
-                }
-                if let (Some(from), Some(to)) = (from_to, args.to.as_deref()) {
-                    b = b.date_strings(from, to);
-                }
-            }
+        if let Some(n) = args.days {
+            b = b.days(n);
         }
+        if let Some(from) = &args.from {
+            b = b.start_date_str(from);
+        }
+        if let Some(to) = &args.to {
+            b = b.end_date_str(to);
+        }
+        let from_given = args.from.is_some();
         if let Some(s) = &args.status {
-            b = b.status(s.parse::<Status>().map_err(|e| flag_error(&e))?);
+            b = b.status(s.parse::<Status>().map_err(|e| flag_error(&e, from_given))?);
         }
         if !args.sub_status.is_empty() {
             let mut codes = Vec::with_capacity(args.sub_status.len());
@@ -72,6 +68,7 @@ impl Filters {
             builder: b,
             has_status_filter: args.status.is_some() || !args.sub_status.is_empty(),
             max_records: args.max_records,
+            from_given,
         };
         // Validate now, so that every mistake is reported before anything is sent.
         filters.build(None)?;
@@ -85,20 +82,22 @@ impl Filters {
         if let (Some(s), false) = (status, self.has_status_filter) {
             b = b.status(s);
         }
-        b.build().map_err(|e| flag_error(&e))
+        b.build().map_err(|e| flag_error(&e, self.from_given))
     }
 }
 
-/// A builder error, with the flag named instead of the builder's field.
-fn flag_error(err: &Error) -> Failure {
+/// A builder error, with the flag named instead of the builder's field:
+/// mapped on the error's field and reason, never on its text.
+fn flag_error(err: &Error, from_given: bool) -> Failure {
     let Some(field) = err.field() else { return Failure::api(err) };
     if field == "window" {
-        let msg = if err.message().contains("not both") {
-            "give either --days or --from/--to, not both"
-        } else {
-            "give --days N or --from DATE --to DATE"
-        };
-        return Failure::usage(msg);
+        let range = "an inclusive range of server days, yyyy-MM-dd";
+        return Failure::usage(match err.validation_reason() {
+            Some(ValidationReason::Conflict) => "give either --days or --from/--to, not both".to_owned(),
+            Some(ValidationReason::Incomplete) if from_given => format!("--from needs --to ({range})"),
+            Some(ValidationReason::Incomplete) => format!("--to needs --from ({range})"),
+            _ => "give --days N or --from DATE --to DATE".to_owned(),
+        });
     }
     let flag = match field {
         "days" => "--days",
@@ -113,12 +112,7 @@ fn flag_error(err: &Error) -> Failure {
         "sub_status" => "--sub-status",
         other => other,
     };
-    let prefix = format!("invalid {field}: ");
-    let reason = err.message().strip_prefix(&prefix).unwrap_or(err.message());
-    // The builder spells statuses and dates the way Rust callers do; say it the CLI's way.
-    let reason =
-        reason.replace("soft_bounce", "soft-bounce").replace("start_date", "--from").replace("end_date", "--to");
-    Failure::usage(format!("invalid {flag}: {reason}"))
+    Failure::usage(format!("invalid {flag}: {}", err.explanation()))
 }
 
 /// `--email-id` values: ids as given, `@FILE` read one id per line (blank
@@ -167,7 +161,7 @@ mod tests {
         assert!(f.message.starts_with("invalid --days: "), "{}", f.message);
         let f = Filters::from_args(&FilterArgs { days: None, ..args() }).unwrap_err();
         assert_eq!(f.message, "give --days N or --from DATE --to DATE");
-        let f = Filters::from_args(&FilterArgs { from: Some("2024-01-01".into()), ..args() }).unwrap_err();
+        let f = Filters::from_args(&FilterArgs { from: Some("2024-01-01".into()), days: None, ..args() }).unwrap_err();
         assert!(f.message.starts_with("--from needs --to"));
         let bad_date =
             FilterArgs { days: None, from: Some("2024-13-01".into()), to: Some("2024-12-01".into()), ..args() };
@@ -177,7 +171,20 @@ mod tests {
         let f = Filters::from_args(&FilterArgs { sub_status: vec!["200".into()], ..args() }).unwrap_err();
         assert!(f.message.starts_with("invalid --sub-status: "));
         let f = Filters::from_args(&FilterArgs { status: Some("bounced".into()), ..args() }).unwrap_err();
-        assert!(f.message.contains("soft-bounce"), "{}", f.message);
+        assert!(f.message.starts_with("invalid --status: ") && f.message.contains("soft_bounce"), "{}", f.message);
+        let f = Filters::from_args(&FilterArgs { to: Some("2024-01-01".into()), days: None, ..args() }).unwrap_err();
+        assert!(f.message.starts_with("--to needs --from"), "{}", f.message);
+        let f = Filters::from_args(&FilterArgs { from: Some("2024-01-01".into()), ..args() }).unwrap_err();
+        assert_eq!(f.message, "give either --days or --from/--to, not both");
+        let reversed =
+            FilterArgs { days: None, from: Some("2024-05-03".into()), to: Some("2024-05-01".into()), ..args() };
+        let f = Filters::from_args(&reversed).unwrap_err();
+        assert_eq!(f.message, "invalid --from: 2024-05-03 is after the end date 2024-05-01");
+        // Both spellings of a status, as everywhere.
+        for spelling in ["soft-bounce", "soft_bounce"] {
+            let f = Filters::from_args(&FilterArgs { status: Some(spelling.into()), ..args() }).unwrap();
+            assert_eq!(f.build(None).unwrap().status(), Some(Status::SoftBounce));
+        }
     }
 
     #[test]

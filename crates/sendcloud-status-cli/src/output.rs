@@ -14,7 +14,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
-use sendcloud_status::Record;
+use sendcloud_status::{Record, Wording};
 
 use crate::cli::RecordFormat;
 use crate::exit::Failure;
@@ -92,9 +92,13 @@ impl Sink {
                     // Like a plain create: the umask decides.
                     builder.permissions(std::fs::Permissions::from_mode(0o666));
                 }
-                let file = builder
-                    .tempfile_in(dir)
-                    .map_err(|e| Failure::usage(format!("cannot write --output {}: {e}", path.display())))?;
+                let file = builder.tempfile_in(dir).map_err(|e| {
+                    // tempfile's message names the hidden temporary file; the user named `path`.
+                    let cause = e
+                        .raw_os_error()
+                        .map_or_else(|| e.kind().to_string(), |c| std::io::Error::from_raw_os_error(c).to_string());
+                    Failure::new(crate::exit::OUTPUT, format!("cannot write --output {}: {cause}", path.display()))
+                })?;
                 let (file, temp) = file.into_parts();
                 (Target::File(file), Some(temp), Some(path.to_path_buf()), false)
             }
@@ -180,20 +184,8 @@ pub fn cleanup_on_interrupt() {
     }
 }
 
-/// The columns of CSV output: exactly the JSON-lines keys.
-pub const RECORD_COLUMNS: [&str; 11] = [
-    "email_id",
-    "status",
-    "category",
-    "sub_status",
-    "sub_status_description",
-    "api_user",
-    "recipient",
-    "request_time",
-    "modified_time",
-    "send_log",
-    "extra",
-];
+/// The columns of CSV output: exactly the JSON-lines keys, from the core.
+const RECORD_COLUMNS: [&str; 11] = Record::FIELDS;
 
 /// A `Write` into a shared line buffer, so the CSV writer's output can be
 /// taken out record by record.
@@ -213,6 +205,8 @@ impl Write for LineBuf {
 /// Writes records one at a time in one format.
 pub struct RecordWriter {
     format: RecordFormat,
+    /// Whose words the table's detail column uses.
+    wording: Wording,
     buf: Vec<u8>,
     csv: Option<(csv::Writer<LineBuf>, LineBuf)>,
     header_done: bool,
@@ -225,13 +219,14 @@ impl std::fmt::Debug for RecordWriter {
 }
 
 impl RecordWriter {
-    /// A writer for `format`.
-    pub fn new(format: RecordFormat) -> Self {
+    /// A writer for `format`; `wording` chooses the table's descriptions
+    /// (JSON and CSV carry the record's fields as they are).
+    pub fn new(format: RecordFormat, wording: Wording) -> Self {
         let csv = (format == RecordFormat::Csv).then(|| {
             let line = LineBuf::default();
             (csv::WriterBuilder::new().has_headers(false).from_writer(line.clone()), line)
         });
-        RecordWriter { format, buf: Vec::with_capacity(1024), csv, header_done: false }
+        RecordWriter { format, wording, buf: Vec::with_capacity(1024), csv, header_done: false }
     }
 
     /// The header (CSV, table), written before the first record even when
@@ -266,7 +261,7 @@ impl RecordWriter {
                 let fields = csv_fields(record)?;
                 self.csv_line(sink, &fields)
             }
-            RecordFormat::Table => sink.write_all(table_record(record).as_bytes()),
+            RecordFormat::Table => sink.write_all(table_record(record, self.wording).as_bytes()),
         }
     }
 
@@ -317,15 +312,15 @@ fn table_row(cols: [&str; 5]) -> String {
     )
 }
 
-fn table_record(r: &Record) -> String {
+fn table_record(r: &Record, wording: Wording) -> String {
     let time = r.request_time.as_ref().map_or_else(String::new, |t| match t.datetime() {
         Some(d) => d.format("%Y-%m-%d %H:%M:%S").to_string(),
         None => t.raw().into_owned(),
     });
     let code = r.sub_status.map_or_else(String::new, |s| s.code().to_string());
-    let detail = r.sub_status_description.as_deref().or(r.status.as_deref()).unwrap_or("");
+    let detail = r.describe(wording);
     let category = r.category.name().replace('_', " ");
-    table_row([&time, &category, &code, r.recipient.as_deref().unwrap_or(""), &truncate(detail, 60)])
+    table_row([&time, &category, &code, r.recipient.as_deref().unwrap_or(""), &truncate(&detail, 60)])
 }
 
 /// `s` cut to `width` characters, with `…` when cut.

@@ -53,7 +53,7 @@ impl Session {
             })
             .timeout(Duration::from_secs_f64(g.timeout))
             .max_retries(g.max_retries)
-            .rate_limit_per_minute((g.rate_limit > 0).then_some(g.rate_limit))
+            .rate_limit_per_minute(Some(g.rate_limit)) // 0: off, the core's meaning
             .parallelism(g.parallel);
 
         let sandbox = if g.sandbox {
@@ -66,13 +66,17 @@ impl Session {
                 .map_err(|e| Failure::new(exit::API, format!("cannot start the embedded sandbox: {e}")))?;
             if !g.quiet {
                 let ds = sandbox.dataset();
+                // The account has several apiUsers and the API answers for the calling one
+                // only: say so, or a summary shows half of the records announced.
                 let _ = writeln!(
                     std::io::stderr(),
-                    "note: using the embedded sandbox at {} ({} simulated records, {} to {})",
+                    "note: using the embedded sandbox at {} ({} simulated records, {} to {}, of apiUsers {}; \
+                     the API answers for the calling apiUser {user} unless --api-user-list names others)",
                     sandbox.base_url(),
                     crate::output::thousands(ds.len()),
                     ds.first_day(),
-                    ds.today()
+                    ds.today(),
+                    ds.api_users().join(", "),
                 );
             }
             builder = builder.credentials(user, key).base_url(sandbox.base_url());
@@ -100,12 +104,29 @@ impl Session {
                 Some("api_key") => "--api-key",
                 Some("region") => "--region",
                 Some("timeout") => "--timeout",
+                Some("max_retries") => "--max-retries",
+                Some("rate_limit_per_minute") => "--rate-limit",
+                Some("parallel") => "--parallel",
                 _ => return Failure::api(&e),
             };
-            let reason = e.message().split_once(": ").map_or(e.message(), |(_, r)| r);
-            Failure::usage(format!("invalid {flag}: {reason}"))
+            Failure::usage(format!("invalid {flag}: {}", e.explanation()))
         })?;
-        log::debug!("client ready: {client:?}");
+        log::debug!(
+            "client ready: {} as apiUser {}, {}, {} in flight, {}, {} s per request, {} retries",
+            client.endpoint().base_url(),
+            client.api_user(),
+            match g.method {
+                MethodArg::Post => "POST",
+                MethodArg::Get => "GET (the key goes in the query string)",
+            },
+            g.parallel,
+            match g.rate_limit {
+                0 => "no client pacing".to_owned(),
+                n => format!("paced at {n} requests/min"),
+            },
+            g.timeout,
+            g.max_retries,
+        );
         let started = match g.today {
             Some(day) => day.and_time(NaiveTime::MIN),
             None => client.server_now(),

@@ -293,6 +293,29 @@ fn query_table_is_readable() {
 }
 
 #[test]
+fn query_table_describes_in_english_unless_another_language_is_asked() {
+    use sendcloud_status::{Language as Lang, SubStatus};
+    let sb = small();
+    let args = ["query", "--days", "3", "--status", "invalid", "--format", "table"];
+    // The detail column follows the recipient column (widths 24, 11, 4, 36, two spaces between).
+    let details = |language: &str| -> Vec<String> {
+        let out = ok(run(&mut cli(&sb), &[&args[..], &["--language", language]].concat()));
+        out.lines().skip(1).map(|l| l.chars().skip(24 + 2 + 11 + 2 + 4 + 2 + 36 + 2).collect()).collect()
+    };
+    let records = parse_jsonl(&ok(run(&mut cli(&sb), &["query", "--days", "3", "--status", "invalid"])));
+    assert!(!records.is_empty());
+    let code = |r: &Value| SubStatus::from_code(r["sub_status"].as_u64().unwrap() as u16);
+    let expect = |lang| records.iter().map(|r| code(r).describe(lang)).collect::<Vec<_>>();
+    assert_eq!(details("en"), expect(Lang::English));
+    assert_eq!(ok(run(&mut cli(&sb), &args)).lines().skip(1).count(), records.len());
+    assert_eq!(details("zh"), expect(Lang::Chinese));
+    let server: Vec<String> =
+        records.iter().map(|r| r["sub_status_description"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(details("server"), server);
+    assert_ne!(details("server"), details("en"), "the sandbox writes its own words");
+}
+
+#[test]
 fn output_file_is_complete_on_success_and_no_temporary_file_remains() {
     let sb = small();
     let dir = tempfile::tempdir().unwrap();
@@ -318,6 +341,43 @@ fn output_file_is_complete_on_success_and_no_temporary_file_remains() {
     let names: BTreeSet<String> =
         std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(names, ["export.csv", "export.jsonl"].into_iter().map(String::from).collect());
+}
+
+#[test]
+fn an_unwritable_output_exits_1_naming_the_given_path_before_any_request() {
+    let sb = small();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-such-dir").join("out.jsonl");
+    let out = run(&mut cli(&sb), &["query", "--days", "1", "-o", path.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(path.to_str().unwrap()), "names the path given: {err}");
+    assert!(!err.contains(".partial"), "not the hidden temporary file: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(request_count(&sb), 0, "no request was sent");
+}
+
+#[test]
+fn subcommand_options_work_before_the_subcommand() {
+    let sb = small();
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("before.csv");
+    let after = dir.path().join("after.csv");
+    ok(run(
+        &mut cli(&sb),
+        &["--format", "csv", "--days", "3", "--status", "invalid", "-o", before.to_str().unwrap(), "query"],
+    ));
+    ok(run(
+        &mut cli(&sb),
+        &["query", "--format", "csv", "--days", "3", "--status", "invalid", "-o", after.to_str().unwrap()],
+    ));
+    let (before, after) = (std::fs::read_to_string(before).unwrap(), std::fs::read_to_string(after).unwrap());
+    let (_, rows) = parse_csv(&before);
+    let truth: Vec<GroundRecord> =
+        sb.dataset().query(&Filter::days(today(), 3)).into_iter().filter(|r| r.status_code == 4).collect();
+    assert!(!truth.is_empty());
+    assert_eq!(rows.len(), truth.len());
+    assert_eq!(before, after);
 }
 
 #[test]
@@ -745,7 +805,11 @@ fn ctrl_c_flushes_whole_lines_already_streamed_to_stdout() {
     let sb = start(
         SandboxConfig::default().with_records(6_000).with_days_of_data(10).with_latency(Duration::from_millis(150)),
     );
-    let mut child = spawn(&slow_export_args(&sb));
+    // One request at a time: a 4th request is only sent once the pages before it were handed
+    // to the writer (one page read ahead), whatever the machine's load.
+    let mut args = slow_export_args(&sb);
+    args.extend(["--parallel".to_owned(), "1".to_owned()]);
+    let mut child = spawn(&args);
     let mut pipe = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut s = String::new();

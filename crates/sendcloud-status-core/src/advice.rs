@@ -12,7 +12,7 @@ use crate::status::SubStatus;
 ///
 /// The default waits 1 h, 4 h, 12 h, then 24 h, and gives up after that;
 /// a soft "address does not exist" (506) gets a single retry, since it
-/// usually turns permanent.
+/// usually turns permanent (`docs/protocol.md` §12).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrySchedule {
     delays: Vec<Duration>,

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ValidationReason};
 
 /// The secret `apiKey`. Formats as `***` everywhere; read it with
 /// [`ApiKey::expose`] only to put it on the wire.
@@ -15,7 +15,7 @@ impl ApiKey {
     pub fn new(key: impl Into<String>) -> Result<Self> {
         let key = key.into();
         if key.trim().is_empty() {
-            return Err(Error::validation("api_key", "must not be empty"));
+            return Err(Error::invalid_value("api_key", ValidationReason::Missing, "must not be empty"));
         }
         Ok(ApiKey(key))
     }
@@ -57,7 +57,7 @@ impl Credentials {
     pub fn new(api_user: impl Into<String>, api_key: impl Into<String>) -> Result<Self> {
         let api_user = api_user.into();
         if api_user.trim().is_empty() {
-            return Err(Error::validation("api_user", "must not be empty"));
+            return Err(Error::invalid_value("api_user", ValidationReason::Missing, "must not be empty"));
         }
         Ok(Credentials { api_user, api_key: ApiKey::new(api_key)? })
     }

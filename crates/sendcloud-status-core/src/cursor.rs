@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use chrono::NaiveDate;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ValidationReason};
 use crate::query::Query;
 use crate::request::wire_params;
 
@@ -90,12 +90,19 @@ impl FromStr for Cursor {
     fn from_str(s: &str) -> Result<Self> {
         let s = s.trim();
         if s.starts_with("sc1.") {
-            return Err(Error::validation(
+            return Err(Error::invalid_value(
                 "cursor",
+                ValidationReason::Contradiction,
                 "this cursor comes from version 0.1 (sc1), whose plan cannot be checked: start the export again",
             ));
         }
-        let bad = || Error::validation("cursor", format!("{s:?} is not a cursor from this library"));
+        let bad = || {
+            Error::invalid_value(
+                "cursor",
+                ValidationReason::Malformed,
+                format!("{s:?} is not a cursor from this library"),
+            )
+        };
         let parts: Vec<&str> = s.split('.').collect();
         let [version, dates, window, chunk, pass, offset, fp] = parts.as_slice() else { return Err(bad()) };
         if *version != "sc2" || fp.len() != 8 {

@@ -1,4 +1,5 @@
-//! Lenient response decoding (API.md §4) and error classification (§5).
+//! Lenient response decoding (`docs/protocol.md` §5) and error
+//! classification (§7).
 //!
 //! Rules: try the body whatever the HTTP status; `statusCode` or
 //! `statuscode`; `info` as an object, a JSON string, `null` or `{}`;
@@ -24,7 +25,7 @@ pub struct Decoder {
 
 impl Default for Decoder {
     fn default() -> Self {
-        Decoder { offset: FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset") }
+        Decoder { offset: crate::settings::DEFAULT_SERVER_UTC_OFFSET }
     }
 }
 
@@ -142,8 +143,8 @@ pub fn classify(http_status: u16, code: Option<i64>, message: &str) -> Error {
     if let Some(c) = code {
         err = err.with_api_code(c);
     }
-    if let Some(f) = field {
-        err = err.with_field(f);
+    if kind == ErrorKind::Validation {
+        err = err.rejected_by_server(field);
     }
     err
 }

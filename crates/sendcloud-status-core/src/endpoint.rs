@@ -1,11 +1,12 @@
-//! Where requests go: the documented region presets (API.md §1) and custom
+//! Where requests go: the documented region presets (`docs/protocol.md` §1) and custom
 //! base URLs, each with its maximum query window.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ValidationReason};
+use crate::settings;
 
 /// The path of this endpoint below a base URL.
 pub const EMAIL_STATUS_PATH: &str = "data/emailStatus";
@@ -67,7 +68,7 @@ impl Region {
 
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -76,7 +77,11 @@ impl FromStr for Region {
     fn from_str(s: &str) -> Result<Self> {
         Region::ALL.into_iter().find(|r| r.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
             let names: Vec<_> = Region::ALL.iter().map(|r| r.name()).collect();
-            Error::validation("region", format!("unknown region {s:?}; expected one of {}", names.join(", ")))
+            Error::invalid_value(
+                "region",
+                ValidationReason::UnknownName,
+                format!("unknown region {s:?}; expected one of {}", names.join(", ")),
+            )
         })
     }
 }
@@ -116,42 +121,51 @@ impl Endpoint {
     /// `localhost`) used by tests and the sandbox: the key travels in the
     /// request and must not cross a network in clear text.
     pub fn custom(base_url: &str) -> Result<Self> {
-        let uri: http::Uri = base_url
-            .trim()
-            .parse()
-            .map_err(|e| Error::validation("base_url", format!("{base_url:?} is not a URL ({e})")))?;
+        let uri: http::Uri = base_url.trim().parse().map_err(|e| {
+            Error::invalid_value("base_url", ValidationReason::Malformed, format!("{base_url:?} is not a URL ({e})"))
+        })?;
         let scheme = uri.scheme_str().unwrap_or("");
-        let host = uri.host().ok_or_else(|| Error::validation("base_url", format!("{base_url:?} has no host")))?;
+        let host = uri.host().ok_or_else(|| {
+            Error::invalid_value("base_url", ValidationReason::Malformed, format!("{base_url:?} has no host"))
+        })?;
         match scheme {
             "https" => {}
             "http" if is_loopback(host) => {}
             "http" => {
-                return Err(Error::validation(
+                return Err(Error::invalid_value(
                     "base_url",
+                    ValidationReason::Other,
                     format!("plain http:// is only allowed for loopback hosts, not {host:?}; use https://"),
                 ));
             }
             other => {
-                return Err(Error::validation("base_url", format!("unsupported scheme {other:?}; use https://")));
+                return Err(Error::invalid_value(
+                    "base_url",
+                    ValidationReason::Malformed,
+                    format!("unsupported scheme {other:?}; use https://"),
+                ));
             }
         }
         if uri.query().is_some() {
-            return Err(Error::validation("base_url", "must not contain a query string"));
+            return Err(Error::invalid_value(
+                "base_url",
+                ValidationReason::Malformed,
+                "must not contain a query string",
+            ));
         }
         let mut base = format!("{scheme}://{}{}", uri.authority().map(|a| a.as_str()).unwrap_or(host), uri.path());
         if !base.ends_with('/') {
             base.push('/');
         }
         let region = Region::ALL.into_iter().find(|r| r.base_url() == base);
-        Ok(Endpoint { base_url: base, region, max_window_days: region.map_or(3, Region::max_window_days) })
+        let max_window_days = region.map_or(settings::DEFAULT_MAX_WINDOW_DAYS, Region::max_window_days);
+        Ok(Endpoint { base_url: base, region, max_window_days })
     }
 
-    /// Overrides the window maximum (at least 1 day).
+    /// Overrides the window maximum ([`settings::MAX_WINDOW_DAYS`]: 1 to
+    /// 3660 days).
     pub fn with_max_window_days(mut self, days: u32) -> Result<Self> {
-        if days == 0 {
-            return Err(Error::validation("max_window_days", "must be at least 1"));
-        }
-        self.max_window_days = days;
+        self.max_window_days = settings::MAX_WINDOW_DAYS.check_u32("max_window_days", i64::from(days))?;
         Ok(self)
     }
 
@@ -176,7 +190,8 @@ impl Endpoint {
     }
 
     /// Whether the host is a loopback address (`127.0.0.0/8`, `::1`,
-    /// `localhost`): a sandbox or a test server, not the vendor.
+    /// `localhost`): a sandbox or a test server, not the vendor. The one
+    /// rule for "plain HTTP is allowed" and "never through a proxy".
     pub fn is_loopback(&self) -> bool {
         self.base_url.parse::<http::Uri>().ok().and_then(|u| u.host().map(is_loopback)).unwrap_or(false)
     }
@@ -237,6 +252,29 @@ mod tests {
             Endpoint::custom("http://127.0.0.1:5/api/").unwrap().with_max_window_days(7).unwrap().max_window_days(),
             7
         );
+    }
+
+    #[test]
+    fn loopback_is_one_rule() {
+        for (url, loopback) in [
+            ("http://127.0.0.1:9/api/", true),
+            ("http://127.8.9.10/api/", true),
+            ("https://localhost/api/", true),
+            ("http://[::1]:8080/", true),
+            ("https://api.aurorasendcloud.com/api/", false),
+            ("https://10.0.0.1/api/", false),
+        ] {
+            assert_eq!(Endpoint::custom(url).unwrap().is_loopback(), loopback, "{url}");
+        }
+        assert!(Region::ALL.iter().all(|&r| !Endpoint::preset(r).is_loopback()));
+    }
+
+    #[test]
+    fn window_maximum_bounds() {
+        let e = Endpoint::default().with_max_window_days(0).unwrap_err();
+        assert_eq!(e.explanation(), "must be from 1 to 3660, got 0");
+        assert!(Endpoint::default().with_max_window_days(3661).is_err());
+        assert_eq!(Endpoint::default().with_max_window_days(3660).unwrap().max_window_days(), 3660);
     }
 
     #[test]

@@ -71,7 +71,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::cursor::{Cursor, PlanShape, fingerprint};
 use crate::decode::{Decoder, PageBody};
-use crate::error::{Error, ErrorKind, Result};
+pub use crate::error::TransportErrorKind;
+use crate::error::{Error, ErrorKind, Result, ValidationReason};
 use crate::limiter::{RateLimiter, SharedLimiter};
 use crate::query::{Query, Window};
 use crate::record::{Page, Position, Record};
@@ -80,7 +81,7 @@ use crate::retry::{Jitter, RetryPolicy};
 use crate::throughput::{Outcome, Parallelism};
 
 /// Default number of email ids per request.
-pub const DEFAULT_EMAIL_ID_CHUNK: usize = 20;
+pub use crate::settings::DEFAULT_EMAIL_ID_CHUNK;
 /// Default cap on pages per window, chunk and pass: a guard against a
 /// server that never stops paging (10 million rows at 100 per page).
 pub const DEFAULT_MAX_PAGES_PER_UNIT: u32 = 100_000;
@@ -90,38 +91,6 @@ pub const DEFAULT_MAX_REREADS: u32 = 3;
 /// Identifies a request the machine asked for, to match its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RequestId(u64);
-
-/// How a request failed below HTTP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TransportErrorKind {
-    /// Could not connect (refused, DNS, unreachable).
-    Connect,
-    /// No complete answer within the timeout.
-    Timeout,
-    /// The connection was closed or reset mid-request.
-    ConnectionReset,
-    /// The body ended early or could not be read.
-    BodyIncomplete,
-    /// Anything else that may pass on a new attempt.
-    Other,
-    /// A failure that another attempt cannot fix (TLS certificate,
-    /// invalid proxy setting). Not retried.
-    Fatal,
-}
-
-impl TransportErrorKind {
-    fn describe(self) -> &'static str {
-        match self {
-            TransportErrorKind::Connect => "could not connect",
-            TransportErrorKind::Timeout => "the request timed out",
-            TransportErrorKind::ConnectionReset => "the connection was reset",
-            TransportErrorKind::BodyIncomplete => "the response body was incomplete",
-            TransportErrorKind::Other => "transport error",
-            TransportErrorKind::Fatal => "transport error (not retried)",
-        }
-    }
-}
 
 /// What the driver should do next.
 #[derive(Debug)]
@@ -461,17 +430,26 @@ impl Export {
         let mut export = Export::planned(config, query, dates, fp, windows, chunks, false);
         if let Some(c) = cursor {
             if c.fingerprint != fp {
-                return Err(Error::validation(
+                return Err(Error::invalid_value(
                     "cursor",
+                    ValidationReason::Contradiction,
                     "this cursor belongs to another query, or to a client with another page size, region \
                      window or id chunk size",
                 ));
             }
             if c.window as usize >= export.windows.len() || c.chunk as usize >= export.chunks.len() {
-                return Err(Error::validation("cursor", "the cursor points past the end of this query"));
+                return Err(Error::invalid_value(
+                    "cursor",
+                    ValidationReason::Contradiction,
+                    "the cursor points past the end of this query",
+                ));
             }
             if c.pass > export.config.max_rereads {
-                return Err(Error::validation("cursor", "the cursor names a re-read this client does not make"));
+                return Err(Error::invalid_value(
+                    "cursor",
+                    ValidationReason::Contradiction,
+                    "the cursor names a re-read this client does not make",
+                ));
             }
             let unit = c.window * export.chunks.len() as u32 + c.chunk;
             export.emit = (unit, c.pass, c.offset);
@@ -752,10 +730,9 @@ impl Export {
             }
             // Nothing in flight, nothing due, nothing to request, yet pages
             // remain: a bug. Fail loudly rather than end the export short.
-            None => Err(self.fail(Error::new(
-                ErrorKind::Api,
-                format!("internal error: the export stalled at {:?}; please report this", self.emit),
-            ))),
+            None => {
+                Err(self.fail(Error::internal(format!("the export stalled at {:?}; please report this", self.emit))))
+            }
         }
     }
 
@@ -879,8 +856,9 @@ impl Export {
     pub fn handle_transport_error(&mut self, id: RequestId, kind: TransportErrorKind, now: Instant) {
         let Some((key, attempt, first_sent, sent)) = self.find_in_flight(id) else { return };
         self.observe(sent, now, Outcome::Fault);
-        let err = Error::transport(format!("{} ({})", kind.describe(), self.config.encoder.endpoint().describe()));
-        if kind == TransportErrorKind::Fatal {
+        let endpoint = self.config.encoder.endpoint().describe();
+        let err = Error::transport_failure(kind, format!("{} ({endpoint})", kind.describe()));
+        if !kind.is_retryable() {
             self.failed = Some(err);
             return;
         }
@@ -987,10 +965,7 @@ fn hash_id(id: &str) -> u64 {
 /// A panic while another thread held the shared limiter: pacing can no
 /// longer be trusted, so the export stops instead of running unpaced.
 fn poisoned_limiter() -> Error {
-    Error::new(
-        ErrorKind::Api,
-        "internal error: the shared rate limiter is unusable (a thread panicked while holding it)",
-    )
+    Error::internal("the shared rate limiter is unusable (a thread panicked while holding it)")
 }
 
 fn fmt_duration(d: Duration) -> String {

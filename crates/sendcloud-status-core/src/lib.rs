@@ -2,6 +2,8 @@
 //! `data/emailStatus` API: what happened to the emails you sent (delivered,
 //! invalid, soft bounce, sending, with bounce sub-statuses).
 //!
+//! The protocol notes are `docs/protocol.md` in the repository; the layers, `docs/architecture.md`.
+//!
 //! # Scope
 //!
 //! In scope:
@@ -51,7 +53,10 @@
 //! - [`webhook`]: event webhooks: [`WebhookEvent`] parsing (form or JSON,
 //!   both spellings) and [`Verifier`] (constant-time HMAC, timestamp
 //!   tolerance, repeated tokens).
-//! - [`error`]: the one [`Error`] type and its [`ErrorKind`].
+//! - [`settings`]: the bounds and defaults of every setting, and the
+//!   parsers of UTC offsets and server times, which every surface calls.
+//! - [`error`]: the one [`Error`] type, its [`ErrorKind`],
+//!   [`ValidationReason`] and [`TransportErrorKind`].
 //!
 //! # Example: a full paginated export with canned responses
 //!
@@ -111,6 +116,7 @@ pub mod record;
 pub mod report;
 pub mod request;
 pub mod retry;
+pub mod settings;
 pub mod status;
 pub mod sync;
 pub mod throughput;
@@ -122,15 +128,15 @@ pub use credentials::{ApiKey, Credentials};
 pub use cursor::Cursor;
 pub use decode::{Decoder, PageBody};
 pub use endpoint::{Endpoint, Region};
-pub use error::{Error, ErrorKind, Result};
-pub use export::{Action, Export, ExportConfig, ExportStats, RequestId, TransportErrorKind, UnstableUnit};
+pub use error::{Error, ErrorKind, Result, TransportErrorKind, ValidationReason};
+pub use export::{Action, Export, ExportConfig, ExportStats, RequestId, UnstableUnit};
 pub use limiter::{RateLimit, RateLimiter, SharedLimiter};
 pub use query::{Query, QueryBuilder, Window};
-pub use record::{Page, Position, Record, ServerTime};
+pub use record::{Page, Position, Record, RecordField, ServerTime};
 pub use request::{Encoder, HttpRequest, Method, Param};
 pub use retry::{Jitter, RetryPolicy};
-pub use status::{BounceClass, Category, Language, Status, SubStatus};
-pub use throughput::{Parallelism, Throughput, ThroughputState};
+pub use status::{BounceClass, Category, Language, Status, SubStatus, Wording};
+pub use throughput::{MAX_PARALLELISM, Parallelism, Throughput, ThroughputState};
 pub use watch::{Watch, WatchAction, WatchConfig, WatchEnd, WatchOutcome};
 pub use webhook::{AppKey, EventKind, Verdict, Verifier, WebhookError, WebhookEvent};
 

@@ -5,11 +5,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ValidationReason};
+use crate::settings;
 use crate::throughput::{Outcome, Throughput, ThroughputState};
 
 /// The documented account limit: 3000 calls per minute.
-pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 3000;
+pub use crate::settings::DEFAULT_REQUESTS_PER_MINUTE;
 
 /// A request rate: `per_minute` sustained, with bursts of up to `burst`
 /// requests back to back.
@@ -26,10 +27,17 @@ impl RateLimit {
     /// the time; over any minute at most `per_minute + burst − 1` requests
     /// go out.
     pub fn per_minute(per_minute: u32) -> Result<Self> {
-        if per_minute == 0 {
-            return Err(Error::validation("rate_limit_per_minute", "must be at least 1"));
-        }
-        Ok(RateLimit { per_minute, burst: default_burst(per_minute) })
+        Self::per_minute_or_off(per_minute)?.ok_or_else(|| {
+            Error::invalid_value("rate_limit_per_minute", ValidationReason::OutOfRange, "must be at least 1, got 0")
+        })
+    }
+
+    /// The `rate_limit_per_minute` setting, with the one meaning every
+    /// surface gives it: 0 turns client-side pacing off (`None`), any
+    /// other number is that rate ([`settings::RATE_LIMIT_PER_MINUTE`]).
+    pub fn per_minute_or_off(per_minute: u32) -> Result<Option<Self>> {
+        settings::RATE_LIMIT_PER_MINUTE.check_unsigned("rate_limit_per_minute", u64::from(per_minute))?;
+        Ok((per_minute > 0).then(|| RateLimit { per_minute, burst: default_burst(per_minute) }))
     }
 
     /// Allows `burst` requests back to back (at least 1).

@@ -1,20 +1,21 @@
 //! The query model. A [`Query`] can only be obtained from
-//! [`QueryBuilder::build`], which checks every rule of API.md §3, so an
+//! [`QueryBuilder::build`], which checks every rule of `docs/protocol.md` §3, so an
 //! encoded request is always one the server accepts (window length aside,
 //! which the export machine splits).
 
 use chrono::NaiveDate;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ValidationReason};
+use crate::settings;
 use crate::status::{Status, SubStatus};
 
-/// Largest page the API serves (project decision: `limit` is 1..=100).
-pub const MAX_PAGE_SIZE: u32 = 100;
 /// Page size when none is given (the API's default).
-pub const DEFAULT_PAGE_SIZE: u32 = 100;
+pub use crate::settings::DEFAULT_PAGE_SIZE;
+/// Largest page the API serves (project decision: `limit` is 1..=100).
+pub const MAX_PAGE_SIZE: u32 = settings::PAGE_SIZE.max() as u32;
 /// Longest `days` accepted: data is kept six months, so anything longer is a
 /// typo, not a query.
-pub const MAX_DAYS: u32 = 3660;
+pub const MAX_DAYS: u32 = settings::DAYS.max() as u32;
 
 /// The time window of a query: the last N days, or an inclusive date range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,8 +133,9 @@ impl Query {
 #[derive(Debug, Clone, Default)]
 pub struct QueryBuilder {
     days: Option<i64>,
-    dates: Option<(NaiveDate, NaiveDate)>,
-    date_error: Option<Error>,
+    /// A date, or why the text given for it is not one (reported by `build`).
+    start_date: Option<Result<NaiveDate>>,
+    end_date: Option<Result<NaiveDate>>,
     email: Option<String>,
     email_ids: Option<Vec<String>>,
     label_id: Option<i64>,
@@ -146,25 +148,48 @@ pub struct QueryBuilder {
 }
 
 impl QueryBuilder {
-    /// The last `n` days (`days=1` is today). Exclusive with [`Self::dates`].
+    /// The last `n` days (`days=1` is today). Exclusive with a date range.
     pub fn days(mut self, n: impl Into<i64>) -> Self {
         self.days = Some(n.into());
         self
     }
 
-    /// An inclusive date range. Exclusive with [`Self::days`].
-    pub fn dates(mut self, start: NaiveDate, end: NaiveDate) -> Self {
-        self.dates = Some((start, end));
+    /// The first day of an inclusive date range; give
+    /// [`end_date`](Self::end_date) too (both or neither, checked by
+    /// [`build`](Self::build)). Exclusive with [`days`](Self::days).
+    pub fn start_date(mut self, date: NaiveDate) -> Self {
+        self.start_date = Some(Ok(date));
         self
     }
 
-    /// An inclusive date range from `yyyy-MM-dd` strings.
-    pub fn date_strings(mut self, start: &str, end: &str) -> Self {
-        match (parse_date("start_date", start), parse_date("end_date", end)) {
-            (Ok(s), Ok(e)) => self.dates = Some((s, e)),
-            (Err(e), _) | (_, Err(e)) => self.date_error = Some(e),
-        }
+    /// The last day of an inclusive date range; give
+    /// [`start_date`](Self::start_date) too.
+    pub fn end_date(mut self, date: NaiveDate) -> Self {
+        self.end_date = Some(Ok(date));
         self
+    }
+
+    /// [`start_date`](Self::start_date) from `yyyy-MM-dd` text (checked by
+    /// [`build`](Self::build)).
+    pub fn start_date_str(mut self, text: &str) -> Self {
+        self.start_date = Some(parse_date("start_date", text));
+        self
+    }
+
+    /// [`end_date`](Self::end_date) from `yyyy-MM-dd` text.
+    pub fn end_date_str(mut self, text: &str) -> Self {
+        self.end_date = Some(parse_date("end_date", text));
+        self
+    }
+
+    /// An inclusive date range: both ends at once.
+    pub fn dates(self, start: NaiveDate, end: NaiveDate) -> Self {
+        self.start_date(start).end_date(end)
+    }
+
+    /// An inclusive date range from `yyyy-MM-dd` strings.
+    pub fn date_strings(self, start: &str, end: &str) -> Self {
+        self.start_date_str(start).end_date_str(end)
     }
 
     /// One recipient address.
@@ -237,55 +262,41 @@ impl QueryBuilder {
     /// Checks every rule and returns the query, or a validation error naming
     /// the field.
     pub fn build(self) -> Result<Query> {
-        if let Some(e) = self.date_error {
-            return Err(e);
-        }
-        let window = match (self.days, self.dates) {
-            (Some(_), Some(_)) => {
-                return Err(Error::validation("window", "give either days or start_date/end_date, not both"));
-            }
-            (None, None) => return Err(Error::validation("window", "give days or start_date and end_date")),
-            (Some(n), None) => {
-                if !(1..=i64::from(MAX_DAYS)).contains(&n) {
-                    return Err(Error::validation("days", format!("must be an integer from 1 to {MAX_DAYS}, got {n}")));
-                }
-                Window::Days(n as u32)
-            }
-            (None, Some((start, end))) => {
-                if start > end {
-                    return Err(Error::validation("start_date", format!("start_date {start} is after end_date {end}")));
-                }
-                Window::Dates { start, end }
-            }
-        };
-
+        let window = window(self.days, self.start_date, self.end_date)?;
         let email = self.email.map(|e| check_email(e.trim())).transpose()?;
         let email_ids = self.email_ids.map(|ids| check_list("email_ids", ids)).transpose()?.unwrap_or_default();
         let api_users = self.api_users.map(|u| check_list("api_users", u)).transpose()?.unwrap_or_default();
         let label_id = match self.label_id {
-            Some(id) if id <= 0 => {
-                return Err(Error::validation("label_id", format!("must be a positive integer, got {id}")));
-            }
-            other => other.map(|id| id as u64),
+            Some(id) => Some(settings::LABEL_ID.check_u64("label_id", id)?),
+            None => None,
         };
         let label_name = match self.label_name.map(|n| n.trim().to_owned()) {
-            Some(n) if n.is_empty() => return Err(Error::validation("label_name", "must not be empty")),
+            Some(n) if n.is_empty() => {
+                return Err(Error::invalid_value("label_name", ValidationReason::Missing, "must not be empty"));
+            }
             other => other,
         };
 
         if matches!(&self.sub_status, Some(v) if v.is_empty()) {
-            return Err(Error::validation("sub_status", "must not be an empty list"));
+            return Err(Error::invalid_value("sub_status", ValidationReason::Missing, "must not be an empty list"));
         }
         let mut sub_status: Vec<SubStatus> = Vec::new();
         for code in self.sub_status.unwrap_or_default() {
             let sub = u16::try_from(code).ok().map(SubStatus::from_code).filter(|s| s.class().is_some()).ok_or_else(
-                || Error::validation("sub_status", format!("{code} is not a 4xx or 5xx sub-status code")),
+                || {
+                    Error::invalid_value(
+                        "sub_status",
+                        ValidationReason::Malformed,
+                        format!("{code} is not a 4xx or 5xx sub-status code"),
+                    )
+                },
             )?;
             if let (Some(status), Some(belongs)) = (self.status, sub.status())
                 && status != belongs
             {
-                return Err(Error::validation(
+                return Err(Error::invalid_value(
                     "sub_status",
+                    ValidationReason::Contradiction,
                     format!("{code} belongs to status {belongs}, which contradicts status {status}"),
                 ));
             }
@@ -294,14 +305,8 @@ impl QueryBuilder {
             }
         }
 
-        let start = match self.start.unwrap_or(0) {
-            s if (0..=i64::from(u32::MAX)).contains(&s) => s as u32,
-            s => return Err(Error::validation("start", format!("must be an integer ≥ 0, got {s}"))),
-        };
-        let limit = match self.limit.unwrap_or(i64::from(DEFAULT_PAGE_SIZE)) {
-            l if (1..=i64::from(MAX_PAGE_SIZE)).contains(&l) => l as u32,
-            l => return Err(Error::validation("limit", format!("must be from 1 to {MAX_PAGE_SIZE}, got {l}"))),
-        };
+        let start = settings::START.check_u32("start", self.start.unwrap_or(0))?;
+        let limit = settings::PAGE_SIZE.check_u32("limit", self.limit.unwrap_or(i64::from(DEFAULT_PAGE_SIZE)))?;
 
         Ok(Query {
             window,
@@ -335,25 +340,53 @@ macro_rules! sub_status_code_from_int {
 }
 sub_status_code_from_int!(u16, i32, u32, i64);
 
+/// The window: `days`, or both ends of a date range (the one place that
+/// checks "both or neither").
+fn window(days: Option<i64>, start: Option<Result<NaiveDate>>, end: Option<Result<NaiveDate>>) -> Result<Window> {
+    let start = start.transpose()?;
+    let end = end.transpose()?;
+    let window_error = |reason, explanation| Err(Error::invalid_value("window", reason, explanation));
+    match (days, start, end) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            window_error(ValidationReason::Conflict, "give days or a date range, not both")
+        }
+        (None, None, None) => window_error(ValidationReason::Missing, "give days, or a start date and an end date"),
+        (None, Some(_), None) => window_error(ValidationReason::Incomplete, "a start date needs an end date"),
+        (None, None, Some(_)) => window_error(ValidationReason::Incomplete, "an end date needs a start date"),
+        (Some(n), None, None) => Ok(Window::Days(settings::DAYS.check_u32("days", n)?)),
+        (None, Some(start), Some(end)) if start > end => Err(Error::invalid_value(
+            "start_date",
+            ValidationReason::Contradiction,
+            format!("{start} is after the end date {end}"),
+        )),
+        (None, Some(start), Some(end)) => Ok(Window::Dates { start, end }),
+    }
+}
+
 /// Parses `yyyy-MM-dd`, naming `field` in the error.
 pub fn parse_date(field: &'static str, s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| Error::validation(field, format!("{s:?} is not a date like 2024-03-19 (yyyy-MM-dd)")))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        Error::invalid_value(
+            field,
+            ValidationReason::Malformed,
+            format!("{s:?} is not a date like 2024-03-19 (yyyy-MM-dd)"),
+        )
+    })
 }
 
 fn check_email(email: &str) -> Result<String> {
-    let bad = |why: &str| Err(Error::validation("email", format!("{email:?} {why}")));
+    let bad = |reason, why: &str| Err(Error::invalid_value("email", reason, format!("{email:?} {why}")));
     if email.is_empty() {
-        return bad("must not be empty");
+        return bad(ValidationReason::Missing, "must not be empty");
     }
     if email.contains(|c: char| c.is_whitespace() || c == ';') {
-        return bad("must not contain spaces or ';'");
+        return bad(ValidationReason::Malformed, "must not contain spaces or ';'");
     }
     match email.split_once('@') {
         Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@') => {
             Ok(email.to_owned())
         }
-        _ => bad("is not an email address"),
+        _ => bad(ValidationReason::Malformed, "is not an email address"),
     }
 }
 
@@ -361,16 +394,24 @@ fn check_email(email: &str) -> Result<String> {
 /// trimmed and deduplicated in order.
 fn check_list(field: &'static str, items: Vec<String>) -> Result<Vec<String>> {
     if items.is_empty() {
-        return Err(Error::validation(field, "must not be an empty list (leave it unset instead)"));
+        return Err(Error::invalid_value(
+            field,
+            ValidationReason::Missing,
+            "must not be an empty list (leave it unset instead)",
+        ));
     }
     let mut out: Vec<String> = Vec::with_capacity(items.len());
     for item in items {
         let item = item.trim();
         if item.is_empty() {
-            return Err(Error::validation(field, "items must not be empty"));
+            return Err(Error::invalid_value(field, ValidationReason::Malformed, "items must not be empty"));
         }
         if item.contains(';') {
-            return Err(Error::validation(field, format!("{item:?} contains ';', the list separator")));
+            return Err(Error::invalid_value(
+                field,
+                ValidationReason::Malformed,
+                format!("{item:?} contains ';', the list separator"),
+            ));
         }
         if !out.iter().any(|seen| seen == item) {
             out.push(item.to_owned());
@@ -385,6 +426,45 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    fn field_and_reason(b: QueryBuilder) -> (Option<&'static str>, Option<ValidationReason>) {
+        let e = b.build().unwrap_err();
+        (e.field(), e.validation_reason())
+    }
+
+    #[test]
+    fn a_date_range_needs_both_ends_or_neither() {
+        use ValidationReason::*;
+        let (start, end) = (d("2024-01-01"), d("2024-01-02"));
+        assert_eq!(field_and_reason(Query::builder().start_date(start)), (Some("window"), Some(Incomplete)));
+        assert_eq!(field_and_reason(Query::builder().end_date(end)), (Some("window"), Some(Incomplete)));
+        assert_eq!(field_and_reason(Query::builder().end_date_str("2024-01-02")), (Some("window"), Some(Incomplete)));
+        assert_eq!(field_and_reason(Query::builder()), (Some("window"), Some(Missing)));
+        assert_eq!(field_and_reason(Query::builder().days(1).start_date(start)), (Some("window"), Some(Conflict)));
+        assert_eq!(field_and_reason(Query::builder().days(1).end_date(end)), (Some("window"), Some(Conflict)));
+        // Either end may come first; `dates` is the two at once.
+        let q = Query::builder().end_date(end).start_date(start).build().unwrap();
+        assert_eq!(q.window(), Window::Dates { start, end });
+        assert_eq!(Query::builder().dates(start, end).build().unwrap(), q);
+        assert_eq!(Query::builder().date_strings(" 2024-01-01", "2024-01-02 ").build().unwrap(), q);
+        // A malformed end is reported as such, before the pair is checked.
+        assert_eq!(field_and_reason(Query::builder().end_date_str("01/02/2024")), (Some("end_date"), Some(Malformed)));
+        let msg = Query::builder().dates(end, start).build().unwrap_err();
+        assert_eq!(msg.message(), "invalid start_date: 2024-01-02 is after the end date 2024-01-01");
+    }
+
+    #[test]
+    fn numbers_are_checked_against_the_settings_bounds() {
+        let e = Query::builder().days(3661).build().unwrap_err();
+        assert_eq!(e.explanation(), "must be from 1 to 3660, got 3661");
+        assert_eq!(e.validation_reason(), Some(ValidationReason::OutOfRange));
+        let e = Query::builder().days(1).start(-1).build().unwrap_err();
+        assert_eq!(e.explanation(), "must be at least 0, got -1");
+        let e = Query::builder().days(1).label_id(0).build().unwrap_err();
+        assert_eq!(e.explanation(), "must be at least 1, got 0");
+        let e = Query::builder().days(1).limit(101).build().unwrap_err();
+        assert_eq!(e.explanation(), "must be from 1 to 100, got 101");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::cursor::Cursor;
-use crate::status::{BounceClass, Category, SubStatus};
+use crate::status::{BounceClass, Category, SubStatus, Wording};
 
 /// A time as the server wrote it (`yyyy-MM-dd HH:mm:ss`, server-local) and,
 /// when it parses, that time with the server's UTC offset attached.
@@ -164,25 +164,124 @@ impl Record {
     }
 }
 
-/// The JSON form shared by the CLI and the bindings: `email_id`, `status`,
-/// `category`, `sub_status`, `sub_status_description`, `api_user`,
-/// `recipient`, `request_time`, `modified_time` (RFC 3339 with the server
-/// offset), `send_log`, and `extra` when non-empty.
+/// A key of the canonical record form, in [`Record::FIELDS`] order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RecordField {
+    /// `email_id`.
+    EmailId,
+    /// `status`: the server's display text.
+    Status,
+    /// `category`: its [`Category::name`].
+    Category,
+    /// `sub_status`: the code.
+    SubStatus,
+    /// `sub_status_description`.
+    SubStatusDescription,
+    /// `api_user`.
+    ApiUser,
+    /// `recipient`.
+    Recipient,
+    /// `request_time`: RFC 3339 with the server offset, or the raw text.
+    RequestTime,
+    /// `modified_time`: likewise.
+    ModifiedTime,
+    /// `send_log`.
+    SendLog,
+    /// `extra`: present only when the record has unmodelled fields.
+    Extra,
+}
+
+impl RecordField {
+    /// Every field, in order.
+    pub const ALL: [RecordField; 11] = [
+        RecordField::EmailId,
+        RecordField::Status,
+        RecordField::Category,
+        RecordField::SubStatus,
+        RecordField::SubStatusDescription,
+        RecordField::ApiUser,
+        RecordField::Recipient,
+        RecordField::RequestTime,
+        RecordField::ModifiedTime,
+        RecordField::SendLog,
+        RecordField::Extra,
+    ];
+
+    /// The key, `snake_case`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RecordField::EmailId => "email_id",
+            RecordField::Status => "status",
+            RecordField::Category => "category",
+            RecordField::SubStatus => "sub_status",
+            RecordField::SubStatusDescription => "sub_status_description",
+            RecordField::ApiUser => "api_user",
+            RecordField::Recipient => "recipient",
+            RecordField::RequestTime => "request_time",
+            RecordField::ModifiedTime => "modified_time",
+            RecordField::SendLog => "send_log",
+            RecordField::Extra => "extra",
+        }
+    }
+}
+
+impl Record {
+    /// The keys of the canonical form, in order: the JSON keys, the CSV
+    /// columns, and the field lists of the bindings all come from here.
+    pub const FIELDS: [&'static str; 11] = {
+        let mut names = [""; 11];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = RecordField::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
+
+    /// What happened to the email, in words: the documented description
+    /// of its sub-status (or the name of its category) in a language, or
+    /// the server's own text (`subStatusDesc`, else `status`).
+    pub fn describe(&self, wording: Wording) -> String {
+        match wording {
+            Wording::Documented(lang) => match self.sub_status {
+                Some(sub) => sub.describe(lang),
+                None => self.category.label(lang).to_owned(),
+            },
+            Wording::Server => {
+                self.sub_status_description.as_deref().or(self.status.as_deref()).unwrap_or_default().to_owned()
+            }
+        }
+    }
+
+    fn serialize_field<M: SerializeMap>(&self, m: &mut M, field: RecordField) -> Result<(), M::Error> {
+        let key = field.name();
+        let time = |t: &Option<ServerTime>| t.as_ref().map(ServerTime::to_rfc3339_or_raw);
+        match field {
+            RecordField::EmailId => m.serialize_entry(key, &self.email_id),
+            RecordField::Status => m.serialize_entry(key, &self.status),
+            RecordField::Category => m.serialize_entry(key, self.category.name()),
+            RecordField::SubStatus => m.serialize_entry(key, &self.sub_status.map(SubStatus::code)),
+            RecordField::SubStatusDescription => m.serialize_entry(key, &self.sub_status_description),
+            RecordField::ApiUser => m.serialize_entry(key, &self.api_user),
+            RecordField::Recipient => m.serialize_entry(key, &self.recipient),
+            RecordField::RequestTime => m.serialize_entry(key, &time(&self.request_time)),
+            RecordField::ModifiedTime => m.serialize_entry(key, &time(&self.modified_time)),
+            RecordField::SendLog => m.serialize_entry(key, &self.send_log),
+            RecordField::Extra if self.extra.is_empty() => Ok(()),
+            RecordField::Extra => m.serialize_entry(key, &self.extra),
+        }
+    }
+}
+
+/// The JSON form shared by the CLI and the bindings: the keys of
+/// [`Record::FIELDS`] in order, times in RFC 3339 with the server offset,
+/// and `extra` only when non-empty.
 impl Serialize for Record {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("email_id", &self.email_id)?;
-        m.serialize_entry("status", &self.status)?;
-        m.serialize_entry("category", self.category.name())?;
-        m.serialize_entry("sub_status", &self.sub_status.map(SubStatus::code))?;
-        m.serialize_entry("sub_status_description", &self.sub_status_description)?;
-        m.serialize_entry("api_user", &self.api_user)?;
-        m.serialize_entry("recipient", &self.recipient)?;
-        m.serialize_entry("request_time", &self.request_time.as_ref().map(ServerTime::to_rfc3339_or_raw))?;
-        m.serialize_entry("modified_time", &self.modified_time.as_ref().map(ServerTime::to_rfc3339_or_raw))?;
-        m.serialize_entry("send_log", &self.send_log)?;
-        if !self.extra.is_empty() {
-            m.serialize_entry("extra", &self.extra)?;
+        for field in RecordField::ALL {
+            self.serialize_field(&mut m, field)?;
         }
         m.end()
     }
@@ -235,11 +334,94 @@ impl Page {
         let row = *rows.get(i)?;
         Some(Cursor { offset: start.offset + row, ..*start })
     }
+
+    /// Where an export resumes once `handed_out` records of `current` (the
+    /// page being handed out; `None` before the first) were handed out:
+    /// at the next record of that page, else at `after` (the export's
+    /// cursor after it). The one rule every record iterator (Rust, Python,
+    /// Node) uses for its `cursor`.
+    pub fn resume_point(current: Option<&Page>, handed_out: usize, after: Option<Cursor>) -> Option<Cursor> {
+        current.and_then(|page| page.cursor_at(handed_out)).or(after)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample() -> Record {
+        let off = FixedOffset::east_opt(8 * 3600).unwrap();
+        Record {
+            email_id: Some("1$a@b.com".into()),
+            status: Some("软退信".into()),
+            category: Category::SoftBounce,
+            sub_status: Some(SubStatus::from_code(503)),
+            sub_status_description: Some("软退信-服务不可达".into()),
+            api_user: Some("u".into()),
+            recipient: Some("a@b.com".into()),
+            request_time: Some(ServerTime::parse("2024-05-20 10:00:00", off)),
+            modified_time: Some(ServerTime::parse("not a time", off)),
+            send_log: Some("421".into()),
+            extra: BTreeMap::from([("labelId".to_owned(), serde_json::json!(7))]),
+        }
+    }
+
+    #[test]
+    fn fields_are_the_serialized_keys_in_order() {
+        let json = serde_json::to_string(&sample()).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut sorted = Record::FIELDS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted, "serde_json's map is sorted: the same set");
+        // The text itself keeps FIELDS order.
+        let positions: Vec<usize> = Record::FIELDS.iter().map(|k| json.find(&format!("\"{k}\":")).unwrap()).collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{json}");
+        assert_eq!(value["request_time"], "2024-05-20T10:00:00+08:00");
+        assert_eq!(value["modified_time"], "not a time");
+        // `extra` is left out when empty.
+        let plain = serde_json::to_value(Record { extra: BTreeMap::new(), ..sample() }).unwrap();
+        assert_eq!(plain.as_object().unwrap().len(), Record::FIELDS.len() - 1);
+        assert!(plain.get("extra").is_none());
+        assert_eq!(RecordField::ALL.map(RecordField::name), Record::FIELDS);
+    }
+
+    #[test]
+    fn descriptions_in_a_language_or_the_server_words() {
+        use crate::status::Language;
+        let r = sample();
+        assert_eq!(r.describe(Wording::default()), "Soft bounce — server unreachable");
+        assert_eq!(r.describe(Wording::Documented(Language::Chinese)), "软退信-服务不可达");
+        assert_eq!(r.describe(Wording::Server), "软退信-服务不可达");
+        let delivered =
+            Record { category: Category::Delivered, status: Some("投递成功".into()), ..Record::default() };
+        assert_eq!(delivered.describe(Wording::default()), "Delivered");
+        assert_eq!(delivered.describe(Wording::Server), "投递成功");
+        assert_eq!(Record::default().describe(Wording::Server), "");
+    }
+
+    #[test]
+    fn the_resume_point_is_the_next_record_or_after_the_page() {
+        let start: Cursor = "sc2.20240518-20240520.0.0.0.100.0000abcd".parse().unwrap();
+        let after: Cursor = "sc2.20240518-20240520.0.0.0.200.0000abcd".parse().unwrap();
+        let page = Page {
+            total: None,
+            records: Vec::new(), // moved out, as the iterators do
+            position: Position::default(),
+            pass: 0,
+            window: None,
+            rows_received: 4,
+            // Row 1 was a duplicate: records are rows 0, 2, 3.
+            resume: Some((start, vec![0, 2, 3])),
+        };
+        let at = |n, current: Option<&Page>| Page::resume_point(current, n, Some(after)).map(|c| c.offset());
+        assert_eq!(at(0, Some(&page)), Some(100));
+        assert_eq!(at(1, Some(&page)), Some(102));
+        assert_eq!(at(2, Some(&page)), Some(103));
+        assert_eq!(at(3, Some(&page)), Some(200), "all handed out: after the page");
+        assert_eq!(at(0, None), Some(200), "before the first page: the export's cursor");
+        assert_eq!(Page::resume_point(Some(&page), 3, None), None, "a complete export has none");
+    }
 
     #[test]
     fn server_time_parses_documented_and_tolerated_forms() {

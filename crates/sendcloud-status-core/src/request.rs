@@ -6,14 +6,14 @@ use std::str::FromStr;
 
 use crate::credentials::Credentials;
 use crate::endpoint::Endpoint;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ValidationReason};
 use crate::query::{Query, Window};
 
 /// The `User-Agent` sent unless the caller sets another.
 pub const DEFAULT_USER_AGENT: &str = concat!("sendcloud-status/", env!("CARGO_PKG_VERSION"));
 
 /// Every request parameter: the one table of wire names (camelCase only;
-/// API.md §3) and the field names used in validation errors.
+/// `docs/protocol.md` §3) and the field names used in validation errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Param {
@@ -135,14 +135,16 @@ impl FromStr for Method {
         match s.trim().to_ascii_uppercase().as_str() {
             "GET" => Ok(Method::Get),
             "POST" => Ok(Method::Post),
-            _ => Err(Error::validation("method", format!("{s:?} is not GET or POST"))),
+            _ => {
+                Err(Error::invalid_value("method", ValidationReason::UnknownName, format!("{s:?} is not GET or POST")))
+            }
         }
     }
 }
 
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -211,8 +213,9 @@ impl Encoder {
         let max = self.endpoint.max_window_days();
         if query.window.len_days() > u64::from(max) {
             let field = if matches!(query.window, Window::Days(_)) { "days" } else { "end_date" };
-            return Err(Error::validation(
+            return Err(Error::invalid_value(
                 field,
+                ValidationReason::OutOfRange,
                 format!(
                     "the window spans {} days; {} allows at most {max} per request (exports split longer windows)",
                     query.window.len_days(),
@@ -268,14 +271,15 @@ impl Encoder {
 pub fn validate_user_agent(user_agent: &str) -> Result<()> {
     let field = "user_agent";
     if user_agent.trim().is_empty() {
-        return Err(Error::validation(field, "must not be empty"));
+        return Err(Error::invalid_value(field, ValidationReason::Missing, "must not be empty"));
     }
     if user_agent.starts_with([' ', '\t']) || user_agent.ends_with([' ', '\t']) {
-        return Err(Error::validation(field, "must not start or end with whitespace"));
+        return Err(Error::invalid_value(field, ValidationReason::Malformed, "must not start or end with whitespace"));
     }
     if let Some(c) = user_agent.chars().find(|&c| c.is_ascii_control() && c != '\t') {
-        return Err(Error::validation(
+        return Err(Error::invalid_value(
             field,
+            ValidationReason::Malformed,
             format!("must not contain control characters (found {:?}); a CR or LF would split the header", c),
         ));
     }

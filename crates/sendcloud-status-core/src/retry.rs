@@ -29,7 +29,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 8,
+            max_attempts: crate::settings::DEFAULT_MAX_RETRIES + 1,
             base_delay: Duration::from_millis(200),
             rate_limit_base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(30),

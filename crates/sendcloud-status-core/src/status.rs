@@ -1,10 +1,10 @@
 //! The status model: the `status` filter codes, the derived [`Category`] of a
-//! record, and the [`SubStatus`] table of API.md §6.
+//! record, and the [`SubStatus`] table of `docs/protocol.md` §6.
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ValidationReason};
 
 /// The values of the `status` query parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,18 +58,22 @@ impl FromStr for Status {
             _ => None,
         };
         found.ok_or_else(|| {
-            Error::validation("status", format!("{s:?} is not one of delivered, invalid, soft_bounce, sending"))
+            Error::invalid_value(
+                "status",
+                ValidationReason::UnknownName,
+                format!("{s:?} is not one of delivered, invalid, soft_bounce (or soft-bounce), sending"),
+            )
         })
     }
 }
 
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
-/// What happened to an email, derived from a record (API.md §4).
+/// What happened to an email, derived from a record (`docs/protocol.md` §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Category {
@@ -98,6 +102,23 @@ impl Category {
             Category::SoftBounce => "soft_bounce",
             Category::Sending => "sending",
             Category::Unknown => "unknown",
+        }
+    }
+
+    /// A short label for people: `Delivered`, `Invalid`, `Soft bounce`,
+    /// `Sending`, `Unknown` (or the vendor console's Chinese words).
+    pub fn label(self, lang: Language) -> &'static str {
+        match (self, lang) {
+            (Category::Delivered, Language::English) => "Delivered",
+            (Category::Invalid, Language::English) => "Invalid",
+            (Category::SoftBounce, Language::English) => "Soft bounce",
+            (Category::Sending, Language::English) => "Sending",
+            (Category::Unknown, Language::English) => "Unknown",
+            (Category::Delivered, Language::Chinese) => "送达",
+            (Category::Invalid, Language::Chinese) => "无效邮件",
+            (Category::SoftBounce, Language::Chinese) => "软退信",
+            (Category::Sending, Language::Chinese) => "请求中",
+            (Category::Unknown, Language::Chinese) => "未知",
         }
     }
 
@@ -159,7 +180,7 @@ impl From<Status> for Category {
 
 impl fmt::Display for Category {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -184,9 +205,54 @@ pub enum Language {
     Chinese,
 }
 
+impl Language {
+    /// `en` or `zh`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::English => "en",
+            Language::Chinese => "zh",
+        }
+    }
+}
+
+/// Whose words describe what happened to an email (a record's
+/// [`describe`](crate::Record::describe)): the documented table in a
+/// language (English by default), or the server's own text, as received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Wording {
+    /// The documented descriptions, in this language.
+    Documented(Language),
+    /// The server's text: `subStatusDesc`, else the `status` display text.
+    Server,
+}
+
+impl Default for Wording {
+    fn default() -> Self {
+        Wording::Documented(Language::English)
+    }
+}
+
+/// `en`, `zh` or `server` (any case).
+impl FromStr for Wording {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "en" | "english" => Ok(Wording::Documented(Language::English)),
+            "zh" | "chinese" => Ok(Wording::Documented(Language::Chinese)),
+            "server" => Ok(Wording::Server),
+            _ => Err(Error::invalid_value(
+                "language",
+                ValidationReason::UnknownName,
+                format!("{s:?} is not one of en, zh, server"),
+            )),
+        }
+    }
+}
+
 macro_rules! sub_statuses {
     ($($variant:ident = $code:literal, $en:literal, $zh:literal;)*) => {
-        /// A bounce sub-status (API.md §6). Unknown codes are kept as
+        /// A bounce sub-status (`docs/protocol.md` §6). Unknown codes are kept as
         /// [`SubStatus::Other`], classed by their hundreds digit.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
@@ -291,6 +357,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn names_honour_width_and_alignment_in_tables() {
+        assert_eq!(format!("[{:<12}]", Category::SoftBounce), "[soft_bounce ]");
+        assert_eq!(format!("[{:>10}]", Status::Invalid), "[   invalid]");
+        assert_eq!(format!("[{:^9}]", Category::Sending), "[ sending ]");
+    }
+
+    #[test]
     fn table_round_trips_and_classes() {
         assert_eq!(SubStatus::KNOWN.len(), 15);
         for &s in SubStatus::KNOWN {
@@ -347,5 +420,33 @@ mod tests {
         assert_eq!("SOFT_BOUNCE".parse::<Status>().unwrap().code(), 5);
         assert_eq!("18".parse::<Status>().unwrap(), Status::Sending);
         assert_eq!("bounced".parse::<Status>().unwrap_err().field(), Some("status"));
+    }
+
+    #[test]
+    fn both_spellings_in_one_canonical_out() {
+        for spelling in ["soft_bounce", "soft-bounce", " Soft-Bounce ", "5"] {
+            let s: Status = spelling.parse().unwrap();
+            assert_eq!(s.name(), "soft_bounce", "{spelling}");
+            assert_eq!(s.to_string(), "soft_bounce");
+        }
+        let e = "bounced".parse::<Status>().unwrap_err();
+        assert_eq!(e.validation_reason(), Some(crate::ValidationReason::UnknownName));
+    }
+
+    #[test]
+    fn wording_names_and_labels() {
+        assert_eq!(Wording::default(), Wording::Documented(Language::English));
+        assert_eq!("zh".parse::<Wording>().unwrap(), Wording::Documented(Language::Chinese));
+        assert_eq!("SERVER".parse::<Wording>().unwrap(), Wording::Server);
+        assert_eq!("fr".parse::<Wording>().unwrap_err().field(), Some("language"));
+        for c in Category::ALL {
+            assert!(!c.label(Language::English).is_empty() && !c.label(Language::Chinese).is_empty());
+            // A Chinese label reads back as its category (Unknown aside).
+            if c != Category::Unknown {
+                assert_eq!(Category::from_text(c.label(Language::Chinese)), c);
+                assert_eq!(Category::from_text(c.label(Language::English)), c);
+            }
+        }
+        assert_eq!(Language::Chinese.code(), "zh");
     }
 }

@@ -75,7 +75,7 @@ use std::time::Duration;
 
 use chrono::{Days, NaiveDate, NaiveDateTime};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ValidationReason};
 
 /// Days a first run reads when no `since` is given (today included).
 pub const DEFAULT_FIRST_RUN_DAYS: u32 = 30;
@@ -322,7 +322,7 @@ pub fn plan(policy: &SyncPolicy, days: &[DayState], now: NaiveDateTime) -> Resul
         ("ids_per_request", policy.ids_per_request),
     ] {
         if value == 0 {
-            return Err(Error::validation(field, "must be at least 1"));
+            return Err(Error::invalid_value(field, ValidationReason::OutOfRange, "must be at least 1, got 0"));
         }
     }
     let today = now.date();
@@ -333,7 +333,11 @@ pub fn plan(policy: &SyncPolicy, days: &[DayState], now: NaiveDateTime) -> Resul
     let wanted =
         policy.since.or_else(|| known.keys().next().copied()).unwrap_or_else(|| back(policy.first_run_days - 1));
     if wanted > today {
-        return Err(Error::validation("since", format!("{wanted} is after today ({today}) on the server's calendar")));
+        return Err(Error::invalid_value(
+            "since",
+            ValidationReason::Contradiction,
+            format!("{wanted} is after today ({today}) on the server's calendar"),
+        ));
     }
     let clamped_since = (wanted < horizon).then_some(wanted);
     let start = wanted.max(horizon);

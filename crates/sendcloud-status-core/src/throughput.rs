@@ -34,7 +34,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ValidationReason};
+use crate::settings;
 
 /// The most requests an automatic export keeps in flight.
 pub const MAX_AUTO_IN_FLIGHT: usize = 32;
@@ -70,7 +71,44 @@ pub enum Parallelism {
     Fixed(usize),
 }
 
+/// The most requests a client or an export may keep in flight.
+pub const MAX_PARALLELISM: usize = settings::PARALLEL.max() as usize;
+
 impl Parallelism {
+    /// `n` requests in flight at most, checked against
+    /// [`settings::PARALLEL`] (1 to [`MAX_PARALLELISM`]).
+    pub fn fixed(n: i64) -> Result<Parallelism> {
+        if settings::PARALLEL.contains(n) { Ok(Parallelism::Fixed(n as usize)) } else { Err(Parallelism::invalid(n)) }
+    }
+
+    /// `"auto"` (any case, spaces around ignored): the one word a setting
+    /// may give instead of a number.
+    pub fn from_name(name: &str) -> Result<Parallelism> {
+        if name.trim().eq_ignore_ascii_case("auto") {
+            Ok(Parallelism::Auto)
+        } else {
+            Err(Parallelism::invalid(format_args!("{name:?}")))
+        }
+    }
+
+    /// This setting, if within bounds (a `Fixed` built directly may not be).
+    pub fn check(self) -> Result<Parallelism> {
+        match self {
+            Parallelism::Fixed(n) => Parallelism::fixed(i64::try_from(n).unwrap_or(i64::MAX)),
+            auto => Ok(auto),
+        }
+    }
+
+    /// The error for a `parallel` value that is neither `"auto"` nor a
+    /// count in bounds; `got` describes it (a value, or a type name).
+    pub fn invalid(got: impl fmt::Display) -> Error {
+        Error::invalid_value(
+            "parallel",
+            ValidationReason::OutOfRange,
+            format!("must be \"auto\" or a whole number {}, got {got}", settings::PARALLEL),
+        )
+    }
+
     /// The most requests this setting may have in flight.
     pub fn max_in_flight(self) -> usize {
         match self {
@@ -96,17 +134,14 @@ impl fmt::Display for Parallelism {
     }
 }
 
-/// `auto` or a whole number ≥ 1.
+/// `auto`, or a whole number from 1 to [`MAX_PARALLELISM`] (command
+/// lines; the bindings take numbers as numbers).
 impl FromStr for Parallelism {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let s = s.trim();
-        if s.eq_ignore_ascii_case("auto") {
-            return Ok(Parallelism::Auto);
-        }
-        match s.parse::<usize>() {
-            Ok(n) if n >= 1 => Ok(Parallelism::Fixed(n)),
-            _ => Err(Error::validation("parallel", format!("{s:?} is neither \"auto\" nor a whole number ≥ 1"))),
+        match s.trim().parse::<i64>() {
+            Ok(n) => Parallelism::fixed(n),
+            Err(_) => Parallelism::from_name(s),
         }
     }
 }
@@ -316,9 +351,15 @@ mod tests {
         assert_eq!("auto".parse::<Parallelism>().unwrap(), Parallelism::Auto);
         assert_eq!(" AUTO ".parse::<Parallelism>().unwrap(), Parallelism::Auto);
         assert_eq!("8".parse::<Parallelism>().unwrap(), Parallelism::Fixed(8));
-        for bad in ["0", "-1", "many", "", "1.5"] {
+        for bad in ["0", "-1", "many", "", "1.5", "65"] {
             assert_eq!(bad.parse::<Parallelism>().unwrap_err().field(), Some("parallel"), "{bad}");
         }
+        assert_eq!(Parallelism::fixed(64).unwrap(), Parallelism::Fixed(64));
+        let e = Parallelism::fixed(65).unwrap_err();
+        assert_eq!(e.explanation(), "must be \"auto\" or a whole number from 1 to 64, got 65");
+        assert!(Parallelism::from_name("4").is_err(), "a count is a number, not a name");
+        assert!(Parallelism::Fixed(0).check().is_err() && Parallelism::Fixed(MAX_PARALLELISM + 1).check().is_err());
+        assert_eq!(Parallelism::Auto.check().unwrap(), Parallelism::Auto);
         assert_eq!(Parallelism::default().to_string(), "auto");
         assert_eq!((Parallelism::Auto.max_in_flight(), Parallelism::Fixed(3).max_in_flight()), (32, 3));
     }

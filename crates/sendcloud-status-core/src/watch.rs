@@ -113,7 +113,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 use crate::endpoint::Endpoint;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, ValidationReason};
 use crate::export::DEFAULT_EMAIL_ID_CHUNK;
 use crate::query::Query;
 use crate::record::Record;
@@ -409,10 +409,14 @@ impl Watch {
     {
         let ids: Vec<String> = email_ids.into_iter().map(Into::into).collect();
         if ids.is_empty() && email.is_none() {
-            return Err(Error::validation("email_ids", "give email ids, an address, or both"));
+            return Err(Error::invalid_value(
+                "email_ids",
+                ValidationReason::Missing,
+                "give email ids, an address, or both",
+            ));
         }
         if config.interval < MIN_INTERVAL {
-            return Err(Error::validation("interval", "must be at least 1 s"));
+            return Err(Error::invalid_value("interval", ValidationReason::OutOfRange, "must be at least 1 s"));
         }
         if config.ids_per_request == 0 || config.max_window_days == 0 || config.fallback_days == 0 {
             return Err(Error::validation("ids_per_request", "ids per request and window days must be at least 1"));
@@ -431,7 +435,7 @@ impl Watch {
                 chrono::TimeDelta::from_std(t)
                     .ok()
                     .and_then(|d| now.checked_add_signed(d))
-                    .ok_or_else(|| Error::validation("timeout", "is too long"))?,
+                    .ok_or_else(|| Error::invalid_value("timeout", ValidationReason::OutOfRange, "is too long"))?,
             ),
             None => None,
         };

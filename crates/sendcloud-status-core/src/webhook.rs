@@ -86,7 +86,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ValidationReason};
 use crate::record::{Record, ServerTime};
 use crate::status::{Category, Language, SubStatus};
 
@@ -113,7 +113,7 @@ impl AppKey {
     pub fn new(key: impl Into<String>) -> Result<AppKey> {
         let key = key.into();
         if key.trim().is_empty() {
-            return Err(Error::validation("app_key", "must not be empty"));
+            return Err(Error::invalid_value("app_key", ValidationReason::Missing, "must not be empty"));
         }
         Ok(AppKey(key))
     }
@@ -233,7 +233,7 @@ impl EventKind {
 
 impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 

@@ -154,6 +154,14 @@ fn deadline_gives_up_before_max_attempts() {
 }
 
 #[test]
+fn one_attempt_is_said_in_the_singular() {
+    let (err, export, _) = always(Fault::Http502, RetryPolicy::none());
+    assert_eq!(export.stats().requests, 1);
+    assert!(err.message().contains("gave up after 1 attempt over"), "{err}");
+    assert!(!err.message().contains("1 attempts"), "{err}");
+}
+
+#[test]
 fn non_retryable_answers_are_not_retried() {
     for (fault, kind) in [(Fault::Auth, ErrorKind::Auth), (Fault::Quota, ErrorKind::Quota)] {
         let (err, export, _) = always(fault, RetryPolicy::default());

@@ -127,7 +127,7 @@ fn http_status() -> impl Strategy<Value = u16> {
 }
 
 /// Display texts the status column holds, with the category the spec
-/// derives from each (API.md §4).
+/// derives from each (`docs/protocol.md` §6).
 const TEXTS: &[(&str, &str)] = &[
     ("投递成功", "delivered"),
     ("送达", "delivered"),

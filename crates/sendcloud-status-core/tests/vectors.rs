@@ -106,7 +106,8 @@ fn build_query(input: &Value, page_size: Option<i64>) -> Result<Query, Error> {
     for (key, v) in q {
         b = match key.as_str() {
             "days" => b.days(int(v)),
-            "start_date" | "end_date" => b,
+            "start_date" => b.start_date_str(string(v)),
+            "end_date" => b.end_date_str(string(v)),
             "email" => b.email(string(v)),
             "email_ids" => b.email_ids(strings(v)),
             "label_id" => b.label_id(int(v)),
@@ -118,11 +119,6 @@ fn build_query(input: &Value, page_size: Option<i64>) -> Result<Query, Error> {
             "limit" => b.limit(int(v)),
             other => panic!("unknown query key {other:?}"),
         };
-    }
-    match (q.get("start_date"), q.get("end_date")) {
-        (Some(s), Some(e)) => b = b.date_strings(string(s), string(e)),
-        (None, None) => {}
-        _ => return Err(Error::validation("window", "give both start_date and end_date")),
     }
     if let Some(limit) = page_size {
         assert!(!q.contains_key("limit"), "export vectors give the page size as page_size, not query.limit");
@@ -168,6 +164,11 @@ fn check_error(err: &Error, want: &Value) -> Result<(), String> {
         && err.field() != field.as_str()
     {
         problems.push(format!("field {:?} ≠ {field}", err.field()));
+    }
+    if let Some(reason) = want.get("reason")
+        && err.reason() != reason.as_str()
+    {
+        problems.push(format!("reason {:?} ≠ {reason}", err.reason()));
     }
     if let Some(code) = want.get("api_code")
         && err.api_code() != code.as_i64()

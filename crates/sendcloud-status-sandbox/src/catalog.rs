@@ -49,7 +49,7 @@ const fn sub(
     SubStatus { code, weight, en_status, en_desc, zh_desc, send_log }
 }
 
-/// Status 4 (invalid email), API.md §6; 406/404/401 are the commonest.
+/// Status 4 (invalid email), docs/protocol.md §6; 406/404/401 are the commonest.
 #[rustfmt::skip]
 pub(crate) const INVALID_SUBS: [SubStatus; 9] = [
     sub(401, 15, "Invalid Mail - Platform Blacklist", "SendCloud Blacklist", "SendCloud黑名单中", "recipient is on the SendCloud blacklist"),
@@ -63,7 +63,7 @@ pub(crate) const INVALID_SUBS: [SubStatus; 9] = [
     sub(409, 3, "Invalid Mail - Other", "Other", "其他", "550 5.0.0 rejected"),
 ];
 
-/// Status 5 (soft bounce), API.md §6.
+/// Status 5 (soft bounce), docs/protocol.md §6.
 #[rustfmt::skip]
 pub(crate) const SOFT_SUBS: [SubStatus; 6] = [
     sub(503, 30, "Soft Bounce - Server Unreachable", "Server Unreachable", "服务不可达", "421 4.4.0 recipient mail server unreachable, will retry"),
@@ -74,7 +74,7 @@ pub(crate) const SOFT_SUBS: [SubStatus; 6] = [
     sub(509, 15, "Soft Bounce - Other", "Other", "其他", "451 4.3.0 temporary failure"),
 ];
 
-/// The table row of a sub-status code, if it is one of API.md §6.
+/// The table row of a sub-status code, if it is one of docs/protocol.md §6.
 pub(crate) fn sub_status(code: u16) -> Option<&'static SubStatus> {
     INVALID_SUBS.iter().chain(SOFT_SUBS.iter()).find(|s| s.code == code)
 }

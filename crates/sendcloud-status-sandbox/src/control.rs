@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `GET /_sandbox/info` | `{"today", "now", "records", "api_users", "labels": [[id, name]…], "max_window_days", "live": {…}}`, `live` shaped as the body of `POST /_sandbox/live` |
 //! | `GET /_sandbox/truth?<API filter parameters>` | `{"total", "email_ids": […]}` in server order, from the current live state; no credentials, no window limit |
-//! | `GET /_sandbox/requests` | the request log: `[{method, path, param_names, key_in_url, status_code, http_status, fault}]` |
+//! | `GET /_sandbox/requests` | the request log: `[{received_ms, method, path, param_names, key_in_url, status_code, http_status, fault}]` (`received_ms`: when a worker took it, in ms since the sandbox started) |
 //! | `GET /_sandbox/changes[?since=SEQ]` | the change log after `SEQ` (default 0: all): `[{seq, email_id, kind: "arrived"\|"settled", at: "yyyy-MM-dd HH:mm:ss", after_request, status_code, sub_status}]` |
 //! | `POST /_sandbox/clear` | empties the request log |
 //! | `POST /_sandbox/faults` | JSON `{"seed", "rate_limited", "http_502", "reset", "truncated", "slow", "slow_ms"}` (missing = 0) |
@@ -54,7 +54,9 @@ pub(crate) fn handle(mut rq: Request, s: &State) {
     let result: Result<Value, (u16, String)> = match (method.as_str(), &path[PREFIX.len()..]) {
         ("GET", "info") => Ok(info(&view, s.config.max_window_days)),
         ("GET", "truth") => truth(&view.dataset, query).map_err(bad),
-        ("GET", "requests") => Ok(Value::Array(s.log.snapshot().iter().map(entry).collect())),
+        ("GET", "requests") => {
+            Ok(Value::Array(s.log.snapshot().iter().map(|r| entry(r, s.log.received_ms(r))).collect()))
+        }
         ("GET", "changes") => since(query).map(|n| Value::Array(s.account.changes(n).iter().map(change).collect())),
         ("POST", "clear") => {
             s.log.clear();
@@ -185,8 +187,9 @@ fn truth(dataset: &Dataset, query: &str) -> Result<Value, String> {
     Ok(json!({ "total": ids.len(), "email_ids": ids }))
 }
 
-fn entry(r: &LoggedRequest) -> Value {
+fn entry(r: &LoggedRequest, received_ms: u64) -> Value {
     json!({
+        "received_ms": received_ms,
         "method": r.method,
         "path": r.path,
         "param_names": r.param_names,

@@ -45,12 +45,24 @@ impl LoggedRequest {
 }
 
 /// Bounded, shared request log.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct RequestLog {
     entries: Mutex<VecDeque<LoggedRequest>>,
+    /// When the log was made: the zero of the `received_ms` the control API reports.
+    created: Instant,
+}
+
+impl Default for RequestLog {
+    fn default() -> Self {
+        RequestLog { entries: Mutex::default(), created: Instant::now() }
+    }
 }
 
 impl RequestLog {
+    /// Milliseconds from the log's creation to when `entry` reached a worker.
+    pub fn received_ms(&self, entry: &LoggedRequest) -> u64 {
+        u64::try_from(entry.received.saturating_duration_since(self.created).as_millis()).unwrap_or(u64::MAX)
+    }
     pub fn push(&self, entry: LoggedRequest) {
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if e.len() == REQUEST_LOG_CAPACITY {

@@ -4,7 +4,11 @@
 //!
 //! ```sh
 //! cargo run -p sendcloud-status --example export_jsonl -- 7 > statuses.jsonl
+//! cargo run -p sendcloud-status --example export_jsonl -- 3 | head
 //! ```
+//!
+//! A reader that stops early (`| head`) closes the pipe: that ends the
+//! export quietly, as for any Unix filter, instead of an error.
 
 mod common;
 
@@ -17,12 +21,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (client, _sandbox) = common::client()?;
     let mut records = client.export(Query::last_days(days)?).parallel(4).records()?;
     let mut out = BufWriter::new(std::io::stdout().lock());
-    for record in records.by_ref() {
+    let written = records.by_ref().try_for_each(|record| -> Result<(), Box<dyn std::error::Error>> {
         serde_json::to_writer(&mut out, &record?)?;
         out.write_all(b"\n")?;
+        Ok(())
+    });
+    match written.and_then(|()| out.flush().map_err(Into::into)) {
+        Err(e) if is_broken_pipe(e.as_ref()) => return Ok(()),
+        other => other?,
     }
-    out.flush()?;
     let stats = records.stats();
     eprintln!("{} records in {} requests ({} retried)", stats.records, stats.requests, stats.retries);
     Ok(())
+}
+
+/// Whether writing failed because the reader went away (`| head`).
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let kind = match (e.downcast_ref::<std::io::Error>(), e.downcast_ref::<serde_json::Error>()) {
+        (Some(io), _) => Some(io.kind()),
+        (None, Some(json)) => json.io_error_kind(),
+        (None, None) => None,
+    };
+    kind == Some(std::io::ErrorKind::BrokenPipe)
 }

@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use chrono::FixedOffset;
+use sendcloud_status_core::settings::{self, DELAY, TIMEOUT};
 use sendcloud_status_core::{
     Credentials, Decoder, Encoder, Endpoint, Error, Method, Parallelism, RateLimit, Region, Result, RetryPolicy,
-    export::DEFAULT_EMAIL_ID_CHUNK, query::MAX_DAYS,
+    ValidationReason,
 };
 
 use crate::client::{Client, Inner};
@@ -22,13 +23,14 @@ pub const ENV_REGION: &str = "SENDCLOUD_REGION";
 /// Environment variable holding a custom base URL.
 pub const ENV_BASE_URL: &str = "SENDCLOUD_BASE_URL";
 
-/// The most requests a client or an export may have in flight at once.
-pub const MAX_PARALLELISM: usize = 64;
-/// The most email ids one request may carry.
-pub const MAX_EMAIL_ID_CHUNK: usize = 10_000;
+/// The most requests a client or an export may have in flight at once
+/// ([`settings::PARALLEL`]).
+pub const MAX_PARALLELISM: usize = sendcloud_status_core::MAX_PARALLELISM;
+/// The most email ids one request may carry ([`settings::EMAIL_ID_CHUNK`]).
+pub const MAX_EMAIL_ID_CHUNK: usize = settings::EMAIL_ID_CHUNK.max() as usize;
 /// The longest timeout, retry wait or retry deadline a client accepts (one
 /// day): longer values are mistakes, and past them clocks would overflow.
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+pub const MAX_TIMEOUT: Duration = settings::MAX_DURATION;
 
 /// Builds a [`Client`]. Unset credentials, region and base URL fall back to
 /// the environment. Setters only record values: [`ClientBuilder::build`]
@@ -59,6 +61,8 @@ pub struct ClientBuilder {
     proxy: Option<ProxySetting>,
     user_agent: Option<String>,
     retry: RetryPolicy,
+    /// `max_retries`, applied to `retry` by `build` after its bounds check.
+    max_retries: Option<u32>,
     /// An error when `rate_limit_per_minute` got an invalid value (reported by `build`).
     rate_limit: Result<Option<RateLimit>>,
     utc_offset: FixedOffset,
@@ -76,16 +80,17 @@ impl Default for ClientBuilder {
             region: None,
             base_url: None,
             max_window_days: None,
-            method: Method::Post,
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
+            method: Method::default(),
+            connect_timeout: settings::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: settings::DEFAULT_TIMEOUT,
             proxy: None,
             user_agent: None,
             retry: RetryPolicy::default(),
+            max_retries: None,
             rate_limit: Ok(Some(RateLimit::default())),
-            utc_offset: Decoder::default().offset(),
+            utc_offset: settings::DEFAULT_SERVER_UTC_OFFSET,
             parallelism: Parallelism::Auto,
-            email_id_chunk: DEFAULT_EMAIL_ID_CHUNK,
+            email_id_chunk: settings::DEFAULT_EMAIL_ID_CHUNK,
             jitter_seed: None,
             use_env: true,
         }
@@ -183,22 +188,26 @@ impl ClientBuilder {
     }
 
     /// The full retry policy (at least one attempt; waits and deadline at
-    /// most [`MAX_TIMEOUT`]).
+    /// most [`MAX_TIMEOUT`]). A [`max_retries`](Self::max_retries) given
+    /// too, in any order, sets its attempt count.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
     }
 
-    /// Retries per request after the first attempt (0 = never retry).
+    /// Retries per request after the first attempt (default 7; 0 = never
+    /// retry; at most 100, [`settings::MAX_RETRIES`]).
     pub fn max_retries(mut self, retries: u32) -> Self {
-        self.retry.max_attempts = retries.saturating_add(1);
+        self.max_retries = Some(retries);
         self
     }
 
     /// Client-side limit in requests per minute (default 3000, the
-    /// documented account limit; at least 1); `None` disables it.
+    /// documented account limit). `Some(0)` and `None` both turn
+    /// client-side pacing off: 0 means "off" everywhere (the CLI's
+    /// `--rate-limit 0`, Python's and Node's `0`).
     pub fn rate_limit_per_minute(mut self, per_minute: Option<u32>) -> Self {
-        self.rate_limit = per_minute.map(RateLimit::per_minute).transpose();
+        self.rate_limit = per_minute.map(RateLimit::per_minute_or_off).transpose().map(Option::flatten);
         self
     }
 
@@ -275,23 +284,22 @@ impl ClientBuilder {
             Some(days) => endpoint.with_max_window_days(days)?,
             None => endpoint,
         };
-        if let Some(days) = self.max_window_days.filter(|&d| d > MAX_DAYS) {
-            return Err(Error::validation("max_window_days", format!("must be at most {MAX_DAYS}, got {days}")));
+        TIMEOUT.check("timeout", self.request_timeout)?;
+        TIMEOUT.check("connect_timeout", self.connect_timeout)?;
+        let mut retry = self.retry.clone();
+        if let Some(n) = self.max_retries {
+            retry.max_attempts = settings::MAX_RETRIES.check_u32("max_retries", i64::from(n))? + 1;
         }
-        check_duration("timeout", self.request_timeout, false)?;
-        check_duration("connect_timeout", self.connect_timeout, false)?;
-        check_retry_policy(&self.retry)?;
+        check_retry_policy(&retry)?;
         let rate_limit = self.rate_limit.clone()?;
-        if self.utc_offset.local_minus_utc() % 60 != 0 {
-            return Err(Error::validation("server_utc_offset", "must be a whole number of minutes"));
-        }
-        check_parallelism(self.parallelism)?;
-        check_range("email_id_chunk", self.email_id_chunk, MAX_EMAIL_ID_CHUNK)?;
+        settings::check_utc_offset(self.utc_offset)?;
+        self.parallelism.check()?;
+        settings::EMAIL_ID_CHUNK.check_unsigned("email_id_chunk", self.email_id_chunk as u64)?;
 
-        let loopback = Endpoint::custom(endpoint.base_url()).is_ok() && endpoint.base_url().starts_with("http://");
+        // A sandbox or test server on this machine is never reached through a proxy.
         let proxy = match self.proxy.clone() {
             Some(p) => p,
-            None if loopback => ProxySetting::None,
+            None if endpoint.is_loopback() => ProxySetting::None,
             None => ProxySetting::FromEnv,
         };
         let transport = Transport::new(&TransportConfig {
@@ -313,7 +321,7 @@ impl ClientBuilder {
             transport,
             encoder,
             decoder: Decoder::new(self.utc_offset),
-            retry: self.retry,
+            retry,
             // One budget per account in this process (see `accounts`).
             limiter: crate::accounts::limiter(&endpoint_url, &api_user, rate_limit),
             parallelism: self.parallelism,
@@ -323,49 +331,24 @@ impl ClientBuilder {
     }
 }
 
-/// A duration setting: at most [`MAX_TIMEOUT`], and more than zero unless
-/// `zero_ok`.
-fn check_duration(field: &'static str, d: Duration, zero_ok: bool) -> Result<()> {
-    if d.is_zero() && !zero_ok {
-        return Err(Error::validation(field, "must be greater than zero"));
-    }
-    if d > MAX_TIMEOUT {
-        return Err(Error::validation(
-            field,
-            format!("must be at most {} s, got {} s", MAX_TIMEOUT.as_secs(), d.as_secs()),
-        ));
-    }
-    Ok(())
-}
-
 fn check_retry_policy(p: &RetryPolicy) -> Result<()> {
     if p.max_attempts == 0 {
-        return Err(Error::validation("retry_policy", "max_attempts must be at least 1 (the first attempt)"));
+        return Err(Error::invalid_value(
+            "retry_policy",
+            ValidationReason::OutOfRange,
+            "max_attempts must be at least 1 (the first attempt)",
+        ));
     }
-    check_duration("retry_base_delay", p.base_delay, true)?;
-    check_duration("retry_rate_limit_delay", p.rate_limit_base_delay, true)?;
-    check_duration("retry_max_delay", p.max_delay, true)?;
-    check_duration("retry_deadline", p.deadline, true)
-}
-
-/// A count setting from 1 to `max`.
-/// `Auto`, or a fixed number from 1 to [`MAX_PARALLELISM`].
-pub(crate) fn check_parallelism(p: Parallelism) -> Result<()> {
-    match p {
-        Parallelism::Fixed(n) => check_range("parallel", n, MAX_PARALLELISM),
-        _ => Ok(()),
-    }
-}
-
-pub(crate) fn check_range(field: &'static str, n: usize, max: usize) -> Result<()> {
-    if !(1..=max).contains(&n) {
-        return Err(Error::validation(field, format!("must be from 1 to {max}, got {n}")));
-    }
+    DELAY.check("retry_base_delay", p.base_delay)?;
+    DELAY.check("retry_rate_limit_delay", p.rate_limit_base_delay)?;
+    DELAY.check("retry_max_delay", p.max_delay)?;
+    DELAY.check("retry_deadline", p.deadline)?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use sendcloud_status_core::query::MAX_DAYS;
     use sendcloud_status_core::{ErrorKind, Query};
 
     use super::*;
@@ -430,7 +413,7 @@ mod tests {
                 base().retry_policy(RetryPolicy { deadline: secs(90_000), ..RetryPolicy::default() }),
                 "retry_deadline",
             ),
-            ("zero rate", base().rate_limit_per_minute(Some(0)), "rate_limit_per_minute"),
+            ("too many retries", base().max_retries(101), "max_retries"),
             ("offset with seconds", base().server_utc_offset(offset(8 * 3600 + 30)), "server_utc_offset"),
             ("no parallelism", base().parallelism(0), "parallel"),
             ("too much parallelism", base().parallelism(MAX_PARALLELISM + 1), "parallel"),
@@ -440,6 +423,24 @@ mod tests {
         for (name, builder, field) in cases {
             assert_eq!(field_of(builder), Some(field), "{name}");
         }
+    }
+
+    #[test]
+    fn one_meaning_and_readable_bounds() {
+        // 0 turns pacing off, as in the CLI and the bindings (not an error, not 1/min).
+        base().rate_limit_per_minute(Some(0)).build().unwrap();
+        assert_eq!(RateLimit::per_minute_or_off(0).unwrap(), None);
+        let e = base().max_retries(101).build().unwrap_err();
+        assert_eq!(e.message(), "invalid max_retries: must be from 0 to 100, got 101");
+        let e = base().parallelism(65).build().unwrap_err();
+        assert_eq!(e.explanation(), "must be \"auto\" or a whole number from 1 to 64, got 65");
+        let e = base().email_id_chunk(0).build().unwrap_err();
+        assert_eq!(e.explanation(), "must be from 1 to 10000, got 0");
+        let e = base().timeout(Duration::ZERO).build().unwrap_err();
+        assert_eq!(e.explanation(), "must be more than 0 and at most 86400 s, got 0 s");
+        // `max_retries` sets the attempts of a policy given before or after it.
+        let p = RetryPolicy { base_delay: Duration::from_millis(5), ..RetryPolicy::default() };
+        base().max_retries(100).retry_policy(p).build().unwrap();
     }
 
     #[test]

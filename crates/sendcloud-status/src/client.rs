@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use sendcloud_status_core::{
-    Cursor, Decoder, Encoder, Endpoint, Export, ExportConfig, Page, Parallelism, Query, Result, RetryPolicy,
-    SharedLimiter,
+    Cursor, Decoder, Encoder, Endpoint, Error, Export, ExportConfig, Page, Parallelism, Query, Result, RetryPolicy,
+    SharedLimiter, ValidationReason, settings,
 };
 
-use crate::builder::{ClientBuilder, check_parallelism};
+use crate::builder::ClientBuilder;
 use crate::driver::{Execute, Pages, Records};
 use crate::transport::{Outcome, Transport};
 
@@ -100,6 +100,11 @@ impl Client {
         chrono::Utc::now().with_timezone(&self.inner.decoder.offset()).naive_local()
     }
 
+    /// The server's UTC offset: its calendar and clock.
+    pub fn server_utc_offset(&self) -> chrono::FixedOffset {
+        self.inner.decoder.offset()
+    }
+
     /// Fetches exactly the page `query` describes (its window, `start` and
     /// `limit`), with retries and rate limiting. The window must fit the
     /// endpoint's maximum; use [`Client::records`] for longer ones.
@@ -133,7 +138,7 @@ impl Client {
             cursor: None,
             parallelism: None,
             today: None,
-            started_at: None,
+            server_now: None,
             read_ahead: false,
         }
     }
@@ -164,12 +169,12 @@ pub struct ExportRequest<'a> {
     cursor: Option<Cursor>,
     parallelism: Option<Parallelism>,
     today: Option<NaiveDate>,
-    started_at: Option<NaiveDateTime>,
+    server_now: Option<NaiveDateTime>,
     read_ahead: bool,
 }
 
 impl ExportRequest<'_> {
-    /// Stop after `n` records.
+    /// Stop after `n` records (at least 1, [`settings::MAX_RECORDS`]).
     pub fn max_records(mut self, n: u64) -> Self {
         self.max_records = Some(n);
         self
@@ -208,6 +213,8 @@ impl ExportRequest<'_> {
     }
 
     /// Anchor `days` windows on this server-local day instead of today.
+    /// Exclusive with [`server_now`](Self::server_now), which sets the day
+    /// as well as the time.
     pub fn today(mut self, today: NaiveDate) -> Self {
         self.today = Some(today);
         self
@@ -218,21 +225,29 @@ impl ExportRequest<'_> {
     /// windows resolve on its date, and rows changed after it show the
     /// account moving under the export.
     pub fn server_now(mut self, now: NaiveDateTime) -> Self {
-        self.today = Some(now.date());
-        self.started_at = Some(now);
+        self.server_now = Some(now);
         self
     }
 
     /// The pages, lazily. Nothing is sent, and no thread started, until the
     /// first page is asked for.
     pub fn pages(self) -> Result<Pages> {
-        let parallelism = self.parallelism.unwrap_or(self.client.inner.parallelism);
-        check_parallelism(parallelism)?;
+        let parallelism = self.parallelism.unwrap_or(self.client.inner.parallelism).check()?;
+        if let Some(n) = self.max_records {
+            settings::MAX_RECORDS.check_unsigned("max_records", n)?;
+        }
         let mut config = self.client.export_config(self.max_records, parallelism);
         // The window is resolved once, here: an export that runs past the
         // server's midnight keeps the dates it started with.
-        let (today, started_at) = match (self.today, self.started_at) {
-            (_, Some(now)) => (now.date(), Some(now)),
+        let (today, started_at) = match (self.today, self.server_now) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid_value(
+                    "server_now",
+                    ValidationReason::Conflict,
+                    "give today or server_now, not both (server_now sets the day as well as the time)",
+                ));
+            }
+            (None, Some(now)) => (now.date(), Some(now)),
             (Some(today), None) => (today, None),
             (None, None) => {
                 let now = self.client.server_now();

@@ -246,7 +246,7 @@ impl Driver {
                 }
                 Action::Page(page) => return Ok(Some(page)),
                 Action::Done => return Ok(None),
-                other => return Err(Error::transport(format!("unsupported action {other:?}"))),
+                other => return Err(Error::internal(format!("unsupported action {other:?}"))),
             }
         }
     }
@@ -402,7 +402,7 @@ fn execute_guarded(exec: &dyn Execute, request: &HttpRequest) -> Outcome {
 }
 
 fn internal(message: &str) -> Error {
-    Error::transport(format!("internal error: {message}"))
+    Error::internal(message)
 }
 
 fn cancelled() -> Error {
@@ -439,10 +439,7 @@ impl Records {
     /// record is the first one a resumed export delivers. `None` once the
     /// export is complete.
     pub fn cursor(&self) -> Option<Cursor> {
-        match &self.current {
-            Some(page) if self.buffer.len() > 0 => page.cursor_at(self.taken),
-            _ => self.pages.cursor(),
-        }
+        Page::resume_point(self.current.as_ref(), self.taken, self.pages.cursor())
     }
 
     /// Counters so far.
@@ -610,7 +607,7 @@ fn spawn(
     std::thread::Builder::new()
         .name(name)
         .spawn(move || body(live))
-        .map_err(|e| Error::transport(format!("could not start a thread for the export: {e}")))
+        .map_err(|e| Error::internal(format!("could not start a thread for the export: {e}")))
 }
 
 /// Worker threads for parallel exports. The job queue holds at most one
@@ -914,7 +911,7 @@ mod tests {
                 let mut pages = Pages::new(exec, export(parallelism, fast_retry(), 2), parallelism, read_ahead);
                 let (first, second) = within(10, move || (pages.next(), pages.next()));
                 let e = first.unwrap().unwrap_err();
-                assert_eq!(e.kind(), ErrorKind::Transport);
+                assert_eq!(e.kind(), ErrorKind::Internal);
                 assert!(e.message().contains("sending a request panicked"), "{e}");
                 assert_eq!(e.message().contains("boom"), !formatted, "only literal messages are repeated: {e}");
                 assert!(!e.message().contains("apiKey"), "{e}");

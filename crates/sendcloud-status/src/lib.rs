@@ -20,6 +20,8 @@
 //!   parallel exports, which grows as the export keeps more requests in
 //!   flight ([`Parallelism::Auto`], the default, up to 32).
 //! - `transport`: the ureq agent; error mapping onto retryable kinds.
+//! - `watch`: [`Client::watch`] and the [`Watcher`] that drives the core's
+//!   watch machine: each poll's queries as exports, cancellable waits.
 //!
 //! # Examples
 //!
@@ -68,6 +70,7 @@ mod builder;
 mod client;
 mod driver;
 mod transport;
+mod watch;
 
 pub use builder::{
     ClientBuilder, ENV_API_KEY, ENV_API_USER, ENV_BASE_URL, ENV_REGION, MAX_EMAIL_ID_CHUNK, MAX_PARALLELISM,
@@ -75,10 +78,12 @@ pub use builder::{
 };
 pub use client::{Client, ExportRequest};
 pub use driver::{CancelHandle, Pages, Records};
+pub use watch::{DEFAULT_WATCH_TIMEOUT, WatchCancelHandle, WatchEvent, WatchReport, WatchRequest, WatchStep, Watcher};
 
 pub use sendcloud_status_core as core;
 pub use sendcloud_status_core::{
     BounceClass, Category, Cursor, Endpoint, Error, ErrorKind, ExportStats, Language, Method, Page, Parallelism,
-    Position, Query, QueryBuilder, RateLimit, Record, Region, Result, RetryAdvice, RetryPolicy, RetrySchedule,
-    ServerTime, Status, SubStatus, ThroughputState, UnstableUnit, Window, chrono,
+    Position, Query, QueryBuilder, RateLimit, Record, RecordField, Region, Result, RetryAdvice, RetryPolicy,
+    RetrySchedule, ServerTime, Status, SubStatus, ThroughputState, TransportErrorKind, UnstableUnit, ValidationReason,
+    Window, Wording, chrono, settings,
 };

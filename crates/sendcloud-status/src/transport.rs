@@ -107,10 +107,12 @@ fn classify(e: &ureq::Error, reading_body: bool) -> TransportErrorKind {
     use ureq::Error as E;
     match e {
         E::Timeout(_) | E::BodyStalled => TransportErrorKind::Timeout,
-        E::HostNotFound | E::ConnectionFailed | E::ConnectProxyFailed(_) => TransportErrorKind::Connect,
+        E::HostNotFound => TransportErrorKind::Dns,
+        E::ConnectionFailed | E::ConnectProxyFailed(_) => TransportErrorKind::Connect,
         E::Io(io) => match io.kind() {
             Io::TimedOut | Io::WouldBlock => TransportErrorKind::Timeout,
-            Io::ConnectionRefused | Io::AddrNotAvailable | Io::NotConnected => TransportErrorKind::Connect,
+            Io::ConnectionRefused => TransportErrorKind::Refused,
+            Io::AddrNotAvailable | Io::NotConnected => TransportErrorKind::Connect,
             Io::UnexpectedEof if reading_body => TransportErrorKind::BodyIncomplete,
             Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => {
                 TransportErrorKind::ConnectionReset
@@ -120,9 +122,8 @@ fn classify(e: &ureq::Error, reading_body: bool) -> TransportErrorKind {
         },
         E::Protocol(_) if reading_body => TransportErrorKind::BodyIncomplete,
         E::Protocol(_) => TransportErrorKind::ConnectionReset,
-        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired | E::BadUri(_) | E::Http(_) | E::InvalidProxyUrl => {
-            TransportErrorKind::Fatal
-        }
+        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => TransportErrorKind::Tls,
+        E::BadUri(_) | E::Http(_) | E::InvalidProxyUrl => TransportErrorKind::Fatal,
         E::RequireHttpsOnly(_) | E::BodyExceedsLimit(_) | E::TooManyRedirects | E::RedirectFailed => {
             TransportErrorKind::Fatal
         }
@@ -163,12 +164,12 @@ mod tests {
             ("connect timeout", E::Timeout(ureq::Timeout::Connect), Timeout, Timeout),
             ("per-read timeout", E::Timeout(ureq::Timeout::PerRead), Timeout, Timeout),
             ("body stalled", E::BodyStalled, Timeout, Timeout),
-            ("host not found", E::HostNotFound, Connect, Connect),
+            ("host not found", E::HostNotFound, Dns, Dns),
             ("connection failed", E::ConnectionFailed, Connect, Connect),
             ("proxy CONNECT failed", E::ConnectProxyFailed("502".into()), Connect, Connect),
             ("io timed out", io(Io::TimedOut), Timeout, Timeout),
             ("io would block", io(Io::WouldBlock), Timeout, Timeout),
-            ("io refused", io(Io::ConnectionRefused), Connect, Connect),
+            ("io refused", io(Io::ConnectionRefused), Refused, Refused),
             ("io address not available", io(Io::AddrNotAvailable), Connect, Connect),
             ("io not connected", io(Io::NotConnected), Connect, Connect),
             ("io reset", io(Io::ConnectionReset), ConnectionReset, ConnectionReset),
@@ -180,8 +181,8 @@ mod tests {
             ("large header", E::LargeResponseHeader(100_000, 64_000), Other, BodyIncomplete),
             ("boxed other", E::Other("odd".into()), Other, BodyIncomplete),
             ("status as error", E::StatusCode(500), Other, BodyIncomplete),
-            ("tls", E::Tls("bad certificate"), Fatal, Fatal),
-            ("tls required", E::TlsRequired, Fatal, Fatal),
+            ("tls", E::Tls("bad certificate"), Tls, Tls),
+            ("tls required", E::TlsRequired, Tls, Tls),
             ("bad uri", E::BadUri("x".into()), Fatal, Fatal),
             ("http crate", http_error(), Fatal, Fatal),
             ("invalid proxy", E::InvalidProxyUrl, Fatal, Fatal),

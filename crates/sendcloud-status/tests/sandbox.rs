@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use sendcloud_status::chrono::NaiveDate;
-use sendcloud_status::{Category, Client, ClientBuilder, ErrorKind, Method, Query, Record, RetryPolicy, Status};
+use sendcloud_status::{
+    Category, Client, ClientBuilder, ErrorKind, Method, Query, Record, RetryPolicy, Status, TransportErrorKind,
+};
 use sendcloud_status_sandbox::{
     DEMO_API_KEY, DEMO_API_USER, FaultConfig, Filter, GroundRecord, Language, Sandbox, SandboxConfig, StatusCodeKey,
     SubStatusFormat,
@@ -351,6 +353,7 @@ fn a_request_past_its_timeout_fails_or_retries() {
     let started = std::time::Instant::now();
     let err = no_retry.page(&Query::last_days(1).unwrap()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transport);
+    assert_eq!(err.transport_kind(), Some(TransportErrorKind::Timeout));
     assert!(err.message().contains("timed out"), "{err}");
     assert!(started.elapsed() < Duration::from_millis(780), "gave up at the timeout, not after the slow answer");
 
@@ -430,6 +433,7 @@ fn key_stays_out_of_urls_errors_and_debug() {
         .unwrap();
     let err = unreachable.page(&Query::last_days(1).unwrap()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transport);
+    assert_eq!((err.transport_kind(), err.reason()), (Some(TransportErrorKind::Refused), Some("refused")), "{err}");
     assert!(!format!("{err} {err:?}").contains(sentinel));
 }
 

@@ -20,7 +20,7 @@ pub fn run(g: &GlobalArgs, args: &QueryArgs) -> Result<(), Failure> {
     });
     let source = Source::open(g, args.archive.db.as_deref(), std::slice::from_ref(&query))?;
     super::with_sink(path, |sink| {
-        let mut writer = RecordWriter::new(format);
+        let mut writer = RecordWriter::new(format, args.language.language);
         writer.header(sink)?;
         let progress = super::progress(g, filters.max_records);
         let terminal = sink.is_terminal();

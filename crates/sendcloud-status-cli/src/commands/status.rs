@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::ops::ControlFlow;
 
-use sendcloud_status::{Record, ServerTime, Status};
+use sendcloud_status::{Record, ServerTime, Status, Wording};
 use sendcloud_status_archive::{ArchivedEmail, Selection};
 use serde_json::{Value, json};
 
@@ -74,7 +74,7 @@ pub fn run(g: &GlobalArgs, args: &StatusArgs) -> Result<(), Failure> {
     super::with_sink(path, |sink| {
         let bytes = match format {
             StatusFormat::Json => json_document(&entries.iter().map(to_json).collect::<Vec<Value>>())?,
-            StatusFormat::Table => table(target, by_id, &from, &entries).into_bytes(),
+            StatusFormat::Table => table(target, by_id, &from, &entries, args.language.language).into_bytes(),
         };
         sink.write_all(&bytes)
     })
@@ -140,7 +140,7 @@ fn state(category: &str, code: Option<u16>, text: Option<&str>) -> String {
     s
 }
 
-fn table(target: &str, by_id: bool, from: &str, entries: &[Entry]) -> String {
+fn table(target: &str, by_id: bool, from: &str, entries: &[Entry], g_wording: Wording) -> String {
     let mut out = String::new();
     let what = if by_id { "email" } else { "address" };
     let n = match entries.len() {
@@ -161,11 +161,15 @@ fn table(target: &str, by_id: bool, from: &str, entries: &[Entry]) -> String {
             r.recipient.as_deref().unwrap_or("-"),
             r.api_user.as_deref().unwrap_or("-")
         );
-        let detail = r.sub_status_description.as_deref().or(r.status.as_deref());
+        // The category is shown: a detail only names the sub-status, or repeats the server's words.
+        let detail = match g_wording {
+            Wording::Server => Some(r.describe(Wording::Server)),
+            wording => r.sub_status.map(|_| r.describe(wording)),
+        };
         let _ = writeln!(
             out,
             "  now        {}   (modified {})",
-            state(r.category.name(), r.sub_status.map(|s| s.code()), detail),
+            state(r.category.name(), r.sub_status.map(|s| s.code()), detail.as_deref()),
             time(r.modified_time.as_ref())
         );
         if r.category == Status::Invalid.into() {

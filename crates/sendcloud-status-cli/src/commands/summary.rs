@@ -44,7 +44,7 @@ fn render(s: &Summary, query: &Query, source: &Source) -> String {
     let rate = c.deliverability_rate().map_or_else(|| "n/a".to_owned(), percent);
     let _ = writeln!(
         out,
-        "{} emails · deliverability {rate} (delivered ÷ delivered + invalid + soft bounce)",
+        "{} emails · deliverability {rate} = delivered ÷ (delivered + invalid + soft bounce)",
         thousands(c.total)
     );
 
@@ -61,11 +61,16 @@ fn render(s: &Summary, query: &Query, source: &Source) -> String {
 
     let subs = s.sub_statuses();
     if !subs.is_empty() {
-        let _ = writeln!(out, "\n{:<4}  {:<40}  {:<9}  {:>10}  {:>7}", "CODE", "SUB-STATUS", "CLASS", "COUNT", "SHARE");
+        // The share is of every email in the range, not of the bounces: say so in the header.
+        let _ = writeln!(
+            out,
+            "\n{:<4}  {:<40}  {:<9}  {:>10}  {:>12}",
+            "CODE", "SUB-STATUS", "CLASS", "COUNT", "OF ALL EMAIL"
+        );
         for sub in &subs {
             let _ = writeln!(
                 out,
-                "{:<4}  {:<40}  {:<9}  {:>10}  {:>7}",
+                "{:<4}  {:<40}  {:<9}  {:>10}  {:>12}",
                 sub.code,
                 truncate(&sub.description, 40),
                 sub.class,

@@ -3,11 +3,11 @@
 //! decides what to ask and when; each poll's queries run as exports.
 
 use std::io::Write as _;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sendcloud_status::chrono::{FixedOffset, NaiveDateTime, TimeZone};
-use sendcloud_status::core::watch::{Transition, Watch, WatchAction, WatchConfig, WatchEnd, WatchOutcome};
-use sendcloud_status::{Category, Error, Language, Record};
+use sendcloud_status::core::watch::{Transition, WatchEnd, WatchOutcome};
+use sendcloud_status::{Category, DEFAULT_WATCH_TIMEOUT, Error, Language, WatchEvent, Wording};
 use sendcloud_status_archive::Archive;
 use serde_json::json;
 
@@ -15,9 +15,6 @@ use crate::cli::{GlobalArgs, WatchArgs, WatchFormat};
 use crate::exit::{self, Failure};
 use crate::filters::expand_email_ids;
 use crate::session::Session;
-
-/// The watch's deadline when `--timeout` is not given.
-const DEFAULT_DEADLINE: Duration = Duration::from_secs(2 * 3600);
 
 pub fn run(g: &GlobalArgs, args: &WatchArgs) -> Result<(), Failure> {
     let ids = expand_email_ids(&args.email_ids)?;
@@ -28,90 +25,60 @@ pub fn run(g: &GlobalArgs, args: &WatchArgs) -> Result<(), Failure> {
     if args.interval < Duration::from_secs(1) {
         return Err(Failure::usage("invalid --interval: at least 1s"));
     }
-    let deadline = if g.timeout_on_command_line { Duration::from_secs_f64(g.timeout) } else { DEFAULT_DEADLINE };
+    let deadline = if g.timeout_on_command_line { Duration::from_secs_f64(g.timeout) } else { DEFAULT_WATCH_TIMEOUT };
     let format = args.format.unwrap_or(WatchFormat::Text);
     let mut archive = args.db.as_deref().map(Archive::open).transpose()?;
     // Each request keeps the usual timeout: `--timeout` is the watch's deadline here.
     let mut globals = g.clone();
-    globals.timeout = 30.0;
+    globals.timeout = sendcloud_status::settings::DEFAULT_TIMEOUT.as_secs_f64();
     let session = Session::connect(&globals)?;
     let client = &session.client;
-    let seed =
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64) ^ u64::from(std::process::id());
-    let config = WatchConfig::new(client.endpoint())
+    let offset = client.server_utc_offset();
+    let mut request = client
+        .watch(ids)
         .interval(args.interval)
         .soft_bounce_grace(args.soft_bounce_grace)
         .timeout(Some(deadline))
-        .jitter_seed(seed);
-    let offset = config.server_offset;
-    let mut watch = Watch::new(config, ids, email, client.server_now()).map_err(|e| flag_error(&e))?;
+        .report_polls(archive.is_some());
+    if let Some(email) = email {
+        request = request.email(email);
+    }
+    // `--today` anchors the 3-day windows (an address, ids without a time) on
+    // another server day, as in the other commands.
+    if let Some(day) = g.today {
+        request = request.today(day);
+    }
+    let watcher = request.start().map_err(|e| flag_error(&e))?;
     let mut out = std::io::stdout();
 
-    let outcome = loop {
-        let now = client.server_now();
-        match watch.next(now)? {
-            WatchAction::Notice(notice) if !session.quiet => {
+    let mut outcome = None;
+    for event in watcher {
+        match event? {
+            WatchEvent::Notice(notice) if !session.quiet => {
                 let _ = writeln!(std::io::stderr(), "warning: {notice}");
             }
-            WatchAction::Notice(_) => {}
-            WatchAction::Poll(poll) => {
-                let mut records: Vec<Record> = Vec::new();
-                let mut failure: Option<Error> = None;
-                for query in poll.queries {
-                    // `--today` anchors the 3-day windows (an address, ids without a time) on
-                    // another server day, as in the other commands.
-                    let export = match g.today {
-                        Some(day) => client.export(query).today(day),
-                        None => client.export(query),
-                    };
-                    match export.records() {
-                        Ok(rows) => {
-                            for r in rows {
-                                match r {
-                                    Ok(r) => records.push(r),
-                                    Err(e) => {
-                                        failure = Some(e);
-                                        break;
-                                    }
-                                }
-                            }
-                        }
-                        Err(e) => failure = Some(e),
-                    }
-                    if failure.is_some() {
-                        break;
-                    }
-                }
-                let now = client.server_now();
-                if let Some(e) = failure {
-                    if !session.quiet && e.is_retryable() {
-                        let _ = writeln!(std::io::stderr(), "note: a poll failed, trying again at the next one: {e}");
-                    }
-                    watch.poll_failed(poll.id, e, now);
-                    continue;
-                }
+            WatchEvent::PollFailed(e) if !session.quiet && e.is_retryable() => {
+                let _ = writeln!(std::io::stderr(), "note: a poll failed, trying again at the next one: {e}");
+            }
+            WatchEvent::Polled { records, at } => {
                 if let Some(archive) = archive.as_mut() {
-                    archive.ingest(&records, now)?;
-                }
-                for t in watch.poll_done(poll.id, &records, now) {
-                    let line = match format {
-                        WatchFormat::Text => text_line(&t, offset),
-                        WatchFormat::Jsonl => json_line(&t, offset),
-                    };
-                    writeln!(out, "{line}")
-                        .and_then(|()| out.flush())
-                        .map_err(|e| Failure::output("writing to stdout", &e))?;
+                    archive.ingest(&records, at)?;
                 }
             }
-            WatchAction::WaitUntil(t) => {
-                let wait = (t - client.server_now()).to_std().unwrap_or(Duration::ZERO);
-                std::thread::sleep(wait.min(Duration::from_secs(60)));
+            WatchEvent::Transition(t) => {
+                let line = match format {
+                    WatchFormat::Text => text_line(&t, offset, args.language.language),
+                    WatchFormat::Jsonl => json_line(&t, offset),
+                };
+                writeln!(out, "{line}")
+                    .and_then(|()| out.flush())
+                    .map_err(|e| Failure::output("writing to stdout", &e))?;
             }
-            WatchAction::AwaitPoll => unreachable!("polls run one at a time here"),
-            WatchAction::Done(outcome) => break outcome,
+            WatchEvent::Done(o) => outcome = Some(o),
             _ => {}
         }
-    };
+    }
+    let outcome = outcome.ok_or_else(|| Failure::api(&Error::internal("the watch ended without an outcome")))?;
     if !session.quiet {
         let _ = writeln!(std::io::stderr(), "{}", summary(&outcome));
     }
@@ -131,8 +98,7 @@ fn flag_error(e: &Error) -> Failure {
         Some("timeout") => "--timeout",
         _ => return Failure::api(e),
     };
-    let reason = e.message().split_once(": ").map_or(e.message(), |(_, r)| r);
-    Failure::usage(format!("invalid {flag}: {reason}"))
+    Failure::usage(format!("invalid {flag}: {}", e.explanation()))
 }
 
 fn state(category: Option<Category>) -> &'static str {
@@ -145,8 +111,13 @@ fn when(t: &Transition, offset: FixedOffset) -> String {
 }
 
 /// `2024-05-20 10:02:31  1716…$a@b.com  a@b.com  sending → invalid 406 (Invalid — address does not exist)`
-fn text_line(t: &Transition, offset: FixedOffset) -> String {
-    let sub = t.sub_status.map_or(String::new(), |s| format!(" {} ({})", s.code(), s.describe(Language::English)));
+/// (a transition holds codes, not the server's words: `server` shows the documented English).
+fn text_line(t: &Transition, offset: FixedOffset, wording: Wording) -> String {
+    let lang = match wording {
+        Wording::Documented(lang) => lang,
+        _ => Language::English,
+    };
+    let sub = t.sub_status.map_or(String::new(), |s| format!(" {} ({})", s.code(), s.describe(lang)));
     format!(
         "{}  {}  {}  {} → {}{sub}",
         when(t, offset),
