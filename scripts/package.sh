@@ -103,10 +103,11 @@ cp "$TARGET_DIR"/package/*.crate "$DIST/crates/"
 for crate in "${CRATES[@]}"; do
   [ -f "$DIST/crates/$crate-$VERSION.crate" ] || fail "cargo package made no $crate-$VERSION.crate"
 done
-# The others are publish = false: cargo publish must refuse them.
-for manifest in crates/sendcloud-status-bench/Cargo.toml bindings/*/Cargo.toml; do
-  grep -q '^publish = false$' "$manifest" || fail "$manifest lacks publish = false"
-done
+# Every other workspace member must be publish = false (cargo publish then refuses it).
+PUBLISHABLE=$(cargo metadata --no-deps --format-version 1 --locked |
+  python -c 'import json, sys; print(" ".join(sorted(p["name"] for p in json.load(sys.stdin)["packages"] if p["publish"] != [])))')
+EXPECTED=$(printf '%s\n' "${CRATES[@]}" | sort | tr '\n' ' ' | sed 's/ $//')
+[ "$PUBLISHABLE" = "$EXPECTED" ] || fail "publishable workspace members: $PUBLISHABLE; packaged: $EXPECTED"
 
 # --- Checks of what ships -----------------------------------------------------
 step "no debug info in the shipped binaries"
