@@ -12,7 +12,7 @@
 #
 # Usage: scripts/package.sh                 (build, check, clean-room install)
 #        SKIP_CLEAN_ROOM=1 scripts/package.sh
-#        SKIP_CRATE_VERIFY=1 scripts/package.sh   (cargo package --no-verify)
+#        SKIP_CRATE_VERIFY=1 scripts/package.sh   (do not build the .crate files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -85,24 +85,43 @@ done
 ls "$DIST"/*.tgz
 
 # --- Rust ---------------------------------------------------------------------
-step "crates (cargo package, in dependency order; each verified by building it from its .crate)"
-VERIFY=()
-[ -z "${SKIP_CRATE_VERIFY:-}" ] || VERIFY=(--no-verify)
+step "crates (cargo package, then built from the .crate files alone)"
 CRATES=(sendcloud-status-core sendcloud-status sendcloud-status-sandbox sendcloud-status-archive
   sendcloud-status-webhook sendcloud-status-cli)
 rm -f "$TARGET_DIR"/package/*.crate
 # --allow-dirty: this checks the tree as it is; the release workflow publishes from a clean tag.
 LOG=$(mktemp)
-if ! cargo package --locked --allow-dirty "${VERIFY[@]}" "${CRATES[@]/#/-p}" >"$LOG" 2>&1; then
+if ! cargo package --locked --allow-dirty --no-verify "${CRATES[@]/#/-p}" >"$LOG" 2>&1; then
   cat "$LOG" >&2
   fail "cargo package failed"
 fi
-grep -E '^ *(Packaged|Verifying|Finished|warning)' "$LOG" || true
+grep -E '^ *(Packaged|warning)' "$LOG" || true
 rm -f "$LOG"
-cp "$TARGET_DIR"/package/*.crate "$DIST/crates/"
 for crate in "${CRATES[@]}"; do
-  [ -f "$DIST/crates/$crate-$VERSION.crate" ] || fail "cargo package made no $crate-$VERSION.crate"
+  cp "$TARGET_DIR/package/$crate-$VERSION.crate" "$DIST/crates/" || fail "cargo package made no $crate-$VERSION.crate"
 done
+
+if [ -z "${SKIP_CRATE_VERIFY:-}" ]; then
+  # Not cargo package's own verification: it builds each crate against its siblings' .crate
+  # files, unpacked and compiled once per name and version and trusted from then on, so with
+  # the version unchanged a later run builds an earlier run's sources. Here the unpacked
+  # .crate files form one workspace, each sibling patched in by path (rebuilt when changed).
+  VERIFY=$(mktemp -d)
+  {
+    echo '[workspace]'
+    echo 'resolver = "3"'
+    printf 'members = [%s]\n' "$(printf '"%s", ' "${CRATES[@]/%/-$VERSION}")"
+    echo '[patch.crates-io]'
+    for crate in "${CRATES[@]}"; do echo "$crate = { path = \"$crate-$VERSION\" }"; done
+  } >"$VERIFY/Cargo.toml"
+  for crate in "${CRATES[@]}"; do tar xzf "$DIST/crates/$crate-$VERSION.crate" -C "$VERIFY"; done
+  cp Cargo.lock "$VERIFY/" # the versions the tests ran with
+  step "building the six crates from their .crate files (libraries and binaries)"
+  (cd "$VERIFY" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --workspace --quiet) ||
+    fail "the packaged crates do not build from their .crate files"
+  rm -rf "$VERIFY"
+  echo "${#CRATES[@]} crates build from what cargo package put in them"
+fi
 # Every other workspace member must be publish = false (cargo publish then refuses it).
 PUBLISHABLE=$(cargo metadata --no-deps --format-version 1 --locked |
   python -c 'import json, sys; print(" ".join(sorted(p["name"] for p in json.load(sys.stdin)["packages"] if p["publish"] != [])))')
