@@ -8,7 +8,7 @@
 #   dist/crates/*.crate                                  the publishable crates (cargo package)
 # The wheel and the addon come from the same release builds as scripts/test.sh's
 # (same profile, same flags), so after it they cost no compile; the smoke's sandbox
-# is the debug CLI that `cargo test` built.
+# is the debug CLI.
 #
 # Usage: scripts/package.sh                 (build, check, clean-room install)
 #        SKIP_CLEAN_ROOM=1 scripts/package.sh
@@ -20,6 +20,28 @@ step() { printf '\n==> %s\n' "$*"; }
 fail() {
   echo "package.sh: $*" >&2
   exit 1
+}
+# Temporary directories, removed on exit.
+TMPS=()
+trap 'rm -rf "${TMPS[@]}"' EXIT
+tmpdir() {
+  local dir
+  dir=$(mktemp -d)
+  TMPS+=("$dir")
+  echo "$dir"
+}
+# Runs a command quietly: its lines matching PATTERN, or all its output if it fails.
+quiet() {
+  local pattern=$1 log
+  shift
+  log=$(mktemp)
+  "$@" >"$log" 2>&1 || {
+    cat "$log" >&2
+    rm -f "$log"
+    fail "failed: $*"
+  }
+  grep -E "$pattern" "$log" || true
+  rm -f "$log"
 }
 
 ROOT=$PWD
@@ -42,7 +64,7 @@ echo "$VERSION everywhere"
 source scripts/lib/python-tools.sh
 
 step "wheel (maturin build --release: abi3, stripped)"
-(cd python && maturin build --release --locked --out "$DIST") 2>&1 | grep -E '^ *(Compiling|Finished)|Built wheel' || true
+(cd python && quiet '^ *(Compiling|Finished)|Built wheel' maturin build --release --locked --out "$DIST")
 WHEEL=$(ls "$DIST"/sendcloud_status-"$VERSION"-cp39-abi3-*.whl 2>/dev/null) || fail "no abi3 wheel in dist/"
 
 step "auditwheel show: the wheel must be manylinux-compliant"
@@ -59,7 +81,7 @@ case "$(basename "$WHEEL")" in
 esac
 
 step "sdist (maturin sdist)"
-(cd python && maturin sdist --out "$DIST") 2>&1 | grep -E 'Built source distribution' || true
+(cd python && quiet 'Built source distribution' maturin sdist --out "$DIST")
 SDIST="$DIST/sendcloud_status-$VERSION.tar.gz"
 [ -f "$SDIST" ] || fail "no sdist at $SDIST"
 # It must carry the Rust sources the wheel is built from.
@@ -73,8 +95,7 @@ done
 source scripts/lib/node-env.sh
 
 step "npm packages (scripts/npm-stage.mjs, strip, npm pack)"
-STAGE=$(mktemp -d)
-trap 'rm -rf "$STAGE"' EXIT
+STAGE=$(tmpdir)
 mapfile -t STAGED < <(node scripts/npm-stage.mjs "$STAGE")
 [ "${#STAGED[@]}" -ge 2 ] || fail "no addon staged (is node/lib/sendcloud-status.<platform>.node built?)"
 # The release profile keeps line tables (Cargo.toml); what ships does not.
@@ -90,13 +111,7 @@ CRATES=(sendcloud-status-core sendcloud-status sendcloud-status-sandbox sendclou
   sendcloud-status-webhook sendcloud-status-cli)
 rm -f "$TARGET_DIR"/package/*.crate
 # --allow-dirty: this checks the tree as it is; the release workflow publishes from a clean tag.
-LOG=$(mktemp)
-if ! cargo package --locked --allow-dirty --no-verify "${CRATES[@]/#/-p}" >"$LOG" 2>&1; then
-  cat "$LOG" >&2
-  fail "cargo package failed"
-fi
-grep -E '^ *(Packaged|warning)' "$LOG" || true
-rm -f "$LOG"
+quiet '^ *(Packaged|warning)' cargo package --locked --allow-dirty --no-verify "${CRATES[@]/#/-p}"
 for crate in "${CRATES[@]}"; do
   cp "$TARGET_DIR/package/$crate-$VERSION.crate" "$DIST/crates/" || fail "cargo package made no $crate-$VERSION.crate"
 done
@@ -106,7 +121,7 @@ if [ -z "${SKIP_CRATE_VERIFY:-}" ]; then
   # files, unpacked and compiled once per name and version and trusted from then on, so with
   # the version unchanged a later run builds an earlier run's sources. Here the unpacked
   # .crate files form one workspace, each sibling patched in by path (rebuilt when changed).
-  VERIFY=$(mktemp -d)
+  VERIFY=$(tmpdir)
   {
     echo '[workspace]'
     echo 'resolver = "3"'
@@ -119,7 +134,6 @@ if [ -z "${SKIP_CRATE_VERIFY:-}" ]; then
   step "building the six crates from their .crate files (libraries and binaries)"
   (cd "$VERIFY" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --workspace --quiet) ||
     fail "the packaged crates do not build from their .crate files"
-  rm -rf "$VERIFY"
   echo "${#CRATES[@]} crates build from what cargo package put in them"
 fi
 # Every other workspace member must be publish = false (cargo publish then refuses it).
@@ -130,7 +144,7 @@ EXPECTED=$(printf '%s\n' "${CRATES[@]}" | sort | tr '\n' ' ' | sed 's/ $//')
 
 # --- Checks of what ships -----------------------------------------------------
 step "no debug info in the shipped binaries"
-CHECK=$(mktemp -d)
+CHECK=$(tmpdir)
 python -m zipfile -e "$WHEEL" "$CHECK/wheel"
 tar xzf "$DIST"/sendcloud-status-linux-*-"$VERSION".tgz -C "$CHECK"
 for bin in "$CHECK"/wheel/sendcloud_status/_native*.so "$CHECK"/package/*.node; do
@@ -140,7 +154,6 @@ for bin in "$CHECK"/wheel/sendcloud_status/_native*.so "$CHECK"/package/*.node; 
   fi
   echo "$(basename "$bin"): no .debug_* sections"
 done
-rm -rf "$CHECK"
 
 step "sizes"
 (cd "$DIST" && du -h -- *.whl *.tar.gz *.tgz crates/*.crate)
