@@ -120,8 +120,12 @@ if [ -z "${SKIP_CRATE_VERIFY:-}" ]; then
   # Not cargo package's own verification: it builds each crate against its siblings' .crate
   # files, unpacked and compiled once per name and version and trusted from then on, so with
   # the version unchanged a later run builds an earlier run's sources. Here the unpacked
-  # .crate files form one workspace, each sibling patched in by path (rebuilt when changed).
-  VERIFY=$(tmpdir)
+  # .crate files form one workspace, each sibling patched in by path. Its place is fixed, so
+  # that each run replaces the last one's artifacts, and the files get the time of unpacking
+  # (.crate files hold one fixed date), so that cargo always rebuilds the six.
+  VERIFY=$TARGET_DIR/package-verify
+  rm -rf "$VERIFY"
+  mkdir -p "$VERIFY"
   {
     echo '[workspace]'
     echo 'resolver = "3"'
@@ -129,7 +133,7 @@ if [ -z "${SKIP_CRATE_VERIFY:-}" ]; then
     echo '[patch.crates-io]'
     for crate in "${CRATES[@]}"; do echo "$crate = { path = \"$crate-$VERSION\" }"; done
   } >"$VERIFY/Cargo.toml"
-  for crate in "${CRATES[@]}"; do tar xzf "$DIST/crates/$crate-$VERSION.crate" -C "$VERIFY"; done
+  for crate in "${CRATES[@]}"; do tar xzmf "$DIST/crates/$crate-$VERSION.crate" -C "$VERIFY"; done
   cp Cargo.lock "$VERIFY/" # the versions the tests ran with
   step "building the six crates from their .crate files (libraries and binaries)"
   (cd "$VERIFY" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --workspace --quiet) ||
