@@ -434,6 +434,26 @@ fn summary_json_counts_equal_ground_truth() {
 }
 
 #[test]
+fn reports_describe_in_the_language_asked() {
+    let sb = small();
+    let json = |args: &[&str]| -> Value { serde_json::from_str(&ok(run(&mut cli(&sb), args))).unwrap() };
+    let descriptions = |v: &Value, key: &str| -> Vec<(u64, String)> {
+        let list = if key.is_empty() { v.as_array().unwrap().clone() } else { v[key].as_array().unwrap().clone() };
+        list.iter().map(|e| (e["code"].as_u64().unwrap_or(0), e["description"].as_str().unwrap().to_owned())).collect()
+    };
+    let chinese = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    for (command, key) in [("summary", "sub_statuses"), ("suppressions", ""), ("soft-bounces", "")] {
+        let base = [command, "--days", "3", "--format", "json"];
+        let en = descriptions(&json(&base), key);
+        let zh = descriptions(&json(&[&base[..], &["--language", "zh"]].concat()), key);
+        assert!(!en.is_empty(), "{command}");
+        assert_eq!(en.iter().map(|e| e.0).collect::<Vec<_>>(), zh.iter().map(|e| e.0).collect::<Vec<_>>(), "{command}");
+        assert!(en.iter().all(|(_, d)| !chinese(d)), "{command}: {en:?}");
+        assert!(zh.iter().all(|(_, d)| chinese(d)), "{command}: {zh:?}");
+    }
+}
+
+#[test]
 fn summary_table_is_readable() {
     let sb = small();
     let out = ok(run(&mut cli(&sb), &["summary", "--days", "3"]));
