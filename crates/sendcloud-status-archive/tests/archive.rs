@@ -386,16 +386,6 @@ fn options(sb: &Sandbox, since: &str) -> SyncOptions {
         .clock(ServerClock::At(sb.now()))
 }
 
-fn category(code: u8) -> &'static str {
-    match code {
-        1 => "delivered",
-        4 => "invalid",
-        5 => "soft_bounce",
-        18 => "sending",
-        _ => "unknown",
-    }
-}
-
 /// The `emails` table equals the ground truth, field by field.
 fn assert_equals_truth(path: &Path, truth: &[GroundRecord]) {
     let conn = db(path);
@@ -422,7 +412,7 @@ fn assert_equals_truth(path: &Path, truth: &[GroundRecord]) {
                 g.api_user.clone(),
                 g.recipient.clone(),
                 g.status_text(Language::Chinese),
-                category(g.status_code).to_owned(),
+                GroundRecord::category_name(g.status_code).to_owned(),
                 g.sub_status,
                 t(g.request_time),
                 t(g.modified_time),
@@ -505,7 +495,12 @@ fn rows_that_settle_between_syncs_get_their_new_state_in_the_history() {
     let by_id: BTreeMap<&str, &Record> = archived.iter().map(|r| (r.email_id.as_deref().unwrap(), r)).collect();
     assert_eq!(by_id.len(), truth.len());
     for g in &truth {
-        assert_eq!(by_id[g.email_id.as_str()].category.name(), category(g.status_code), "{}", g.email_id);
+        assert_eq!(
+            by_id[g.email_id.as_str()].category.name(),
+            GroundRecord::category_name(g.status_code),
+            "{}",
+            g.email_id
+        );
     }
 }
 
