@@ -155,8 +155,10 @@ fn files_that_are_not_current_archives_are_refused_untouched() {
     // Another application's database.
     let other = dir.path().join("other.db");
     db(&other).execute_batch("CREATE TABLE notes (x); INSERT INTO notes VALUES (1);").unwrap();
+    let bytes = std::fs::read(&other).unwrap();
     let err = Archive::open(&other).unwrap_err();
     assert!(matches!(err, Error::NotAnArchive { .. }), "{err}");
+    assert_eq!(std::fs::read(&other).unwrap(), bytes, "left as it was, byte for byte (no switch to WAL)");
     assert_eq!(count(&db(&other), "SELECT count(*) FROM sqlite_schema"), 1, "left as it was");
     // Not a database at all.
     let text = dir.path().join("notes.txt");
