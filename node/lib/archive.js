@@ -5,6 +5,7 @@ const util = require('node:util')
 const native = require('./native.js')
 const { fromNative, ValidationError } = require('./errors.js')
 const options = require('./options.js')
+const { InOrder, closeOnAsyncDispose } = require('./lifecycle.js')
 
 /**
  * The records of an archive selection, as an async iterable: a reader
@@ -18,7 +19,7 @@ class ArchiveRecords {
   #index = 0
   #ended = false
   #closed = false
-  #queue = Promise.resolve()
+  #inOrder = new InOrder()
 
   /** @internal */
   constructor(nativeRecords) {
@@ -32,13 +33,7 @@ class ArchiveRecords {
 
   /** @returns {Promise<IteratorResult<any, undefined>>} */
   next() {
-    // Calls are served in order even when not awaited one by one.
-    const run = this.#queue.then(() => this.#step())
-    this.#queue = run.then(
-      () => {},
-      () => {},
-    )
-    return run
+    return this.#inOrder.run(() => this.#step())
   }
 
   async #step() {
@@ -94,15 +89,7 @@ class ArchiveRecords {
   }
 }
 
-if (typeof Symbol.asyncDispose === 'symbol') {
-  Object.defineProperty(ArchiveRecords.prototype, Symbol.asyncDispose, {
-    value: function asyncDispose() {
-      return this.close()
-    },
-    writable: true,
-    configurable: true,
-  })
-}
+closeOnAsyncDispose(ArchiveRecords)
 
 /**
  * A local archive written by `client.sync()`, read offline: no request, no
@@ -203,14 +190,6 @@ class Archive {
   }
 }
 
-if (typeof Symbol.asyncDispose === 'symbol') {
-  Object.defineProperty(Archive.prototype, Symbol.asyncDispose, {
-    value: function asyncDispose() {
-      return this.close()
-    },
-    writable: true,
-    configurable: true,
-  })
-}
+closeOnAsyncDispose(Archive)
 
 module.exports = { Archive, ArchiveRecords }

@@ -6,6 +6,7 @@ const native = require('./native.js')
 const { fromNative, ValidationError } = require('./errors.js')
 const options = require('./options.js')
 const { Watcher } = require('./watch.js')
+const { InOrder, closeOnAsyncDispose } = require('./lifecycle.js')
 
 // The counters of an export that has not fetched a page yet (a fresh copy
 // each time: `unstableUnits` is an array).
@@ -45,7 +46,7 @@ class Records {
   #ended = false
   #closed = false
   #stats = null
-  #queue = Promise.resolve()
+  #inOrder = new InOrder()
 
   /** @internal */
   constructor(nativeRecords) {
@@ -76,13 +77,7 @@ class Records {
 
   /** @returns {Promise<IteratorResult<any, undefined>>} */
   next() {
-    // Calls are served in order even when not awaited one by one.
-    const run = this.#queue.then(() => this.#step())
-    this.#queue = run.then(
-      () => {},
-      () => {},
-    )
-    return run
+    return this.#inOrder.run(() => this.#step())
   }
 
   async #step() {
@@ -303,16 +298,6 @@ class Client {
   }
 }
 
-// `await using records = client.records(...)` closes the stream; the symbol
-// is missing on some Node 20 releases.
-if (typeof Symbol.asyncDispose === 'symbol') {
-  Object.defineProperty(Records.prototype, Symbol.asyncDispose, {
-    value: function asyncDispose() {
-      return this.close()
-    },
-    writable: true,
-    configurable: true,
-  })
-}
+closeOnAsyncDispose(Records)
 
 module.exports = { Client, Records, Watcher }

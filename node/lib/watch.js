@@ -3,6 +3,7 @@
 const util = require('node:util')
 
 const { fromNative } = require('./errors.js')
+const { InOrder, closeOnAsyncDispose } = require('./lifecycle.js')
 
 // setTimeout's longest delay; a longer wait is slept in parts.
 const MAX_TIMER_MS = 2 ** 31 - 1
@@ -26,7 +27,7 @@ class Watcher {
   #closed = false
   #timer = null
   #wake = null
-  #chain = Promise.resolve()
+  #inOrder = new InOrder()
 
   /** @internal */
   constructor(nativeWatch) {
@@ -54,13 +55,7 @@ class Watcher {
 
   /** @returns {Promise<IteratorResult<any, any>>} */
   next() {
-    // Calls are served in order even when not awaited one by one.
-    const run = this.#chain.then(() => this.#step())
-    this.#chain = run.then(
-      () => {},
-      () => {},
-    )
-    return run
+    return this.#inOrder.run(() => this.#step())
   }
 
   async #step() {
@@ -133,16 +128,6 @@ class Watcher {
   }
 }
 
-// `await using watcher = client.watch(...)` closes it; the symbol is missing
-// on some Node 20 releases.
-if (typeof Symbol.asyncDispose === 'symbol') {
-  Object.defineProperty(Watcher.prototype, Symbol.asyncDispose, {
-    value: function asyncDispose() {
-      return this.close()
-    },
-    writable: true,
-    configurable: true,
-  })
-}
+closeOnAsyncDispose(Watcher)
 
 module.exports = { Watcher }

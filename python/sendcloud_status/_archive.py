@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Type, Union, cast
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union, cast
 
 from . import _native
+from ._lifecycle import ClosesOnExit
 from ._client import _SERVER_UTC_OFFSET, DateLike, QueryFilters, UtcOffset, _offset, _suppressions
 from ._models import _CATEGORIES, _SUB_STATUSES, Category, ExportStats, Record, SubStatus, Summary, Suppression, _record
 
@@ -138,7 +138,7 @@ def _archived_email(t: Any) -> ArchivedEmail:
     return ArchivedEmail(_record(record), first, last, entries)
 
 
-class ArchiveRecords(Iterator[Record]):
+class ArchiveRecords(Iterator[Record], ClosesOnExit):
     """Archived records, streamed: a reader thread reads batches from the file (with its
     own connection) while the caller works through them, so an archive of any size takes
     little memory and the GIL is never held while SQLite reads. :meth:`close` (or leaving a
@@ -169,22 +169,11 @@ class ArchiveRecords(Iterator[Record]):
         """Whether every record was handed out (or the stream failed or was closed)."""
         return self._native.done
 
-    def __enter__(self) -> ArchiveRecords:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"<ArchiveRecords done={self.done}>"
 
 
-class Archive:
+class Archive(ClosesOnExit):
     """A local archive written by :meth:`Client.sync`, read offline: no request, no
     credentials. The methods take the filters of :meth:`Client.records` (except
     ``label_id``/``label_name``: the API's rows carry no label, so the archive has none) and
@@ -255,17 +244,6 @@ class Archive:
     @property
     def closed(self) -> bool:
         return self._native.closed
-
-    def __enter__(self) -> Archive:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Archive({self.path!r})"

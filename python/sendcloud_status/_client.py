@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
-from types import TracebackType
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -15,13 +14,13 @@ from typing import (
     List,
     Literal,
     Optional,
-    Type,
     TypedDict,
     Union,
     cast,
 )
 
 from . import _native
+from ._lifecycle import AsyncClosesOnExit, ClosesOnExit
 from ._models import Defaults, ExportStats, Page, Position, Record, Status, Summary, Suppression, _record
 from ._watch import (
     DEFAULT_SOFT_BOUNCE_GRACE,
@@ -129,7 +128,7 @@ def _page(t: PageTuple) -> Page:
     return Page(total, [_record(r) for r in records], Position(*position), window, rows)
 
 
-class Records(Iterator[Record]):
+class Records(Iterator[Record], ClosesOnExit):
     """The records of an export, fetched lazily page by page (the GIL is released
     during each fetch; Ctrl-C is honoured between pages).
 
@@ -169,17 +168,6 @@ class Records(Iterator[Record]):
         """Whether :meth:`close` was called."""
         return self._native.closed
 
-    def __enter__(self) -> Records:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
     @property
     def cursor(self) -> Optional[str]:
         return self._native.cursor
@@ -196,7 +184,7 @@ class Records(Iterator[Record]):
         return f"<Records cursor={self.cursor!r}>"
 
 
-class AsyncRecords(AsyncIterator[Record]):
+class AsyncRecords(AsyncIterator[Record], AsyncClosesOnExit):
     """``async for`` over an export: each page is fetched in a worker thread, so the
     event loop keeps running. ``cursor`` and ``stats`` as for :class:`Records`.
 
@@ -225,17 +213,6 @@ class AsyncRecords(AsyncIterator[Record]):
     def closed(self) -> bool:
         """Whether :meth:`aclose` was called."""
         return self._native.closed
-
-    async def __aenter__(self) -> AsyncRecords:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self._native.close()
 
     async def __anext__(self) -> Record:
         t = self._native.take()

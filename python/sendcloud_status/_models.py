@@ -39,7 +39,7 @@ RECORD_FIELDS: Tuple[str, ...] = tuple(_native.RECORD_FIELDS)
 
 
 class Defaults(TypedDict):
-    """The defaults of the client, of exports and of ``sync``, read from the Rust core
+    """The defaults of the client, of exports, of ``sync`` and of ``watch``, read from the Rust core
     (:data:`sendcloud_status.DEFAULTS`; durations in seconds)."""
 
     method: str
@@ -61,6 +61,10 @@ class Defaults(TypedDict):
     sending_max_age_days: int
     rescan_after: float
     first_run_days: int
+    watch_interval: float
+    min_watch_interval: float
+    soft_bounce_grace: float
+    watch_timeout: float
 
 
 class Status(str, Enum):

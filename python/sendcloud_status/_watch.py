@@ -11,10 +11,10 @@ import datetime as _dt
 import warnings
 from dataclasses import dataclass
 from enum import Enum
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator, List, NamedTuple, Optional, Type, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator, List, NamedTuple, Optional, Union
 
 from . import _native
+from ._lifecycle import AsyncClosesOnExit, ClosesOnExit
 from ._models import _CATEGORIES, _SUB_STATUSES, Category, SubStatus
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ def _notice(notices: List[str], text: str) -> None:
     warnings.warn(text, UserWarning, stacklevel=3)
 
 
-class Watcher(Iterator[WatchTransition]):
+class Watcher(Iterator[WatchTransition], ClosesOnExit):
     """The transitions of a watch, as they are seen: iterate until every email is final or
     the deadline passes, then read :attr:`result`. Polls run as exports, with the GIL
     released, and the waits between them too (Ctrl-C is honoured within a fraction of a
@@ -226,22 +226,11 @@ class Watcher(Iterator[WatchTransition]):
         """Whether :meth:`close` was called."""
         return self._native.closed
 
-    def __enter__(self) -> Watcher:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"<Watcher closed={self.closed} result={self.result!r}>"
 
 
-class AsyncWatcher(AsyncIterator[WatchTransition]):
+class AsyncWatcher(AsyncIterator[WatchTransition], AsyncClosesOnExit):
     """``async for`` over a watch: each step runs in a worker thread, so the event loop keeps
     running. :attr:`result` and :attr:`notices` as for :class:`Watcher`.
 
@@ -295,17 +284,6 @@ class AsyncWatcher(AsyncIterator[WatchTransition]):
     def closed(self) -> bool:
         """Whether :meth:`aclose` was called."""
         return self._native.closed
-
-    async def __aenter__(self) -> AsyncWatcher:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self._native.cancel()
 
     def __repr__(self) -> str:
         return f"<AsyncWatcher closed={self.closed} result={self.result!r}>"

@@ -65,26 +65,23 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("DEFAULT_SENDING_MAX_AGE_DAYS", "sending_max_age_days"),
         ("DEFAULT_RESCAN_AFTER", "rescan_after"),
         ("DEFAULT_FIRST_RUN_DAYS", "first_run_days"),
+        ("DEFAULT_WATCH_INTERVAL", "watch_interval"),
+        ("MIN_WATCH_INTERVAL", "min_watch_interval"),
+        ("DEFAULT_SOFT_BOUNCE_GRACE", "soft_bounce_grace"),
+        ("DEFAULT_WATCH_TIMEOUT", "watch_timeout"),
     ] {
         m.add(name, defaults.get_item(key)?)?;
-    }
-    {
-        use sendcloud_status::core::watch;
-        m.add("DEFAULT_WATCH_INTERVAL", watch::DEFAULT_INTERVAL.as_secs_f64())?;
-        m.add("MIN_WATCH_INTERVAL", watch::MIN_INTERVAL.as_secs_f64())?;
-        m.add("DEFAULT_SOFT_BOUNCE_GRACE", watch::DEFAULT_SOFT_BOUNCE_GRACE.as_secs_f64())?;
-        m.add("DEFAULT_WATCH_TIMEOUT", sendcloud_status::DEFAULT_WATCH_TIMEOUT.as_secs_f64())?;
     }
     m.add("DEFAULTS", defaults)?;
     m.add("RECORD_FIELDS", sendcloud_status::Record::FIELDS.to_vec())?;
     Ok(())
 }
 
-/// The defaults of the Rust client, of exports and of `sync`, read from the
+/// The defaults of the Rust client, of exports, of `sync` and of `watch`, read from the
 /// core's constants: the Python package restates none of them. Durations
 /// in seconds.
 fn defaults(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
-    use sendcloud_status::core::sync;
+    use sendcloud_status::core::{sync, watch};
     use sendcloud_status::{Method, Parallelism, RateLimit, RetryPolicy, settings};
     let retry = RetryPolicy::default();
     let d = pyo3::types::PyDict::new(py);
@@ -107,5 +104,9 @@ fn defaults(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
     d.set_item("sending_max_age_days", sync::DEFAULT_SENDING_MAX_AGE_DAYS)?;
     d.set_item("rescan_after", sync::DEFAULT_RESCAN_AFTER.as_secs_f64())?;
     d.set_item("first_run_days", sync::DEFAULT_FIRST_RUN_DAYS)?;
+    d.set_item("watch_interval", watch::DEFAULT_INTERVAL.as_secs_f64())?;
+    d.set_item("min_watch_interval", watch::MIN_INTERVAL.as_secs_f64())?;
+    d.set_item("soft_bounce_grace", watch::DEFAULT_SOFT_BOUNCE_GRACE.as_secs_f64())?;
+    d.set_item("watch_timeout", sendcloud_status::DEFAULT_WATCH_TIMEOUT.as_secs_f64())?;
     Ok(d)
 }

@@ -67,6 +67,16 @@ impl Archive {
 
     fn prepare(mut conn: Connection, path: PathBuf) -> Result<Archive> {
         conn.busy_timeout(BUSY_TIMEOUT).at(&path)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;").at(&path)?;
+        // The file is checked (and migrated) before anything else writes to
+        // it: another application's database, or a newer archive, is
+        // refused untouched — switching it to WAL would rewrite its header.
+        match schema::migrate(&mut conn, MIGRATIONS) {
+            Ok(_) => {}
+            Err(MigrateError::Foreign(detail)) => return Err(Error::NotAnArchive { path, detail: Some(detail) }),
+            Err(MigrateError::Newer(found)) => return Err(Error::NewerSchema { path, found, known: SCHEMA_VERSION }),
+            Err(MigrateError::Sqlite(e)) => return Err(storage(&path, e)),
+        }
         // WAL: readers never block the sync, and a commit is one append.
         // NORMAL: a killed process loses nothing committed; a power cut can
         // lose the last pages (never consistency), which the next sync reads
@@ -80,16 +90,10 @@ impl Archive {
         // and 16 MiB of cache, keep ingest well above 50,000 records/s on
         // a plain disk. The WAL is cut back to 64 MiB after a checkpoint.
         conn.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 16384;
+            "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 16384;
              PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -16384;",
         )
         .at(&path)?;
-        match schema::migrate(&mut conn, MIGRATIONS) {
-            Ok(_) => {}
-            Err(MigrateError::Foreign(detail)) => return Err(Error::NotAnArchive { path, detail: Some(detail) }),
-            Err(MigrateError::Newer(found)) => return Err(Error::NewerSchema { path, found, known: SCHEMA_VERSION }),
-            Err(MigrateError::Sqlite(e)) => return Err(storage(&path, e)),
-        }
         let offset = Decoder::default().offset();
         Ok(Archive { conn, path, offset })
     }

@@ -155,8 +155,10 @@ fn files_that_are_not_current_archives_are_refused_untouched() {
     // Another application's database.
     let other = dir.path().join("other.db");
     db(&other).execute_batch("CREATE TABLE notes (x); INSERT INTO notes VALUES (1);").unwrap();
+    let bytes = std::fs::read(&other).unwrap();
     let err = Archive::open(&other).unwrap_err();
     assert!(matches!(err, Error::NotAnArchive { .. }), "{err}");
+    assert_eq!(std::fs::read(&other).unwrap(), bytes, "left as it was, byte for byte (no switch to WAL)");
     assert_eq!(count(&db(&other), "SELECT count(*) FROM sqlite_schema"), 1, "left as it was");
     // Not a database at all.
     let text = dir.path().join("notes.txt");
@@ -386,16 +388,6 @@ fn options(sb: &Sandbox, since: &str) -> SyncOptions {
         .clock(ServerClock::At(sb.now()))
 }
 
-fn category(code: u8) -> &'static str {
-    match code {
-        1 => "delivered",
-        4 => "invalid",
-        5 => "soft_bounce",
-        18 => "sending",
-        _ => "unknown",
-    }
-}
-
 /// The `emails` table equals the ground truth, field by field.
 fn assert_equals_truth(path: &Path, truth: &[GroundRecord]) {
     let conn = db(path);
@@ -422,7 +414,7 @@ fn assert_equals_truth(path: &Path, truth: &[GroundRecord]) {
                 g.api_user.clone(),
                 g.recipient.clone(),
                 g.status_text(Language::Chinese),
-                category(g.status_code).to_owned(),
+                GroundRecord::category_name(g.status_code).to_owned(),
                 g.sub_status,
                 t(g.request_time),
                 t(g.modified_time),
@@ -505,7 +497,12 @@ fn rows_that_settle_between_syncs_get_their_new_state_in_the_history() {
     let by_id: BTreeMap<&str, &Record> = archived.iter().map(|r| (r.email_id.as_deref().unwrap(), r)).collect();
     assert_eq!(by_id.len(), truth.len());
     for g in &truth {
-        assert_eq!(by_id[g.email_id.as_str()].category.name(), category(g.status_code), "{}", g.email_id);
+        assert_eq!(
+            by_id[g.email_id.as_str()].category.name(),
+            GroundRecord::category_name(g.status_code),
+            "{}",
+            g.email_id
+        );
     }
 }
 

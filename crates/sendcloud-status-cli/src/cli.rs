@@ -393,6 +393,8 @@ pub struct SummaryArgs {
     pub format: Option<SummaryFormat>,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub language: LanguageArg,
 }
 
 /// Formats of `suppressions`.
@@ -421,6 +423,8 @@ pub struct SuppressionsArgs {
     pub format: Option<SuppressionFormat>,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub language: LanguageArg,
 }
 
 /// Formats of `soft-bounces`.
@@ -446,6 +450,8 @@ pub struct SoftBouncesArgs {
     pub format: Option<SoftBounceFormat>,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub language: LanguageArg,
 }
 
 /// `sync` options.

@@ -323,13 +323,33 @@ fn table_record(r: &Record, wording: Wording) -> String {
     table_row([&time, &category, &code, r.recipient.as_deref().unwrap_or(""), &truncate(&detail, 60)])
 }
 
-/// `s` cut to `width` characters, with `…` when cut.
+/// `s` cut to `width` terminal columns, with `…` when cut (a Chinese
+/// character takes two columns).
 pub fn truncate(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
+    use unicode_width::UnicodeWidthChar as _;
+    if unicode_width::UnicodeWidthStr::width(s) <= width {
         return s.to_owned();
     }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
     out.push('…');
+    out
+}
+
+/// `s` cut to `width` terminal columns and padded with spaces to exactly
+/// that many: `{:<40}` counts characters, which misaligns Chinese text.
+pub fn fit(s: &str, width: usize) -> String {
+    let mut out = truncate(s, width);
+    let used = unicode_width::UnicodeWidthStr::width(out.as_str());
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
     out
 }
 
@@ -383,6 +403,9 @@ mod tests {
         assert_eq!(percent(0.9123), "91.2%");
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
+        assert_eq!(truncate("无效邮件-地址不存在", 9), "无效邮件…");
+        assert_eq!(fit("无效邮件", 10), "无效邮件  ");
+        assert_eq!(fit("abc", 5), "abc  ");
     }
 
     #[test]

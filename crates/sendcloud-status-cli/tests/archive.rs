@@ -4,25 +4,20 @@
 //! commands online, a sync killed with SIGKILL and run again, and a second
 //! sync on a busy file.
 
+mod common;
+
+use common::{date, ok, stderr, today};
+
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use rusqlite::Connection;
-use sendcloud_status::chrono::{NaiveDate, NaiveDateTime};
 use sendcloud_status_sandbox::{
     DEMO_API_KEY, DEMO_API_USER, Filter, GroundRecord, Language, LiveConfig, Sandbox, SandboxConfig,
 };
 use serde_json::Value;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2024, 5, 20).unwrap()
-}
-
-fn date(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
 
 /// A sandbox on 2024-05-20 at 15:00 with `days` days of data, no rate limit.
 fn sandbox(records: u64, days: u32) -> Sandbox {
@@ -40,12 +35,7 @@ fn users(sb: &Sandbox) -> String {
 }
 
 fn bin() -> Command {
-    let mut cmd = Command::cargo_bin("sendcloud-status").expect("the binary is built");
-    for var in ["SENDCLOUD_API_USER", "SENDCLOUD_API_KEY", "SENDCLOUD_REGION", "SENDCLOUD_BASE_URL", "RUST_LOG"] {
-        cmd.env_remove(var);
-    }
-    cmd.timeout(Duration::from_secs(120));
-    cmd
+    common::bin_with_timeout(Duration::from_secs(120))
 }
 
 /// The connection flags for `sb`, with the sandbox's calendar.
@@ -74,34 +64,11 @@ fn run(sb: &Sandbox, args: &[&str]) -> Output {
     bin().args(connection(sb)).args(args).output().expect("the binary runs")
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok(o: Output) -> String {
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
-    String::from_utf8(o.stdout).expect("utf-8 stdout")
-}
-
 fn sync_args<'a>(db: &'a str, since: &'a str, users: &'a str) -> Vec<&'a str> {
     vec!["-q", "sync", "--db", db, "--since", since, "--api-user-list", users, "--rescan-after", "0s"]
 }
 
-fn category(code: u8) -> &'static str {
-    match code {
-        1 => "delivered",
-        4 => "invalid",
-        5 => "soft_bounce",
-        18 => "sending",
-        _ => "unknown",
-    }
-}
-
 type Row = (String, String, String, String, String, Option<u16>, String, String, String);
-
-fn rfc3339(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S+08:00").to_string()
-}
 
 /// The `emails` table equals the ground truth, field by field, no row more
 /// or less.
@@ -128,10 +95,10 @@ fn assert_archive_equals(db: &Path, truth: &[GroundRecord]) {
                 g.api_user.clone(),
                 g.recipient.clone(),
                 g.status_text(Language::Chinese),
-                category(g.status_code).to_owned(),
+                GroundRecord::category_name(g.status_code).to_owned(),
                 g.sub_status,
-                rfc3339(g.request_time),
-                rfc3339(g.modified_time),
+                GroundRecord::rfc3339(g.request_time),
+                GroundRecord::rfc3339(g.modified_time),
                 g.send_log.clone(),
             )
         })
@@ -185,7 +152,7 @@ fn two_syncs_around_settling_rows_equal_the_server_and_offline_reports_equal_onl
     for (id, code) in &settled {
         let mut s = conn.prepare("SELECT category FROM status_history WHERE email_id = ?1 ORDER BY seq").unwrap();
         let states: Vec<String> = s.query_map([id], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-        assert_eq!(states, ["sending", category(*code)], "{id}");
+        assert_eq!(states, ["sending", GroundRecord::category_name(*code)], "{id}");
     }
     assert_eq!(
         count(&db, "SELECT count(*) FROM status_history"),
@@ -249,8 +216,8 @@ fn status_prints_one_emails_timeline_from_the_archive_and_from_the_api() {
     assert_eq!(emails.len(), 1);
     let history: Vec<&str> =
         emails[0]["history"].as_array().unwrap().iter().map(|h| h["category"].as_str().unwrap()).collect();
-    assert_eq!(history, ["sending", category(change.status_code)]);
-    assert_eq!(emails[0]["category"], category(change.status_code));
+    assert_eq!(history, ["sending", GroundRecord::category_name(change.status_code)]);
+    assert_eq!(emails[0]["category"], GroundRecord::category_name(change.status_code));
 
     let online: Value =
         serde_json::from_str(&ok(run(&sb, &["status", &change.email_id, "--days", "3", "--format", "json"]))).unwrap();

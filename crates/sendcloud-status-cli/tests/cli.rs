@@ -3,12 +3,15 @@
 //! against the sandbox's ground truth, every exit code from its real
 //! trigger, secrets, atomic output, Ctrl-C.
 
+mod common;
+
+use common::{date, ok, stderr, stdout, today};
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use sendcloud_status::chrono::NaiveDate;
 use sendcloud_status_sandbox::{
     CacheModel, DEMO_API_KEY, DEMO_API_USER, DayAdvance, FaultConfig, Filter, GroundRecord, Language, LiveConfig,
     Sandbox, SandboxConfig,
@@ -28,14 +31,6 @@ const KEYS: [&str; 10] = [
     "send_log",
 ];
 
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2024, 5, 20).unwrap()
-}
-
-fn date(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
 fn start(config: SandboxConfig) -> Sandbox {
     Sandbox::start(config.with_today(today()).with_rate_limit(None)).expect("sandbox starts")
 }
@@ -47,12 +42,7 @@ fn small() -> Sandbox {
 
 /// The binary with no SENDCLOUD_* environment.
 fn bin() -> Command {
-    let mut cmd = Command::cargo_bin("sendcloud-status").expect("the binary is built");
-    for var in ["SENDCLOUD_API_USER", "SENDCLOUD_API_KEY", "SENDCLOUD_REGION", "SENDCLOUD_BASE_URL", "RUST_LOG"] {
-        cmd.env_remove(var);
-    }
-    cmd.timeout(Duration::from_secs(60));
-    cmd
+    common::bin_with_timeout(Duration::from_secs(60))
 }
 
 /// The binary pointed at `sb` with the demo credentials, fast settings.
@@ -69,43 +59,16 @@ fn run(cmd: &mut Command, args: &[&str]) -> Output {
     cmd.args(args).output().expect("the binary runs")
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
-}
-
-fn ok(o: Output) -> String {
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
-    stdout(&o)
-}
-
-fn category(code: u8) -> &'static str {
-    match code {
-        1 => "delivered",
-        4 => "invalid",
-        5 => "soft_bounce",
-        18 => "sending",
-        _ => "unknown",
-    }
-}
-
-fn rfc3339(t: sendcloud_status::chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S+08:00").to_string()
-}
-
 /// Checks one exported record (JSON) against its ground truth.
 fn check_record(json: &Value, truth: &GroundRecord) {
     assert_eq!(json["email_id"], truth.email_id.as_str());
     assert_eq!(json["status"], truth.status_text(Language::Chinese).as_str());
-    assert_eq!(json["category"], category(truth.status_code));
+    assert_eq!(json["category"], GroundRecord::category_name(truth.status_code));
     assert_eq!(json["sub_status"].as_u64(), truth.sub_status.map(u64::from));
     assert_eq!(json["api_user"], truth.api_user.as_str());
     assert_eq!(json["recipient"], truth.recipient.as_str());
-    assert_eq!(json["request_time"], rfc3339(truth.request_time).as_str());
-    assert_eq!(json["modified_time"], rfc3339(truth.modified_time).as_str());
+    assert_eq!(json["request_time"], GroundRecord::rfc3339(truth.request_time).as_str());
+    assert_eq!(json["modified_time"], GroundRecord::rfc3339(truth.modified_time).as_str());
     assert_eq!(json["send_log"], truth.send_log.as_str());
     if truth.sub_status.is_some() {
         assert!(json["sub_status_description"].as_str().is_some_and(|d| !d.is_empty()));
@@ -404,7 +367,7 @@ fn summary_json_counts_equal_ground_truth() {
     let mut by_sub: BTreeMap<u64, u64> = BTreeMap::new();
     let mut by_day: BTreeMap<String, u64> = BTreeMap::new();
     for t in &truth {
-        *by_category.entry(category(t.status_code)).or_default() += 1;
+        *by_category.entry(GroundRecord::category_name(t.status_code)).or_default() += 1;
         if let Some(s) = t.sub_status {
             *by_sub.entry(u64::from(s)).or_default() += 1;
         }
@@ -431,6 +394,26 @@ fn summary_json_counts_equal_ground_truth() {
     let decided = ["delivered", "invalid", "soft_bounce"].iter().map(|c| by_category[c]).sum::<u64>() as f64;
     let rate = json["deliverability_rate"].as_f64().unwrap();
     assert!((rate - by_category["delivered"] as f64 / decided).abs() < 1e-12);
+}
+
+#[test]
+fn reports_describe_in_the_language_asked() {
+    let sb = small();
+    let json = |args: &[&str]| -> Value { serde_json::from_str(&ok(run(&mut cli(&sb), args))).unwrap() };
+    let descriptions = |v: &Value, key: &str| -> Vec<(u64, String)> {
+        let list = if key.is_empty() { v.as_array().unwrap().clone() } else { v[key].as_array().unwrap().clone() };
+        list.iter().map(|e| (e["code"].as_u64().unwrap_or(0), e["description"].as_str().unwrap().to_owned())).collect()
+    };
+    let chinese = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    for (command, key) in [("summary", "sub_statuses"), ("suppressions", ""), ("soft-bounces", "")] {
+        let base = [command, "--days", "3", "--format", "json"];
+        let en = descriptions(&json(&base), key);
+        let zh = descriptions(&json(&[&base[..], &["--language", "zh"]].concat()), key);
+        assert!(!en.is_empty(), "{command}");
+        assert_eq!(en.iter().map(|e| e.0).collect::<Vec<_>>(), zh.iter().map(|e| e.0).collect::<Vec<_>>(), "{command}");
+        assert!(en.iter().all(|(_, d)| !chinese(d)), "{command}: {en:?}");
+        assert!(zh.iter().all(|(_, d)| chinese(d)), "{command}: {zh:?}");
+    }
 }
 
 #[test]

@@ -3,7 +3,6 @@
 //! triggers), and `webhook serve` fed by an independent sender, then by the
 //! sandbox's own webhook push.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -35,30 +34,6 @@ fn config() -> SandboxConfig {
 
 fn settling() -> LiveConfig {
     LiveConfig::off().with_settle_per_second(2_000.0).with_cache(CacheModel::PerRequest)
-}
-
-/// How each "sending" row of the demo apiUser in `config()` ends once it
-/// settles: settles are drawn from a seed in a fixed order, so a twin
-/// sandbox shows it. Sorted by id.
-fn outcomes() -> BTreeMap<String, u8> {
-    let twin = Sandbox::start(config().with_live(settling())).unwrap();
-    let ds = twin.dataset();
-    let mine: std::collections::HashSet<String> =
-        ds.query(&Filter::dates(ds.first_day(), ds.today())).into_iter().map(|g| g.email_id).collect();
-    // Every sending row has settled once the log stops growing.
-    let mut seen = 0;
-    loop {
-        std::thread::sleep(Duration::from_millis(100));
-        let changes = twin.changes();
-        if !changes.is_empty() && changes.len() == seen {
-            return changes
-                .into_iter()
-                .filter(|c| mine.contains(&c.email_id))
-                .map(|c| (c.email_id, c.status_code))
-                .collect();
-        }
-        seen = changes.len();
-    }
 }
 
 fn wait(child: &mut Child, limit: Duration) -> i32 {
@@ -105,7 +80,7 @@ fn watch_until_settled(id: &str, extra: &[&str]) -> (i32, Vec<Value>, String) {
 
 #[test]
 fn watch_reports_sending_to_delivered_and_exits_0() {
-    let ends = outcomes();
+    let ends = Sandbox::settle_outcomes(config().with_live(settling()), DEMO_API_USER).unwrap();
     let id = ends.iter().find(|(_, s)| **s == 1).map(|(id, _)| id.clone()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.db");
@@ -127,7 +102,7 @@ fn watch_reports_sending_to_delivered_and_exits_0() {
 
 #[test]
 fn watch_exits_6_when_an_email_turns_invalid() {
-    let ends = outcomes();
+    let ends = Sandbox::settle_outcomes(config().with_live(settling()), DEMO_API_USER).unwrap();
     let id = ends.iter().find(|(_, s)| **s == 4).map(|(id, _)| id.clone()).unwrap();
     let (code, lines, err) = watch_until_settled(&id, &[]);
     assert_eq!(code, 6, "{err}");

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::advice::{RetryAdvice, RetrySchedule};
 use crate::record::{Record, ServerTime};
-use crate::status::{BounceClass, Category, Language, SubStatus};
+use crate::status::{BounceClass, Category, Language, SubStatus, Wording};
 
 /// Counts per category.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -70,7 +70,7 @@ impl CategoryCounts {
 pub struct SubStatusCount {
     /// The code.
     pub code: u16,
-    /// English description.
+    /// Description (English unless [`Summary::with_language`] says otherwise).
     pub description: String,
     /// `permanent` or `temporary`.
     pub class: &'static str,
@@ -112,9 +112,17 @@ pub struct Summary {
     sub_status: BTreeMap<SubStatus, u64>,
     days: BTreeMap<NaiveDate, CategoryCounts>,
     undated: u64,
+    language: Language,
 }
 
 impl Summary {
+    /// Describes the sub-statuses in `lang` (default English). A count holds
+    /// codes, not the server's words, so there is no server wording here.
+    pub fn with_language(mut self, lang: Language) -> Self {
+        self.language = lang;
+        self
+    }
+
     /// Counts one record.
     pub fn add(&mut self, record: &Record) {
         self.counts.add(record.category);
@@ -137,14 +145,15 @@ impl Summary {
         share(self.counts.get(c), self.counts.total)
     }
 
-    /// Sub-statuses, most frequent first.
+    /// Sub-statuses, most frequent first (described in English unless
+    /// [`with_language`](Self::with_language) says otherwise).
     pub fn sub_statuses(&self) -> Vec<SubStatusCount> {
         let mut v: Vec<SubStatusCount> = self
             .sub_status
             .iter()
             .map(|(&s, &count)| SubStatusCount {
                 code: s.code(),
-                description: s.describe(Language::English),
+                description: s.describe(self.language),
                 class: match s.class() {
                     Some(BounceClass::Permanent) => "permanent",
                     Some(BounceClass::Temporary) => "temporary",
@@ -254,6 +263,7 @@ struct Failures {
 #[derive(Debug, Clone, Default)]
 pub struct Suppressions {
     soft_bounce_threshold: Option<u64>,
+    wording: Wording,
     by_address: HashMap<String, Failures>,
 }
 
@@ -261,6 +271,12 @@ impl Suppressions {
     /// Permanent failures only.
     pub fn new() -> Self {
         Suppressions::default()
+    }
+
+    /// How the entries' descriptions are worded (default: the documented English).
+    pub fn with_wording(mut self, wording: Wording) -> Self {
+        self.wording = wording;
+        self
     }
 
     /// Also list addresses with at least `n` soft bounces (n ≥ 1).
@@ -297,7 +313,7 @@ impl Suppressions {
             entry.last = Some((
                 record.modified_time.clone().or(record.request_time.clone()),
                 record.sub_status,
-                record.status.clone(),
+                server_text(record),
             ));
         }
         entry.permanent |= hard;
@@ -321,7 +337,7 @@ impl Suppressions {
                     address: f.address.clone(),
                     reason,
                     code: sub.map(SubStatus::code),
-                    description: sub.map(|s| s.describe(Language::English)).or(text).unwrap_or_default(),
+                    description: describe(sub, text, self.wording),
                     failures: f.hard + f.soft,
                     last_seen: time.map(|t| t.to_rfc3339_or_raw()),
                 })
@@ -359,13 +375,20 @@ pub struct SoftBounce {
 #[derive(Debug, Clone, Default)]
 pub struct SoftBounces {
     schedule: RetrySchedule,
+    wording: Wording,
     by_address: HashMap<String, (u64, Record)>,
 }
 
 impl SoftBounces {
-    /// With the default schedule.
+    /// With this schedule.
     pub fn new(schedule: RetrySchedule) -> Self {
-        SoftBounces { schedule, by_address: HashMap::new() }
+        SoftBounces { schedule, wording: Wording::default(), by_address: HashMap::new() }
+    }
+
+    /// How the entries' descriptions are worded (default: the documented English).
+    pub fn with_wording(mut self, wording: Wording) -> Self {
+        self.wording = wording;
+        self
     }
 
     /// Takes one record into account (others than soft bounces are ignored).
@@ -403,11 +426,7 @@ impl SoftBounces {
                     address: last.recipient.clone().unwrap_or_default(),
                     bounces: *n,
                     code: last.sub_status.map(SubStatus::code),
-                    description: last
-                        .sub_status
-                        .map(|s| s.describe(Language::English))
-                        .or_else(|| last.status.clone())
-                        .unwrap_or_default(),
+                    description: describe(last.sub_status, server_text(last), self.wording),
                     last_bounce: last
                         .modified_time
                         .as_ref()
@@ -422,6 +441,22 @@ impl SoftBounces {
         out.sort_by_key(|s| s.address.to_lowercase());
         out
     }
+}
+
+/// The server's own words for a record: its sub-status text, else its status text.
+fn server_text(record: &Record) -> Option<String> {
+    record.sub_status_description.clone().or_else(|| record.status.clone())
+}
+
+/// A report entry's description: the documented text of its sub-status in
+/// the chosen language, or the server's words — each the fallback of the other.
+fn describe(sub: Option<SubStatus>, server_text: Option<String>, wording: Wording) -> String {
+    let documented = |lang| sub.map(|s| s.describe(lang));
+    match wording {
+        Wording::Documented(lang) => documented(lang).or(server_text),
+        _ => server_text.or_else(|| documented(Language::English)),
+    }
+    .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -457,6 +492,49 @@ mod tests {
         assert_eq!(json["categories"][0]["category"], "delivered");
         assert_eq!(json["sub_statuses"][0]["class"], "temporary");
         assert_eq!(json["days"][0]["delivered"], 1);
+    }
+
+    #[test]
+    fn report_descriptions_follow_the_chosen_wording() {
+        let records = rows(
+            r#"{"recipients":"a@x.com","status":"软退信","subStatus":506,"subStatusDesc":"mailbox gone (server)",
+                "modifiedTime":"2024-05-01 10:00:00"},
+               {"recipients":"b@x.com","status":"无效邮件","subStatus":406,"modifiedTime":"2024-05-01 11:00:00"}"#,
+        );
+        let zh = Wording::Documented(Language::Chinese);
+        let (en_506, zh_506) = (
+            SubStatus::from_code(506).describe(Language::English),
+            SubStatus::from_code(506).describe(Language::Chinese),
+        );
+        assert_ne!(en_506, zh_506);
+
+        let mut soft = SoftBounces::new(RetrySchedule::default()).with_wording(zh);
+        let mut soft_server = SoftBounces::new(RetrySchedule::default()).with_wording(Wording::Server);
+        let mut soft_en = SoftBounces::new(RetrySchedule::default());
+        let mut sup = Suppressions::new().with_soft_bounce_threshold(1).with_wording(Wording::Server);
+        let mut summary = Summary::default();
+        for r in &records {
+            soft.add(r);
+            soft_server.add(r);
+            soft_en.add(r);
+            sup.add(r);
+            summary.add(r);
+        }
+        assert_eq!(soft.entries()[0].description, zh_506);
+        assert_eq!(soft_en.entries()[0].description, en_506);
+        assert_eq!(soft_server.entries()[0].description, "mailbox gone (server)");
+        // The server's words; where it sent none, the decoder filled in the documented English.
+        let by_address: Vec<(String, String)> = sup.entries().into_iter().map(|e| (e.address, e.description)).collect();
+        let en_406 = SubStatus::from_code(406).describe(Language::English);
+        assert_eq!(
+            by_address,
+            [("a@x.com".to_owned(), "mailbox gone (server)".to_owned()), ("b@x.com".to_owned(), en_406)]
+        );
+        assert!(summary.sub_statuses().iter().any(|c| c.description == en_506));
+        let summary = summary.with_language(Language::Chinese);
+        assert!(summary.sub_statuses().iter().any(|c| c.description == zh_506));
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["sub_statuses"][0]["description"], summary.sub_statuses()[0].description.as_str());
     }
 
     #[test]

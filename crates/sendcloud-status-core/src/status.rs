@@ -224,6 +224,8 @@ pub enum Wording {
     /// The documented descriptions, in this language.
     Documented(Language),
     /// The server's text: `subStatusDesc`, else the `status` display text.
+    /// (Where a row has a sub-status but the server sent no `subStatusDesc`,
+    /// the decoder filled in the documented English: that is what shows.)
     Server,
 }
 

@@ -110,6 +110,25 @@ impl GroundRecord {
     pub fn sub_status_desc(&self, language: Language) -> &'static str {
         self.sub_status.map_or("", |s| catalog::sub_status_desc(s, language))
     }
+    /// The category a client derives from a record with this status code
+    /// (a record's `status_code`, a [`Change`](crate::Change)'s), as our
+    /// clients name it: `delivered`, `invalid`, `soft_bounce`, `sending`
+    /// (`unknown` for any other code). What tests compare output with.
+    pub fn category_name(status_code: u8) -> &'static str {
+        match status_code {
+            catalog::DELIVERED => "delivered",
+            catalog::INVALID => "invalid",
+            catalog::SOFT_BOUNCE => "soft_bounce",
+            catalog::SENDING => "sending",
+            _ => "unknown",
+        }
+    }
+    /// A server-local time of this record (`request_time`, `modified_time`)
+    /// as RFC 3339 at the server's offset, as our clients write it:
+    /// `2024-05-20T10:02:31+08:00`.
+    pub fn rfc3339(time: NaiveDateTime) -> String {
+        time.format("%Y-%m-%dT%H:%M:%S+08:00").to_string()
+    }
 }
 
 /// A query over the ground truth, with the server's semantics.

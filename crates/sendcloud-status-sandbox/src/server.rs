@@ -240,6 +240,38 @@ impl Sandbox {
     pub fn changes(&self) -> Vec<Change> {
         self.state.account.changes(0)
     }
+    /// How each "sending" row of `apiUser` ends once it settles, by email id
+    /// (the final status code), for a sandbox started with `config` whose live
+    /// settings settle rows: settles are drawn from the seed in a fixed order, so
+    /// this twin shows what a sandbox with the same `config` will do. It runs the
+    /// twin until its change log stops growing. For tests that must know the
+    /// outcome in advance (a watch that should end "failed", say).
+    pub fn settle_outcomes(
+        config: SandboxConfig,
+        api_user: &str,
+    ) -> io::Result<std::collections::BTreeMap<String, u8>> {
+        let twin = Sandbox::start(config)?;
+        let ds = twin.dataset();
+        let mine: std::collections::HashSet<String> = ds
+            .query(&crate::Filter::dates(ds.first_day(), ds.today()).with_api_users([api_user]))
+            .into_iter()
+            .map(|g| g.email_id)
+            .collect();
+        let mut seen = 0;
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            let changes = twin.changes();
+            if !changes.is_empty() && changes.len() == seen {
+                return Ok(changes
+                    .into_iter()
+                    .filter(|c| mine.contains(&c.email_id))
+                    .map(|c| (c.email_id, c.status_code))
+                    .collect());
+            }
+            seen = changes.len();
+        }
+    }
+
     /// The changes after sequence number `seq` (`0`: all).
     pub fn changes_since(&self, seq: u64) -> Vec<Change> {
         self.state.account.changes(seq)

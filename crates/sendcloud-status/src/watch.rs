@@ -27,7 +27,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use sendcloud_status_core::watch::{
     Transition, Watch, WatchAction, WatchConfig, WatchEnd, WatchNotice, WatchOutcome, WatchedEmail,
 };
-use sendcloud_status_core::{Category, Error, Query, Record, Result};
+use sendcloud_status_core::{Category, Error, Query, Record, Result, ValidationReason};
 
 use crate::client::Client;
 use crate::driver::CancelHandle;
@@ -154,7 +154,11 @@ impl WatchRequest<'_> {
     /// watcher. Nothing is sent until it is advanced.
     pub fn start(self) -> Result<Watcher> {
         if self.timeout.is_some_and(|t| t.is_zero()) {
-            return Err(Error::validation("timeout", "must be greater than zero"));
+            return Err(Error::invalid_value(
+                "timeout",
+                ValidationReason::OutOfRange,
+                "must be greater than zero, got 0s",
+            ));
         }
         let seed = self.jitter_seed.unwrap_or_else(clock_seed);
         let config = WatchConfig::new(self.client.endpoint())
@@ -453,7 +457,7 @@ impl Watcher {
                 other => {
                     // `AwaitPoll` cannot happen: every poll is reported before the next `next()`.
                     self.ended = true;
-                    return Err(Error::transport(format!("internal error: unexpected watch action {other:?}")));
+                    return Err(Error::internal(format!("unexpected watch action {other:?}")));
                 }
             }
         }

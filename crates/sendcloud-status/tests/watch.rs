@@ -3,7 +3,6 @@
 //! an email pending, a cancel stops a watch that is waiting, and bad
 //! settings fail before any request.
 
-use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -21,28 +20,6 @@ fn config() -> SandboxConfig {
 /// Every "sending" row settles within a second; every page reads the live rows.
 fn settling() -> LiveConfig {
     LiveConfig::off().with_settle_per_second(2_000.0).with_cache(CacheModel::PerRequest)
-}
-
-/// How each "sending" row of the demo apiUser ends once it settles, by id:
-/// settles are drawn from a seed in a fixed order, so a twin sandbox shows it.
-fn outcomes() -> BTreeMap<String, u8> {
-    let twin = Sandbox::start(config().with_live(settling())).unwrap();
-    let ds = twin.dataset();
-    let mine: std::collections::HashSet<String> =
-        ds.query(&Filter::dates(ds.first_day(), ds.today())).into_iter().map(|g| g.email_id).collect();
-    let mut seen = 0;
-    loop {
-        std::thread::sleep(Duration::from_millis(100));
-        let changes = twin.changes();
-        if !changes.is_empty() && changes.len() == seen {
-            return changes
-                .into_iter()
-                .filter(|c| mine.contains(&c.email_id))
-                .map(|c| (c.email_id, c.status_code))
-                .collect();
-        }
-        seen = changes.len();
-    }
 }
 
 fn client(sb: &Sandbox) -> Client {
@@ -106,7 +83,7 @@ fn moves(events: &[WatchEvent]) -> Vec<(Option<Category>, Category)> {
 
 #[test]
 fn a_sending_email_that_gets_delivered_ends_all_delivered() {
-    let ends = outcomes();
+    let ends = Sandbox::settle_outcomes(config().with_live(settling()), DEMO_API_USER).unwrap();
     let id = ends.iter().find(|(_, s)| **s == 1).map(|(id, _)| id.clone()).unwrap();
     let (events, watcher) = watch_until_settled(&id);
     assert_eq!(moves(&events), [(None, Category::Sending), (Some(Category::Sending), Category::Delivered)]);
@@ -128,7 +105,7 @@ fn a_sending_email_that_gets_delivered_ends_all_delivered() {
 
 #[test]
 fn an_email_that_turns_invalid_ends_failed() {
-    let ends = outcomes();
+    let ends = Sandbox::settle_outcomes(config().with_live(settling()), DEMO_API_USER).unwrap();
     let id = ends.iter().find(|(_, s)| **s == 4).map(|(id, _)| id.clone()).unwrap();
     let (events, watcher) = watch_until_settled(&id);
     assert_eq!(moves(&events), [(None, Category::Sending), (Some(Category::Sending), Category::Invalid)]);

@@ -24,7 +24,7 @@ pub fn run(g: &GlobalArgs, args: &SoftBouncesArgs) -> Result<(), Failure> {
     });
     let source = Source::open(g, args.archive.db.as_deref(), std::slice::from_ref(&query))?;
     super::with_sink(path, |sink| {
-        let mut bounces = SoftBounces::new(RetrySchedule::default());
+        let mut bounces = SoftBounces::new(RetrySchedule::default()).with_wording(args.language.language);
         let progress = super::progress(g, filters.max_records);
         source.stream(vec![query], filters.max_records, &progress, false, |records| {
             records.iter().for_each(|r| bounces.add(r));

@@ -3,13 +3,13 @@
 use std::fmt::Write as _;
 
 use sendcloud_status::core::report::Summary;
-use sendcloud_status::{Category, Query};
+use sendcloud_status::{Category, Language, Query, Wording};
 
 use super::Source;
 use crate::cli::{GlobalArgs, SummaryArgs, SummaryFormat};
 use crate::exit::Failure;
 use crate::filters::Filters;
-use crate::output::{json_document, percent, thousands, truncate};
+use crate::output::{fit, json_document, percent, thousands};
 
 pub fn run(g: &GlobalArgs, args: &SummaryArgs) -> Result<(), Failure> {
     let filters = Filters::from_args(&args.filters)?;
@@ -21,7 +21,12 @@ pub fn run(g: &GlobalArgs, args: &SummaryArgs) -> Result<(), Failure> {
     });
     let source = Source::open(g, args.archive.db.as_deref(), std::slice::from_ref(&query))?;
     super::with_sink(path, |sink| {
-        let mut summary = Summary::default();
+        // Counts hold codes, not the server's words: `server` shows the documented English.
+        let language = match args.language.language {
+            Wording::Documented(lang) => lang,
+            _ => Language::English,
+        };
+        let mut summary = Summary::default().with_language(language);
         let progress = super::progress(g, filters.max_records);
         source.stream(vec![query.clone()], filters.max_records, &progress, false, |records| {
             records.iter().for_each(|r| summary.add(r));
@@ -64,15 +69,19 @@ fn render(s: &Summary, query: &Query, source: &Source) -> String {
         // The share is of every email in the range, not of the bounces: say so in the header.
         let _ = writeln!(
             out,
-            "\n{:<4}  {:<40}  {:<9}  {:>10}  {:>12}",
-            "CODE", "SUB-STATUS", "CLASS", "COUNT", "OF ALL EMAIL"
+            "\n{:<4}  {}  {:<9}  {:>10}  {:>12}",
+            "CODE",
+            fit("SUB-STATUS", 40),
+            "CLASS",
+            "COUNT",
+            "OF ALL EMAIL"
         );
         for sub in &subs {
             let _ = writeln!(
                 out,
-                "{:<4}  {:<40}  {:<9}  {:>10}  {:>12}",
+                "{:<4}  {}  {:<9}  {:>10}  {:>12}",
                 sub.code,
-                truncate(&sub.description, 40),
+                fit(&sub.description, 40),
                 sub.class,
                 thousands(sub.count),
                 percent(sub.share)

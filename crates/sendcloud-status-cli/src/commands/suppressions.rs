@@ -25,9 +25,10 @@ pub fn run(g: &GlobalArgs, args: &SuppressionsArgs) -> Result<(), Failure> {
     });
     let source = Source::open(g, args.archive.db.as_deref(), &queries)?;
     super::with_sink(path, |sink| {
+        let list = Suppressions::new().with_wording(args.language.language);
         let mut list = match args.soft_bounces {
-            Some(n) => Suppressions::new().with_soft_bounce_threshold(n),
-            None => Suppressions::new(),
+            Some(n) => list.with_soft_bounce_threshold(n),
+            None => list,
         };
         let progress = super::progress(g, filters.max_records);
         source.stream(queries, filters.max_records, &progress, false, |records| {
