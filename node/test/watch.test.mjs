@@ -235,6 +235,8 @@ it('bad settings fail before any request', () =>
       [['x', { intervalMs: -1 }], 'intervalMs'],
       [['x', { softBounceGraceMs: Number.NaN }], 'softBounceGraceMs'],
       [['x', { timeoutMs: 0 }], 'timeoutMs'],
+      [['x', { timeoutMs: 2 * 86_400_000 }], 'timeoutMs'],
+      [['x', { softBounceGraceMs: 2 * 86_400_000 }], 'softBounceGraceMs'],
       [['x', { today: '2024-13-01' }], 'today'],
       [['x', { jitterSeed: 1.5 }], 'jitterSeed'],
       [['x', { speed: 1 }], 'speed'],

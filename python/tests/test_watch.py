@@ -218,6 +218,8 @@ def test_a_short_interval_on_a_remote_host_warns_before_any_request(monkeypatch:
         (("x",), {"interval": float("nan")}, "interval"),
         (("x",), {"timeout": 0}, "timeout"),
         (("x",), {"timeout": -1}, "timeout"),
+        (("x",), {"timeout": 2 * 86400}, "timeout"),
+        (("x",), {"soft_bounce_grace": dt.timedelta(days=2)}, "soft_bounce_grace"),
         (("x",), {"soft_bounce_grace": dt.timedelta(seconds=-1)}, "soft_bounce_grace"),
         (("x",), {"today": "2024-13-01"}, "today"),
     ],

@@ -33,7 +33,7 @@ fn integer(field: &'static str, v: f64) -> CoreResult<i64> {
 }
 
 /// An integer within the core's `bounds` for this setting.
-fn bounded(field: &'static str, v: f64, bounds: Bounds) -> CoreResult<i64> {
+pub(crate) fn bounded(field: &'static str, v: f64, bounds: Bounds) -> CoreResult<i64> {
     bounds.check(field, integer(field, v)?)
 }
 

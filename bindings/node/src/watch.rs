@@ -16,9 +16,9 @@ use napi_derive::napi;
 use sendcloud_status::chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 use sendcloud_status::core::query::parse_date;
 use sendcloud_status::core::watch::{Transition, WatchEnd};
-use sendcloud_status::{
-    Client, Error as CoreError, Language, WatchCancelHandle, WatchEvent, WatchReport, WatchStep, Watcher,
-};
+use sendcloud_status::{Client, Language, WatchCancelHandle, WatchEvent, WatchReport, WatchStep, Watcher};
+
+use sendcloud_status::settings::{self, DurationBounds, TimeUnit};
 
 use crate::options::CoreResult;
 use crate::task::{Failure, Job};
@@ -46,10 +46,9 @@ pub struct WatchOptions {
     pub jitter_seed: Option<f64>,
 }
 
-/// Milliseconds ≥ 0 as a duration; `field` is the core's name.
-fn millis(field: &'static str, ms: f64) -> CoreResult<Duration> {
-    Duration::try_from_secs_f64(ms / 1000.0)
-        .map_err(|_| CoreError::validation(field, format!("must be a number of milliseconds ≥ 0, got {ms}")))
+/// Milliseconds as a duration within the core's `bounds`; `field` is the core's name.
+fn millis(bounds: DurationBounds, field: &'static str, ms: f64) -> CoreResult<Duration> {
+    bounds.from_number(field, ms, TimeUnit::Millis)
 }
 
 impl WatchOptions {
@@ -60,23 +59,20 @@ impl WatchOptions {
             request = request.email(e.as_str());
         }
         if let Some(ms) = self.interval_ms {
-            request = request.interval(millis("interval", ms)?);
+            request = request.interval(millis(settings::DELAY, "interval", ms)?);
         }
         if let Some(ms) = self.soft_bounce_grace_ms {
-            request = request.soft_bounce_grace(millis("soft_bounce_grace", ms)?);
+            request = request.soft_bounce_grace(millis(settings::DELAY, "soft_bounce_grace", ms)?);
         }
         if let Some(ms) = self.timeout_ms {
-            let deadline = if ms == f64::INFINITY { None } else { Some(millis("timeout", ms)?) };
+            let deadline = if ms == f64::INFINITY { None } else { Some(millis(settings::TIMEOUT, "timeout", ms)?) };
             request = request.timeout(deadline);
         }
         if let Some(day) = &self.today {
             request = request.today(parse_date("today", day)?);
         }
         if let Some(seed) = self.jitter_seed {
-            if !(seed.is_finite() && seed.fract() == 0.0 && (0.0..=9.0e15).contains(&seed)) {
-                return Err(CoreError::validation("jitter_seed", format!("must be a whole number ≥ 0, got {seed}")));
-            }
-            request = request.jitter_seed(seed as u64);
+            request = request.jitter_seed(crate::options::bounded("jitter_seed", seed, settings::JITTER_SEED)? as u64);
         }
         request.start()
     }

@@ -307,10 +307,10 @@ impl NativeClient {
         let mut request = self
             .client
             .watch(ids)
-            .interval(duration_arg(py, "interval", interval)?)
-            .soft_bounce_grace(duration_arg(py, "soft_bounce_grace", soft_bounce_grace)?);
+            .interval(duration_arg(py, DELAY, "interval", interval)?)
+            .soft_bounce_grace(duration_arg(py, DELAY, "soft_bounce_grace", soft_bounce_grace)?);
         request = request.timeout(match timeout.filter(|v| !v.is_none()) {
-            Some(v) => Some(duration_arg(py, "timeout", v)?),
+            Some(v) => Some(duration_arg(py, TIMEOUT, "timeout", v)?),
             None => None,
         });
         if let Some(e) = email.filter(|v| !v.is_none()) {

@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
 use sendcloud_status::chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 use sendcloud_status::core::watch::{Transition, WatchEnd};
+use sendcloud_status::settings::{DurationBounds, TimeUnit};
 use sendcloud_status::{Language, WatchCancelHandle, WatchEvent, WatchReport, WatchStep, Watcher};
 
 use crate::errors::{to_py_err, validation};
@@ -33,14 +34,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A number of seconds ≥ 0 (an int or a float, not a bool).
-pub(crate) fn duration_arg(py: Python<'_>, field: &'static str, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
-    let bad = |got: String| validation(py, field, format!("must be a number of seconds ≥ 0, got {got}"));
+/// A number of seconds (an int or a float, not a bool) within the core's `bounds`.
+pub(crate) fn duration_arg(
+    py: Python<'_>,
+    bounds: DurationBounds,
+    field: &'static str,
+    v: &Bound<'_, PyAny>,
+) -> PyResult<Duration> {
+    let bad = || validation(py, field, format!("must be a number of seconds, got {}", type_name(v)));
     if v.is_instance_of::<PyBool>() || !(v.is_instance_of::<PyInt>() || v.is_instance_of::<PyFloat>()) {
-        return Err(bad(type_name(v)));
+        return Err(bad());
     }
-    let s: f64 = v.extract().map_err(|_| bad(type_name(v)))?;
-    Duration::try_from_secs_f64(s).map_err(|_| bad(s.to_string()))
+    let s: f64 = v.extract().map_err(|_| bad())?;
+    bounds.from_number(field, s, TimeUnit::Seconds).map_err(|e| to_py_err(py, &e))
 }
 
 /// One watch. See the module doc.

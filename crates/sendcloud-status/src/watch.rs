@@ -27,7 +27,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use sendcloud_status_core::watch::{
     Transition, Watch, WatchAction, WatchConfig, WatchEnd, WatchNotice, WatchOutcome, WatchedEmail,
 };
-use sendcloud_status_core::{Category, Error, Query, Record, Result, ValidationReason};
+use sendcloud_status_core::{Category, Error, Query, Record, Result};
 
 use crate::client::Client;
 use crate::driver::CancelHandle;
@@ -150,16 +150,16 @@ impl WatchRequest<'_> {
 
     /// Checks the ids, the address and the settings (a
     /// [`Validation`](crate::ErrorKind::Validation) error naming
-    /// `email_ids`, `email`, `interval` or `timeout`) and returns the
+    /// `email_ids`, `email`, `interval`, `soft_bounce_grace` or `timeout`;
+    /// durations are at most a day, the timeout more than zero) and returns the
     /// watcher. Nothing is sent until it is advanced.
     pub fn start(self) -> Result<Watcher> {
-        if self.timeout.is_some_and(|t| t.is_zero()) {
-            return Err(Error::invalid_value(
-                "timeout",
-                ValidationReason::OutOfRange,
-                "must be greater than zero, got 0s",
-            ));
+        // The bounds every language shares (the core's watch adds its own: an interval of at least 1 s).
+        if let Some(t) = self.timeout {
+            crate::settings::TIMEOUT.check("timeout", t)?;
         }
+        crate::settings::DELAY.check("interval", self.interval)?;
+        crate::settings::DELAY.check("soft_bounce_grace", self.soft_bounce_grace)?;
         let seed = self.jitter_seed.unwrap_or_else(clock_seed);
         let config = WatchConfig::new(self.client.endpoint())
             .interval(self.interval)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sendcloud_status::chrono::NaiveDateTime;
 use sendcloud_status::core::watch::{WatchEnd, WatchNotice};
-use sendcloud_status::{Category, Client, ErrorKind, WatchEvent, WatchStep, Watcher};
+use sendcloud_status::{Category, Client, ErrorKind, ValidationReason, WatchEvent, WatchStep, Watcher};
 use sendcloud_status_sandbox::{CacheModel, DEMO_API_KEY, DEMO_API_USER, Filter, LiveConfig, Sandbox, SandboxConfig};
 
 /// The sandbox's account, pinned: the same records every time.
@@ -238,5 +238,12 @@ fn bad_settings_fail_before_any_request() {
     assert_eq!(field(client.watch(none).email("nope").start()), Some("email"));
     assert_eq!(field(client.watch(["x"]).interval(Duration::from_millis(500)).start()), Some("interval"));
     assert_eq!(field(client.watch(["x"]).timeout(Some(Duration::ZERO)).start()), Some("timeout"));
+    // The bounds every language shares (settings): at most a day, in words.
+    let two_days = Duration::from_secs(2 * 86_400);
+    assert_eq!(field(client.watch(["x"]).timeout(Some(two_days)).start()), Some("timeout"));
+    assert_eq!(field(client.watch(["x"]).interval(two_days).start()), Some("interval"));
+    let e = client.watch(["x"]).soft_bounce_grace(two_days).start().expect_err("refused");
+    assert_eq!((e.field(), e.validation_reason()), (Some("soft_bounce_grace"), Some(ValidationReason::OutOfRange)));
+    assert!(!e.to_string().contains("18446744073709551615"), "{e}");
     assert!(sb.request_log().is_empty());
 }

@@ -95,6 +95,7 @@ fn flag_error(e: &Error) -> Failure {
         Some("email_ids") => "--email-id",
         Some("email") => "--email",
         Some("interval") => "--interval",
+        Some("soft_bounce_grace") => "--soft-bounce-grace",
         Some("timeout") => "--timeout",
         _ => return Failure::api(e),
     };
