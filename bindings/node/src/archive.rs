@@ -426,22 +426,10 @@ impl NativeArchive {
             let e = CoreError::validation("address_or_id", "give an address or an email id");
             return Err(crate::error::js_error(&env, &e));
         }
-        let selection =
-            if target.contains('$') { Selection::all().email_ids([target]) } else { Selection::all().email(target) };
+        let selection = Selection::all().address_or_email_id(&target);
         let shared = self.shared.clone();
         Ok(Job::spawn(move || {
-            let emails = shared.with(|archive| {
-                let mut ids = Vec::new();
-                archive.scan(&selection, |r| {
-                    ids.extend(r.email_id);
-                    std::ops::ControlFlow::Continue(())
-                })?;
-                let mut out = Vec::with_capacity(ids.len());
-                for id in ids {
-                    out.extend(archive.email(&id)?);
-                }
-                Ok(out)
-            })?;
+            let emails = shared.with(|archive| archive.emails(&selection))?;
             Ok(emails.into_iter().map(ArchivedEmail::from).collect())
         }))
     }

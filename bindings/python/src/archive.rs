@@ -372,20 +372,8 @@ impl NativeArchive {
         if target.is_empty() {
             return Err(validation(py, "address_or_id", "give an address or an email id"));
         }
-        let selection =
-            if target.contains('$') { Selection::all().email_ids([target]) } else { Selection::all().email(target) };
-        let emails = self.with(py, |archive| {
-            let mut ids = Vec::new();
-            archive.scan(&selection, |r| {
-                ids.extend(r.email_id);
-                std::ops::ControlFlow::Continue(())
-            })?;
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                out.extend(archive.email(&id)?);
-            }
-            Ok(out)
-        })?;
+        let selection = Selection::all().address_or_email_id(&target);
+        let emails = self.with(py, |archive| archive.emails(&selection))?;
         let items = emails.iter().map(|e| archived_email(py, e)).collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, items)
     }

@@ -85,6 +85,13 @@ impl Selection {
         self
     }
 
+    /// Selects one email by id, or every email to an address: email ids
+    /// hold a `$` (`1716…$someone@example.com`), addresses cannot. What a
+    /// "history of this address or email" lookup asks for.
+    pub fn address_or_email_id(self, target: &str) -> Selection {
+        if target.contains('$') { self.email_ids([target]) } else { self.email(target) }
+    }
+
     fn sql(&self) -> (String, Vec<Value>) {
         let mut clauses: Vec<&str> = Vec::new();
         let mut values: Vec<Value> = Vec::new();
@@ -207,6 +214,21 @@ impl Archive {
             })
             .at(&self.path)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
+    }
+
+    /// Every archived email `selection` matches, with its history, in
+    /// [`scan`](Self::scan)'s order.
+    pub fn emails(&self, selection: &Selection) -> Result<Vec<ArchivedEmail>> {
+        let mut ids = Vec::new();
+        self.scan(selection, |r| {
+            ids.extend(r.email_id);
+            ControlFlow::Continue(())
+        })?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(self.email(&id)?);
+        }
+        Ok(out)
     }
 
     /// One email with its history, if archived.

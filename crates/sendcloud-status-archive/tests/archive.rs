@@ -178,6 +178,26 @@ fn files_that_are_not_current_archives_are_refused_untouched() {
 // ---------------------------------------------------------------- upserts
 
 #[test]
+fn emails_of_an_address_or_one_id_come_with_their_history() {
+    let mut archive = Archive::open_in_memory().unwrap();
+    let sending = [
+        row("id1$a@x.com", "请求中", None, "2024-05-20 10:00:00"),
+        row("id2$a@x.com", "请求中", None, "2024-05-20 10:00:01"),
+    ];
+    archive.ingest(&records(&sending.join(",")), at("2024-05-20 11:00:00")).unwrap();
+    archive
+        .ingest(&records(&row("id1$a@x.com", "投递成功", None, "2024-05-20 10:05:00")), at("2024-05-20 12:00:00"))
+        .unwrap();
+    let ids = |target: &str| -> Vec<(String, usize)> {
+        let selection = sendcloud_status_archive::Selection::all().address_or_email_id(target);
+        archive.emails(&selection).unwrap().into_iter().map(|e| (e.record.email_id.unwrap(), e.history.len())).collect()
+    };
+    assert_eq!(ids("A@x.com"), [("id1$a@x.com".to_owned(), 2), ("id2$a@x.com".to_owned(), 1)], "by address, any case");
+    assert_eq!(ids("id2$a@x.com"), [("id2$a@x.com".to_owned(), 1)], "an id holds a $");
+    assert!(ids("b@x.com").is_empty());
+}
+
+#[test]
 fn upserts_keep_one_row_per_email_and_add_history_only_on_change() {
     let mut archive = Archive::open_in_memory().unwrap();
     let first = records(

@@ -2,7 +2,6 @@
 //! current state and, from an archive, the states it went through.
 
 use std::fmt::Write as _;
-use std::ops::ControlFlow;
 
 use sendcloud_status::{Record, ServerTime, Status, Wording};
 use sendcloud_status_archive::{ArchivedEmail, Selection};
@@ -55,8 +54,10 @@ pub fn run(g: &GlobalArgs, args: &StatusArgs) -> Result<(), Failure> {
                 let (start, end) = query.window().date_range(offline.today);
                 selection = selection.dates(start, end);
             }
-            selection = if by_id { selection.email_ids([target]) } else { selection.email(target) };
-            (from_archive(&offline, &selection)?, format!("archive {}", db.display()))
+            let entries = offline.archive.emails(&selection.address_or_email_id(target))?;
+            let entries =
+                entries.into_iter().map(|email| Entry { record: email.record.clone(), archived: Some(email) });
+            (entries.collect(), format!("archive {}", db.display()))
         }
         None => {
             let session = crate::session::Session::connect(g)?;
@@ -78,21 +79,6 @@ pub fn run(g: &GlobalArgs, args: &StatusArgs) -> Result<(), Failure> {
         };
         sink.write_all(&bytes)
     })
-}
-
-fn from_archive(offline: &Offline, selection: &Selection) -> Result<Vec<Entry>, Failure> {
-    let mut ids = Vec::new();
-    offline.archive.scan(selection, |r| {
-        ids.extend(r.email_id);
-        ControlFlow::Continue(())
-    })?;
-    let mut entries = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(email) = offline.archive.email(&id)? {
-            entries.push(Entry { record: email.record.clone(), archived: Some(email) });
-        }
-    }
-    Ok(entries)
 }
 
 /// The record's JSON form (the keys of `query` output), plus `first_seen_at`,
