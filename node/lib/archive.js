@@ -5,7 +5,7 @@ const util = require('node:util')
 const native = require('./native.js')
 const { fromNative, ValidationError } = require('./errors.js')
 const options = require('./options.js')
-const { InOrder, closeOnAsyncDispose } = require('./lifecycle.js')
+const { BatchedRecords, closeOnAsyncDispose } = require('./lifecycle.js')
 
 /**
  * The records of an archive selection, as an async iterable: a reader
@@ -13,75 +13,25 @@ const { InOrder, closeOnAsyncDispose } = require('./lifecycle.js')
  * an archive of any size takes little memory. Breaking out of `for await`,
  * `close()`, `await using` and garbage collection stop the reader.
  */
-class ArchiveRecords {
+class ArchiveRecords extends BatchedRecords {
   #native
-  #records = []
-  #index = 0
-  #ended = false
-  #closed = false
-  #inOrder = new InOrder()
 
   /** @internal */
   constructor(nativeRecords) {
+    super()
     this.#native = nativeRecords
   }
 
-  /** Whether the stream has ended (every record handed out, failed, or closed). */
-  get done() {
-    return this.#closed || (this.#ended && this.#index >= this.#records.length)
+  _fetchBatch() {
+    return this.#native.nextBatch()
   }
 
-  /** @returns {Promise<IteratorResult<any, undefined>>} */
-  next() {
-    return this.#inOrder.run(() => this.#step())
+  _accept(batch) {
+    return batch.records
   }
 
-  async #step() {
-    for (;;) {
-      if (this.#closed) return { value: undefined, done: true }
-      if (this.#index < this.#records.length) {
-        return { value: this.#records[this.#index++], done: false }
-      }
-      if (this.#ended) return { value: undefined, done: true }
-      let batch
-      try {
-        batch = await this.#native.nextBatch()
-      } catch (e) {
-        this.#ended = true
-        if (this.#closed) return { value: undefined, done: true }
-        throw fromNative(e)
-      }
-      if (this.#closed) return { value: undefined, done: true }
-      this.#records = batch.records
-      this.#index = 0
-      if (batch.done) this.#ended = true
-    }
-  }
-
-  /** Stops the reader thread; the stream ends (a pending `next()` resolves `done`). Idempotent. */
-  close() {
-    if (!this.#closed) {
-      this.#closed = true
-      this.#records = []
-      this.#native.close()
-    }
-    return Promise.resolve()
-  }
-
-  /** Called by `break` in `for await`: closes the stream. */
-  return() {
-    return this.close().then(() => ({ value: undefined, done: true }))
-  }
-
-  [Symbol.asyncIterator]() {
-    return this
-  }
-
-  /** Every remaining record in an array. */
-  async toArray() {
-    const out = []
-    for await (const record of this) out.push(record)
-    return out
+  _stop() {
+    this.#native.close()
   }
 
   [util.inspect.custom](depth, opts) {

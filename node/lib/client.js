@@ -6,7 +6,7 @@ const native = require('./native.js')
 const { fromNative, ValidationError } = require('./errors.js')
 const options = require('./options.js')
 const { Watcher } = require('./watch.js')
-const { InOrder, closeOnAsyncDispose } = require('./lifecycle.js')
+const { BatchedRecords, closeOnAsyncDispose } = require('./lifecycle.js')
 
 // The counters of an export that has not fetched a page yet (a fresh copy
 // each time: `unstableUnits` is an array).
@@ -38,18 +38,14 @@ function emptyStats() {
  * the export: its requests and threads are cancelled and the stream ends,
  * but the cursor still resumes after the last record seen.
  */
-class Records {
+class Records extends BatchedRecords {
   #native
   #batch
-  #records = []
-  #index = 0
-  #ended = false
-  #closed = false
   #stats = null
-  #inOrder = new InOrder()
 
   /** @internal */
   constructor(nativeRecords) {
+    super()
     this.#native = nativeRecords
     // A batch with no records whose cursor is the start: every cursor is asked the same way.
     this.#batch = nativeRecords.start()
@@ -57,7 +53,7 @@ class Records {
 
   /** The resume position (a string), or `null` once the export is complete. */
   get cursor() {
-    return this.#batch.cursorAt(this.#index)
+    return this.#batch.cursorAt(this._position)
   }
 
   /**
@@ -70,42 +66,19 @@ class Records {
     return this.#stats === null ? emptyStats() : this.#stats
   }
 
-  /** Whether the export has ended (complete, `maxRecords` reached, failed, or closed). */
-  get done() {
-    return this.#closed || (this.#ended && this.#index >= this.#records.length)
+  _fetchBatch() {
+    return this.#native.nextBatch()
   }
 
-  /** @returns {Promise<IteratorResult<any, undefined>>} */
-  next() {
-    return this.#inOrder.run(() => this.#step())
+  _accept(batch) {
+    this.#batch = batch
+    this.#stats = batch.stats
+    return batch.takeRecords()
   }
 
-  async #step() {
-    for (;;) {
-      if (this.#closed) return { value: undefined, done: true }
-      if (this.#index < this.#records.length) {
-        return { value: this.#records[this.#index++], done: false }
-      }
-      if (this.#ended) return { value: undefined, done: true }
-      let batch
-      try {
-        batch = await this.#native.nextBatch()
-      } catch (e) {
-        // Closed while the page was being fetched: the fetch was cancelled.
-        if (this.#closed) return { value: undefined, done: true }
-        this.#ended = true
-        // The failed fetch's requests and retries count too.
-        this.#stats = this.#native.currentStats() ?? this.#stats
-        throw fromNative(e)
-      }
-      // Closed while fetching: keep the cursor where the caller stopped.
-      if (this.#closed) return { value: undefined, done: true }
-      this.#batch = batch
-      this.#stats = batch.stats
-      this.#records = batch.takeRecords()
-      this.#index = 0
-      if (batch.done) this.#ended = true
-    }
+  // The failed fetch's requests and retries count too.
+  _failed() {
+    this.#stats = this.#native.currentStats() ?? this.#stats
   }
 
   /**
@@ -113,28 +86,8 @@ class Records {
    * `next()` resolves `done`), ends the stream, keeps the cursor. Called by
    * `break` in `for await`. Idempotent.
    */
-  close() {
-    if (!this.#closed) {
-      this.#closed = true
-      this.#native.cancel()
-    }
-    return Promise.resolve()
-  }
-
-  /** Called by `break` in `for await`: closes the stream (see `close()`). */
-  return() {
-    return this.close().then(() => ({ value: undefined, done: true }))
-  }
-
-  [Symbol.asyncIterator]() {
-    return this
-  }
-
-  /** Every remaining record in an array. */
-  async toArray() {
-    const out = []
-    for await (const record of this) out.push(record)
-    return out
+  _stop() {
+    this.#native.cancel()
   }
 
   [util.inspect.custom](depth, opts) {
